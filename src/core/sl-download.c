@@ -1,0 +1,2240 @@
+/* sl-download.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <glib/gi18n.h>
+
+#include "sl-download.h"
+#include "sl-enum-types.h"
+#include "sl-file-writer.h"
+#include "sl-filename.h"
+#include "sl-resume-data.h"
+#include "sl-uri.h"
+
+/* One download: a GET streamed into NAME.part, then renamed to NAME.
+ *
+ * Reads happen on the main loop into large buffers; a full buffer is handed to an SlFileWriter,
+ * which writes it on a worker thread, so the main loop never waits on the disk. At most
+ * MAX_WRITES_IN_FLIGHT buffers are queued; past that, reading waits, which bounds memory and
+ * pushes back on the server.
+ *
+ * Every way a transfer stops (pause, cancel, a network error to retry, a server answer that
+ * needs a fresh start, an error that fails the download, the end of the body) goes through
+ * stop_transfer(): it records what should happen next, cancels the request, and
+ * maybe_finish_stop() does it once no read, request or write is left in flight. That way the
+ * bytes counted as written are exactly the bytes on disk when the next step begins. */
+
+#define BUFFER_SIZE          (1024 * 1024)
+#define MAX_WRITES_IN_FLIGHT 4
+#define HANDOVER_USEC        (100 * G_TIME_SPAN_MILLISECOND)
+#define NOTIFY_USEC          (100 * G_TIME_SPAN_MILLISECOND)
+#define MAX_RESTARTS         3
+#define MAX_RETRY_DELAY_MS   (60 * 1000)
+#define MAX_RETRY_AFTER_S    (60 * 60)
+
+/* Not named by libsoup 3.2. */
+#define STATUS_TOO_MANY_REQUESTS 429
+
+#define DEFAULT_MAX_RETRIES         5
+#define DEFAULT_RETRY_DELAY_MS      1000
+#define DEFAULT_STALL_TIMEOUT_S     30
+#define DEFAULT_CHECKPOINT_MS       (5 * 1000)
+
+typedef enum
+{
+  STOP_NONE,
+  STOP_FINISH,
+  STOP_RETRY,
+  STOP_RESTART,
+  STOP_FAIL,
+  STOP_PAUSE,
+  STOP_CANCEL,
+} StopAction;
+
+struct _SlDownload
+{
+  GObject              parent_instance;
+
+  SoupSession         *session;
+  char                *uri;
+  char                *final_uri;
+  GFile               *directory;
+  char                *filename;
+  gboolean             explicit_name;
+  char                *partial_path;
+  GFile               *destination;
+  SoupMessageHeaders  *extra_headers;
+  char                *sha256;
+
+  guint                max_retries;
+  guint                retry_delay_ms;
+  guint                stall_timeout_s;
+  guint                checkpoint_interval_ms;
+
+  /* What the server told us about the entity. */
+  char                *etag;
+  char                *last_modified;
+  char                *content_type;
+  gint64               total;
+  gboolean             range_ok;
+
+  SlDownloadState      state;
+  guint                http_status;
+  GError              *error;
+
+  /* Bytes: committed are on disk and contiguous from 0; flushed were also fdatasync'ed;
+   * offset is where the next buffer goes. */
+  gint64               committed;
+  gint64               flushed;
+  gint64               offset;
+  guint                generation;
+
+  SlFileWriter        *writer;
+  gboolean             file_open;
+  gboolean             file_op_pending;
+  GCancellable        *cancellable;
+  SoupMessage         *message;
+  GInputStream        *stream;
+  gboolean             sending;
+  gboolean             reading;
+  gboolean             ranged_request;
+
+  guint8              *buffer;
+  gsize                fill;
+  gint64               buffer_started_us;
+  GPtrArray           *spare_buffers;
+  guint                writes_in_flight;
+  gboolean             write_failed;
+
+  StopAction           stop;
+  GError              *stop_error;
+  char                *restart_reason;
+  guint                retry_after_s;
+
+  guint                attempts;
+  gint64               attempt_committed;
+  guint                restarts;
+  guint                retry_source;
+  guint                tick_source;
+  gboolean             checkpoint_pending;
+  gint64               last_checkpoint_us;
+
+  gint64               last_data_us;
+  gint64               last_notify_us;
+  gint64               notified_bytes;
+  gint64               speed_sample_us;
+  gint64               speed_sample_bytes;
+  guint64              speed;
+  gint64               eta;
+
+  GQueue               pause_tasks;
+};
+
+G_DEFINE_FINAL_TYPE (SlDownload, sl_download, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_URI,
+  PROP_FINAL_URI,
+  PROP_DIRECTORY,
+  PROP_FILENAME,
+  PROP_DESTINATION,
+  PROP_STATE,
+  PROP_BYTES_RECEIVED,
+  PROP_BYTES_TOTAL,
+  PROP_SPEED,
+  PROP_ETA,
+  PROP_HTTP_STATUS,
+  PROP_ERROR_KIND,
+  PROP_ERROR_MESSAGE,
+  N_PROPS
+};
+
+enum {
+  DATA_WRITTEN,
+  FINISHED,
+  COMPLETED,
+  CHECKPOINT,
+  RESTARTED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+static void begin_attempt      (SlDownload *self);
+static void maybe_finish_stop  (SlDownload *self);
+static void read_more          (SlDownload *self);
+
+/* g_set_str() arrives with GLib 2.76. */
+static gboolean
+set_str (char       **str_pointer,
+         const char  *new_str)
+{
+  if (g_strcmp0 (*str_pointer, new_str) == 0)
+    return FALSE;
+
+  g_free (*str_pointer);
+  *str_pointer = g_strdup (new_str);
+  return TRUE;
+}
+
+static void
+notify (SlDownload *self,
+        guint       prop)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[prop]);
+}
+
+static void
+set_state (SlDownload      *self,
+           SlDownloadState  state)
+{
+  if (self->state == state)
+    return;
+
+  self->state = state;
+  notify (self, PROP_STATE);
+}
+
+static void
+set_http_status (SlDownload *self,
+                 guint       status)
+{
+  if (self->http_status == status)
+    return;
+
+  self->http_status = status;
+  notify (self, PROP_HTTP_STATUS);
+}
+
+/* The error shown while waiting to retry, or why the download failed. */
+static void
+set_error (SlDownload   *self,
+           const GError *error)
+{
+  SlErrorKind old_kind = sl_download_error_kind (self->error);
+
+  if (self->error == NULL && error == NULL)
+    return;
+
+  g_clear_error (&self->error);
+  if (error != NULL)
+    self->error = g_error_copy (error);
+
+  if (old_kind != sl_download_error_kind (self->error))
+    notify (self, PROP_ERROR_KIND);
+  notify (self, PROP_ERROR_MESSAGE);
+}
+
+static void
+set_total (SlDownload *self,
+           gint64      total)
+{
+  if (self->total == total)
+    return;
+
+  self->total = total;
+  notify (self, PROP_BYTES_TOTAL);
+}
+
+/* Emits progress and the properties that change with every buffer, at most ~10 times a
+ * second unless @force. */
+static void
+flush_progress (SlDownload *self,
+                gboolean    force)
+{
+  gint64 now = g_get_monotonic_time ();
+  gint64 step;
+  gint64 eta;
+  guint64 speed;
+
+  if (!force && now - self->last_notify_us < NOTIFY_USEC)
+    return;
+
+  self->last_notify_us = now;
+
+  /* Speed over the last second or so, smoothed so the ETA does not jump with every buffer. */
+  if (now - self->speed_sample_us >= G_TIME_SPAN_SECOND / 2 || force)
+    {
+      gint64 elapsed = now - self->speed_sample_us;
+
+      if (self->speed_sample_us > 0 && elapsed > 0 && self->committed >= self->speed_sample_bytes)
+        {
+          double instant = (double) (self->committed - self->speed_sample_bytes) *
+                           G_TIME_SPAN_SECOND / elapsed;
+
+          speed = self->speed == 0 ? (guint64) instant
+                                   : (guint64) (0.5 * self->speed + 0.5 * instant);
+        }
+      else
+        speed = self->speed;
+
+      self->speed_sample_us = now;
+      self->speed_sample_bytes = self->committed;
+
+      if (self->state != SL_DOWNLOAD_STATE_RUNNING)
+        speed = 0;
+
+      if (speed != self->speed)
+        {
+          self->speed = speed;
+          notify (self, PROP_SPEED);
+        }
+    }
+
+  if (self->speed > 0 && self->total >= 0 && self->total >= self->committed)
+    eta = (self->total - self->committed + (gint64) self->speed - 1) / (gint64) self->speed;
+  else
+    eta = -1;
+
+  if (eta != self->eta)
+    {
+      self->eta = eta;
+      notify (self, PROP_ETA);
+    }
+
+  step = self->committed - self->notified_bytes;
+  if (step != 0)
+    {
+      self->notified_bytes = self->committed;
+      if (step > 0)
+        g_signal_emit (self, signals[DATA_WRITTEN], 0, step, self->committed, self->total);
+      notify (self, PROP_BYTES_RECEIVED);
+    }
+}
+
+static SlResumeData *
+build_resume_data (SlDownload *self)
+{
+  SlResumeData *data = sl_resume_data_new ();
+  gboolean resumable = self->range_ok &&
+                       (self->etag != NULL || self->last_modified != NULL || self->total >= 0);
+
+  data->uri = g_strdup (self->uri);
+  data->final_uri = g_strdup (self->final_uri);
+  data->directory = self->directory ? g_file_get_path (self->directory) : NULL;
+  data->filename = g_strdup (self->filename);
+  data->partial_path = g_strdup (self->partial_path);
+  data->etag = g_strdup (self->etag);
+  data->last_modified = g_strdup (self->last_modified);
+  data->content_type = g_strdup (self->content_type);
+  data->total = self->total;
+  /* Bytes that cannot be continued by range (an encoded body, no way to tell the entity did
+   * not change) are not worth keeping. */
+  data->received = resumable ? self->flushed : 0;
+  data->explicit_name = self->explicit_name;
+
+  return data;
+}
+
+static void
+emit_checkpoint (SlDownload *self)
+{
+  g_autoptr (SlResumeData) data = build_resume_data (self);
+  g_autoptr (GBytes) bytes = NULL;
+
+  if (data->directory == NULL)
+    return;
+
+  bytes = sl_resume_data_serialize (data);
+  self->last_checkpoint_us = g_get_monotonic_time ();
+  g_signal_emit (self, signals[CHECKPOINT], 0, bytes);
+}
+
+static void
+stop_timers (SlDownload *self)
+{
+  g_clear_handle_id (&self->tick_source, g_source_remove);
+  g_clear_handle_id (&self->retry_source, g_source_remove);
+}
+
+static void
+return_pause_tasks (SlDownload *self)
+{
+  GTask *task;
+
+  while ((task = g_queue_pop_head (&self->pause_tasks)))
+    {
+      if (self->state == SL_DOWNLOAD_STATE_PAUSED)
+        g_task_return_pointer (task, sl_download_get_resume_data (self),
+                               (GDestroyNotify) g_bytes_unref);
+      else
+        g_task_return_new_error (task, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT,
+                                 _("The download ended before it could be paused"));
+      g_object_unref (task);
+    }
+}
+
+/* Progress as it stands once bytes stop flowing: nothing is moving, no time is left to
+ * estimate. */
+static void
+settle_progress (SlDownload *self)
+{
+  flush_progress (self, TRUE);
+
+  if (self->speed != 0)
+    {
+      self->speed = 0;
+      notify (self, PROP_SPEED);
+    }
+  if (self->eta != -1)
+    {
+      self->eta = -1;
+      notify (self, PROP_ETA);
+    }
+  self->speed_sample_us = 0;
+}
+
+/* Ends the download for good: failed, canceled or completed. */
+static void
+conclude (SlDownload      *self,
+          SlDownloadState  state,
+          const GError    *error)
+{
+  stop_timers (self);
+  self->stop = STOP_NONE;
+  g_clear_error (&self->stop_error);
+  set_error (self, error);
+  settle_progress (self);
+  set_state (self, state);
+  return_pause_tasks (self);
+
+  g_signal_emit (self, signals[COMPLETED], 0, error);
+}
+
+static void
+drop_request (SlDownload *self)
+{
+  g_clear_object (&self->stream);
+  g_clear_object (&self->message);
+  g_clear_object (&self->cancellable);
+}
+
+/* Asks the transfer to stop and then do @action. The user's wishes override automatic ones,
+ * a failure overrides a retry, and the first reason of equal rank wins. */
+static void
+stop_transfer (SlDownload *self,
+               StopAction  action,
+               GError     *error)
+{
+  if (action > self->stop)
+    {
+      self->stop = action;
+      g_clear_error (&self->stop_error);
+      self->stop_error = error;
+    }
+  else
+    g_clear_error (&error);
+
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+
+  maybe_finish_stop (self);
+}
+
+static void
+restart_transfer (SlDownload *self,
+                  const char *reason)
+{
+  g_free (self->restart_reason);
+  self->restart_reason = g_strdup (reason);
+  stop_transfer (self, STOP_RESTART, NULL);
+}
+
+
+typedef struct
+{
+  SlDownload *self;
+  gint64      snapshot;
+  guint       generation;
+} Checkpoint;
+
+static void
+on_checkpoint_synced (GObject      *object,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  Checkpoint *checkpoint = user_data;
+  g_autoptr (SlDownload) self = checkpoint->self;
+  g_autoptr (GError) error = NULL;
+  gboolean current = checkpoint->generation == self->generation;
+  gint64 snapshot = checkpoint->snapshot;
+
+  g_free (checkpoint);
+  self->checkpoint_pending = FALSE;
+
+  if (!sl_file_writer_finish (SL_FILE_WRITER (object), result, &error))
+    {
+      stop_transfer (self, STOP_FAIL, g_steal_pointer (&error));
+      return;
+    }
+
+  /* A restart since the sync was queued makes its snapshot meaningless. */
+  if (!current || self->state != SL_DOWNLOAD_STATE_RUNNING)
+    return;
+
+  self->flushed = MAX (self->flushed, snapshot);
+  emit_checkpoint (self);
+}
+
+/* Flushes what has been written so far and records it, without stopping the transfer: reads go
+ * on meanwhile, and the sync runs after the writes queued before it. */
+static void
+checkpoint (SlDownload *self)
+{
+  Checkpoint *data = g_new0 (Checkpoint, 1);
+
+  data->self = g_object_ref (self);
+  data->snapshot = self->offset;
+  data->generation = self->generation;
+
+  self->checkpoint_pending = TRUE;
+  self->last_checkpoint_us = g_get_monotonic_time ();
+  sl_file_writer_sync_async (self->writer, on_checkpoint_synced, data);
+}
+
+static gboolean
+tick_cb (gpointer user_data)
+{
+  SlDownload *self = user_data;
+  gint64 now = g_get_monotonic_time ();
+
+  /* Not forced: the tick only keeps the speed honest while no bytes arrive. */
+  flush_progress (self, FALSE);
+
+  if ((self->sending || self->reading) && self->stop == STOP_NONE &&
+      now - self->last_data_us > (gint64) self->stall_timeout_s * G_TIME_SPAN_SECOND)
+    {
+      stop_transfer (self, STOP_RETRY,
+                     g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_NETWORK,
+                                  _("No data received for %u seconds"), self->stall_timeout_s));
+      return G_SOURCE_CONTINUE;
+    }
+
+  if (self->file_open && !self->checkpoint_pending && self->stop == STOP_NONE &&
+      now - self->last_checkpoint_us >= (gint64) self->checkpoint_interval_ms * 1000)
+    checkpoint (self);
+
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+ensure_tick (SlDownload *self)
+{
+  /* Sub-second resolution is enough for stalls, speed decay and checkpoints. */
+  if (self->tick_source == 0)
+    self->tick_source = g_timeout_add_full (G_PRIORITY_DEFAULT, 250, tick_cb, self, NULL);
+}
+
+static void
+ensure_buffer (SlDownload *self)
+{
+  if (self->buffer != NULL)
+    return;
+
+  if (self->spare_buffers->len > 0)
+    self->buffer = g_ptr_array_steal_index_fast (self->spare_buffers,
+                                                 self->spare_buffers->len - 1);
+  else
+    self->buffer = g_malloc (BUFFER_SIZE);
+
+  self->buffer_started_us = g_get_monotonic_time ();
+}
+
+static void
+on_write_done (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr (SlDownload) self = user_data;
+  g_autoptr (GError) error = NULL;
+  guint8 *buffer;
+  gsize written;
+
+  buffer = sl_file_writer_write_finish (SL_FILE_WRITER (object), result, &written, &error);
+  if (self->spare_buffers->len < MAX_WRITES_IN_FLIGHT)
+    g_ptr_array_add (self->spare_buffers, buffer);
+  else
+    g_free (buffer);
+
+  self->writes_in_flight--;
+
+  /* What a failed write got onto the disk before failing is kept too. */
+  if (!self->write_failed)
+    self->committed += written;
+
+  if (error != NULL)
+    {
+      /* Later writes may still succeed (a smaller one on a nearly full disk), but the bytes
+       * after a failed one are not contiguous: stop counting at the first failure. */
+      if (!self->write_failed)
+        {
+          self->write_failed = TRUE;
+          stop_transfer (self, STOP_FAIL, g_steal_pointer (&error));
+        }
+      maybe_finish_stop (self);
+      return;
+    }
+
+  flush_progress (self, FALSE);
+
+  if (self->stop != STOP_NONE)
+    maybe_finish_stop (self);
+  else
+    read_more (self);
+}
+
+static void
+handover_buffer (SlDownload *self)
+{
+  if (self->fill == 0)
+    return;
+
+  self->writes_in_flight++;
+  sl_file_writer_write_async (self->writer, g_steal_pointer (&self->buffer), self->fill,
+                              self->offset, on_write_done, g_object_ref (self));
+  self->offset += self->fill;
+  self->fill = 0;
+}
+
+static void
+on_read_done (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr (SlDownload) self = user_data;
+  g_autoptr (GError) error = NULL;
+  gssize n;
+
+  n = g_input_stream_read_finish (G_INPUT_STREAM (object), result, &error);
+  self->reading = FALSE;
+
+  if (n < 0)
+    {
+      /* What arrived before the error is good: keep it. */
+      handover_buffer (self);
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) && self->stop != STOP_NONE)
+        maybe_finish_stop (self);
+      else
+        stop_transfer (self, STOP_RETRY,
+                       g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_NETWORK,
+                                    _("Connection lost: %s"), error->message));
+      return;
+    }
+
+  if (n == 0)
+    {
+      gint64 end;
+
+      handover_buffer (self);
+      end = self->offset;
+
+      if (self->total >= 0 && end < self->total)
+        stop_transfer (self, STOP_RETRY,
+                       g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_NETWORK,
+                                    _("The connection closed after %" G_GINT64_FORMAT
+                                      " of %" G_GINT64_FORMAT " bytes"),
+                                    end, self->total));
+      else if (self->total >= 0 && end > self->total)
+        restart_transfer (self, _("The server sent more than it announced; starting over"));
+      else
+        stop_transfer (self, STOP_FINISH, NULL);
+      return;
+    }
+
+  self->fill += n;
+  self->last_data_us = g_get_monotonic_time ();
+
+  /* A partly filled buffer still goes to disk promptly, so slow downloads show progress. */
+  if (self->fill == BUFFER_SIZE ||
+      self->last_data_us - self->buffer_started_us >= HANDOVER_USEC)
+    handover_buffer (self);
+
+  if (self->stop != STOP_NONE)
+    maybe_finish_stop (self);
+  else
+    read_more (self);
+}
+
+static void
+read_more (SlDownload *self)
+{
+  if (self->reading || self->stream == NULL || self->stop != STOP_NONE ||
+      self->writes_in_flight >= MAX_WRITES_IN_FLIGHT)
+    return;
+
+  ensure_buffer (self);
+  self->reading = TRUE;
+  g_input_stream_read_async (self->stream, self->buffer + self->fill, BUFFER_SIZE - self->fill,
+                             G_PRIORITY_DEFAULT, self->cancellable, on_read_done,
+                             g_object_ref (self));
+}
+
+static void
+on_truncated (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr (SlDownload) self = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!sl_file_writer_finish (SL_FILE_WRITER (object), result, &error))
+    stop_transfer (self, STOP_FAIL, g_steal_pointer (&error));
+}
+
+/* Forgets every byte: the file is emptied before any write that follows. */
+static void
+reset_bytes (SlDownload *self)
+{
+  self->committed = 0;
+  self->flushed = 0;
+  self->offset = 0;
+  self->fill = 0;
+  self->generation++;
+  self->speed_sample_bytes = 0;
+  self->notified_bytes = 0;
+  notify (self, PROP_BYTES_RECEIVED);
+
+  if (self->file_open)
+    sl_file_writer_truncate_async (self->writer, 0, on_truncated, g_object_ref (self));
+}
+
+static void
+start_streaming (SlDownload *self)
+{
+  self->last_data_us = g_get_monotonic_time ();
+  if (self->last_checkpoint_us == 0)
+    self->last_checkpoint_us = self->last_data_us;
+  read_more (self);
+}
+
+static void
+on_created (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr (SlDownload) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *name = NULL;
+  g_autofree char *directory = NULL;
+  g_autofree char *partial_name = NULL;
+
+  self->file_op_pending = FALSE;
+  name = sl_file_writer_create_finish (SL_FILE_WRITER (object), result, &error);
+  if (name == NULL)
+    {
+      stop_transfer (self, STOP_FAIL, g_steal_pointer (&error));
+      return;
+    }
+
+  directory = g_file_get_path (self->directory);
+  partial_name = g_strconcat (name, ".part", NULL);
+  g_free (self->partial_path);
+  self->partial_path = g_build_filename (directory, partial_name, NULL);
+  self->file_open = TRUE;
+
+  if (g_strcmp0 (self->filename, name) != 0)
+    {
+      g_free (self->filename);
+      self->filename = g_steal_pointer (&name);
+      notify (self, PROP_FILENAME);
+    }
+
+  /* Record the new partial file at once, so that a crash from here on can still resume. */
+  emit_checkpoint (self);
+
+  if (self->stop != STOP_NONE)
+    maybe_finish_stop (self);
+  else
+    start_streaming (self);
+}
+
+static void
+open_partial_file (SlDownload *self)
+{
+  g_autofree char *directory = g_file_get_path (self->directory);
+  g_autofree char *name = NULL;
+
+  if (self->filename == NULL)
+    {
+      const char *disposition = NULL;
+      g_autoptr (GUri) uri = NULL;
+
+      if (self->message != NULL)
+        disposition = soup_message_headers_get_one (
+          soup_message_get_response_headers (self->message), "Content-Disposition");
+      uri = g_uri_parse (self->final_uri ? self->final_uri : self->uri, SOUP_HTTP_URI_FLAGS,
+                         NULL);
+      name = sl_filename_guess (disposition, uri);
+    }
+  else
+    name = g_strdup (self->filename);
+
+  self->file_op_pending = TRUE;
+  sl_file_writer_create_async (self->writer, directory, name, NULL, on_created,
+                               g_object_ref (self));
+}
+
+static gboolean
+is_strong_etag (const char *etag)
+{
+  return etag != NULL && etag[0] == '"';
+}
+
+static gboolean
+is_html (const char *content_type)
+{
+  return content_type != NULL &&
+         (g_ascii_strncasecmp (content_type, "text/html", 9) == 0 ||
+          g_ascii_strncasecmp (content_type, "application/xhtml", 17) == 0);
+}
+
+static guint
+parse_retry_after (SoupMessageHeaders *headers)
+{
+  const char *value = soup_message_headers_get_one (headers, "Retry-After");
+  guint64 seconds;
+
+  if (value == NULL)
+    return 0;
+
+  if (g_ascii_string_to_unsigned (value, 10, 0, MAX_RETRY_AFTER_S, &seconds, NULL))
+    return seconds;
+
+  {
+    g_autoptr (GDateTime) when = soup_date_time_new_from_http_string (value);
+    g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+
+    if (when != NULL)
+      return CLAMP (g_date_time_difference (when, now) / G_TIME_SPAN_SECOND, 0,
+                    MAX_RETRY_AFTER_S);
+  }
+
+  return 0;
+}
+
+static GError *
+status_error (SoupMessage *message)
+{
+  guint status = soup_message_get_status (message);
+  const char *reason = soup_message_get_reason_phrase (message);
+
+  if (reason == NULL || *reason == '\0')
+    reason = soup_status_get_phrase (status);
+
+  return g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_HTTP_STATUS,
+                      _("The server answered %u %s"), status, reason ? reason : "");
+}
+
+static void
+remember_entity (SlDownload         *self,
+                 SoupMessageHeaders *headers)
+{
+  const char *etag = soup_message_headers_get_one (headers, "ETag");
+  const char *last_modified = soup_message_headers_get_one (headers, "Last-Modified");
+  const char *content_type = soup_message_headers_get_one (headers, "Content-Type");
+  const char *encoding = soup_message_headers_get_one (headers, "Content-Encoding");
+  const char *accept_ranges = soup_message_headers_get_one (headers, "Accept-Ranges");
+
+  set_str (&self->etag, etag);
+  set_str (&self->last_modified, last_modified);
+  set_str (&self->content_type, content_type);
+
+  /* A body the session decodes has no byte offsets we can ask for again. */
+  self->range_ok = (encoding == NULL || g_ascii_strcasecmp (encoding, "identity") == 0) &&
+                   (accept_ranges == NULL || g_ascii_strcasecmp (accept_ranges, "none") != 0);
+}
+
+/* Decides what to do with the answer to a request, before any byte of its body is read. */
+static void
+handle_response (SlDownload *self)
+{
+  SoupMessageHeaders *headers = soup_message_get_response_headers (self->message);
+  guint status = soup_message_get_status (self->message);
+  gint64 length = -1;
+  gboolean encoded;
+  const char *encoding;
+
+  set_http_status (self, status);
+
+  if (status == SOUP_STATUS_REQUEST_TIMEOUT || status == STATUS_TOO_MANY_REQUESTS ||
+      status == SOUP_STATUS_BAD_GATEWAY || status == SOUP_STATUS_SERVICE_UNAVAILABLE ||
+      status == SOUP_STATUS_GATEWAY_TIMEOUT)
+    {
+      /* Overload and gateway trouble pass; try again later, when the server says. */
+      self->retry_after_s = parse_retry_after (headers);
+      stop_transfer (self, STOP_RETRY, status_error (self->message));
+      return;
+    }
+
+  if (status == SOUP_STATUS_REQUESTED_RANGE_NOT_SATISFIABLE && self->ranged_request)
+    {
+      goffset start, end, total = -1;
+
+      /* Everything may already be here: finish once the length checks out. */
+      soup_message_headers_get_content_range (headers, &start, &end, &total);
+      if (self->total >= 0 && self->committed == self->total &&
+          (total < 0 || total == self->total))
+        stop_transfer (self, STOP_FINISH, NULL);
+      else
+        restart_transfer (self, _("The server refused to continue from where the download "
+                                  "stopped; starting over"));
+      return;
+    }
+
+  if (!SOUP_STATUS_IS_SUCCESSFUL (status))
+    {
+      stop_transfer (self, STOP_FAIL, status_error (self->message));
+      return;
+    }
+
+  encoding = soup_message_headers_get_one (headers, "Content-Encoding");
+  encoded = encoding != NULL && g_ascii_strcasecmp (encoding, "identity") != 0;
+  if (!encoded && soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH)
+    length = soup_message_headers_get_content_length (headers);
+
+  if (self->ranged_request)
+    {
+      if (status == SOUP_STATUS_PARTIAL_CONTENT)
+        {
+          goffset start = -1, end = -1, total = -1;
+          const char *etag = soup_message_headers_get_one (headers, "ETag");
+
+          if (!soup_message_headers_get_content_range (headers, &start, &end, &total) ||
+              start != self->committed)
+            {
+              restart_transfer (self, _("The server sent another part of the file than the "
+                                        "one asked for; starting over"));
+              return;
+            }
+          if ((self->total >= 0 && total >= 0 && total != self->total) ||
+              (is_strong_etag (self->etag) && etag != NULL && g_strcmp0 (etag, self->etag) != 0))
+            {
+              restart_transfer (self, _("The file changed on the server; starting over"));
+              return;
+            }
+
+          if (self->total < 0 && total >= 0)
+            set_total (self, total);
+          start_streaming (self);
+          return;
+        }
+
+      /* A whole page instead of the rest of a file is an error page, not a new version. */
+      if (is_html (soup_message_headers_get_one (headers, "Content-Type")) &&
+          !is_html (self->content_type))
+        {
+          stop_transfer (self, STOP_FAIL,
+                         g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_BAD_RESPONSE,
+                                      _("The server answered with a web page instead of the "
+                                        "rest of the file")));
+          return;
+        }
+
+      /* 200 to a ranged request: the range was ignored or the entity changed. This body is the
+       * whole entity, so start over with it rather than make another request. */
+      if (++self->restarts > MAX_RESTARTS)
+        {
+          stop_transfer (self, STOP_FAIL,
+                         g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_BAD_RESPONSE,
+                                      _("The server keeps sending inconsistent data")));
+          return;
+        }
+      g_signal_emit (self, signals[RESTARTED], 0,
+                     _("The server sent the whole file again; starting over"));
+      reset_bytes (self);
+    }
+  else if (status == SOUP_STATUS_PARTIAL_CONTENT)
+    {
+      stop_transfer (self, STOP_FAIL,
+                     g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_BAD_RESPONSE,
+                                  _("The server sent part of a file that was not asked for")));
+      return;
+    }
+
+  remember_entity (self, headers);
+  set_total (self, length);
+
+  if (!self->file_open)
+    open_partial_file (self);
+  else
+    start_streaming (self);
+}
+
+static GError *
+network_error (const GError *error)
+{
+  return g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_NETWORK, _("Network error: %s"),
+                      error->message);
+}
+
+static void
+on_send_done (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr (SlDownload) self = user_data;
+  g_autoptr (GError) error = NULL;
+  GInputStream *stream;
+
+  stream = soup_session_send_finish (SOUP_SESSION (object), result, &error);
+  self->sending = FALSE;
+  self->last_data_us = g_get_monotonic_time ();
+
+  if (self->message != NULL)
+    {
+      g_autofree char *final_uri = g_uri_to_string (soup_message_get_uri (self->message));
+
+      if (g_strcmp0 (final_uri, self->final_uri) != 0)
+        {
+          g_free (self->final_uri);
+          self->final_uri = g_steal_pointer (&final_uri);
+          notify (self, PROP_FINAL_URI);
+        }
+    }
+
+  if (stream == NULL)
+    {
+      if (self->stop != STOP_NONE)
+        maybe_finish_stop (self);
+      else if (g_error_matches (error, SOUP_SESSION_ERROR,
+                                SOUP_SESSION_ERROR_TOO_MANY_REDIRECTS))
+        stop_transfer (self, STOP_FAIL,
+                       g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_TOO_MANY_REDIRECTS,
+                                    _("Too many redirects")));
+      else if (error->domain == G_TLS_ERROR)
+        /* A certificate the user would have to accept will not change by retrying. */
+        stop_transfer (self, STOP_FAIL, network_error (error));
+      else
+        stop_transfer (self, STOP_RETRY, network_error (error));
+      return;
+    }
+
+  self->stream = stream;
+  if (self->stop != STOP_NONE)
+    {
+      maybe_finish_stop (self);
+      return;
+    }
+
+  handle_response (self);
+}
+
+static void
+send_request (SlDownload *self)
+{
+  g_autoptr (GUri) uri = NULL;
+  SoupMessageHeaders *headers;
+  SoupMessageHeadersIter iter;
+  const char *name, *value;
+
+  uri = g_uri_parse (self->uri, SOUP_HTTP_URI_FLAGS, NULL);
+  g_clear_object (&self->message);
+  self->message = soup_message_new_from_uri (SOUP_METHOD_GET, uri);
+  headers = soup_message_get_request_headers (self->message);
+
+  soup_message_headers_iter_init (&iter, self->extra_headers);
+  while (soup_message_headers_iter_next (&iter, &name, &value))
+    soup_message_headers_replace (headers, name, value);
+
+  /* Byte offsets only mean something in the identity encoding. */
+  soup_message_headers_replace (headers, "Accept-Encoding", "identity");
+
+  self->ranged_request = FALSE;
+  if (self->committed > 0)
+    {
+      const char *validator = is_strong_etag (self->etag) ? self->etag : self->last_modified;
+
+      soup_message_headers_set_range (headers, self->committed, -1);
+      if (validator != NULL)
+        soup_message_headers_replace (headers, "If-Range", validator);
+      self->ranged_request = TRUE;
+    }
+
+  self->sending = TRUE;
+  self->last_data_us = g_get_monotonic_time ();
+  soup_session_send_async (self->session, self->message, G_PRIORITY_DEFAULT, self->cancellable,
+                           on_send_done, g_object_ref (self));
+}
+
+static gboolean
+can_continue (SlDownload *self)
+{
+  return self->range_ok && (is_strong_etag (self->etag) || self->last_modified != NULL ||
+                            self->total >= 0);
+}
+
+static void
+on_opened (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr (SlDownload) self = user_data;
+  g_autoptr (GError) error = NULL;
+  gint64 usable;
+
+  self->file_op_pending = FALSE;
+  usable = sl_file_writer_open_finish (SL_FILE_WRITER (object), result, &error);
+  if (usable < 0)
+    {
+      stop_transfer (self, STOP_FAIL, g_steal_pointer (&error));
+      return;
+    }
+
+  self->file_open = TRUE;
+  if (usable < self->committed)
+    {
+      g_signal_emit (self, signals[RESTARTED], 0,
+                     _("The partial file is missing or shorter than recorded; starting over"));
+      self->committed = 0;
+      reset_bytes (self);
+    }
+
+  if (self->stop != STOP_NONE)
+    maybe_finish_stop (self);
+  else
+    send_request (self);
+}
+
+static void
+begin_attempt (SlDownload *self)
+{
+  self->stop = STOP_NONE;
+  g_clear_error (&self->stop_error);
+  self->write_failed = FALSE;
+  self->retry_after_s = 0;
+  self->attempt_committed = self->committed;
+  /* Writes that failed or were cut short moved the offset past what is on disk. */
+  self->offset = self->committed;
+  self->fill = 0;
+  g_clear_object (&self->cancellable);
+  self->cancellable = g_cancellable_new ();
+
+  set_state (self, SL_DOWNLOAD_STATE_RUNNING);
+  ensure_tick (self);
+
+  if (self->committed > 0 && !can_continue (self))
+    reset_bytes (self);
+
+  if (!self->file_open && self->partial_path != NULL)
+    {
+      self->file_op_pending = TRUE;
+      sl_file_writer_open_async (self->writer, self->partial_path, self->committed, NULL,
+                                 on_opened, g_object_ref (self));
+      return;
+    }
+
+  send_request (self);
+}
+
+static gboolean
+retry_cb (gpointer user_data)
+{
+  SlDownload *self = user_data;
+
+  self->retry_source = 0;
+  begin_attempt (self);
+  return G_SOURCE_REMOVE;
+}
+
+static guint
+retry_delay_ms (SlDownload *self)
+{
+  guint64 delay = self->retry_delay_ms;
+
+  for (guint i = 1; i < self->attempts && delay < MAX_RETRY_DELAY_MS; i++)
+    delay *= 2;
+  delay = MIN (delay, MAX_RETRY_DELAY_MS);
+
+  /* Jitter keeps many downloads that failed together from hammering the server together. */
+  delay = (guint64) (delay * g_random_double_range (0.75, 1.25));
+
+  if (self->retry_after_s > 0)
+    delay = MAX (delay, (guint64) self->retry_after_s * 1000);
+
+  return (guint) delay;
+}
+
+static void
+schedule_retry (SlDownload *self,
+                GError     *error)
+{
+  g_autoptr (GError) owned = error;
+
+  if (self->committed > self->attempt_committed)
+    self->attempts = 0;
+  self->attempts++;
+
+  if (self->attempts > self->max_retries)
+    {
+      conclude (self, SL_DOWNLOAD_STATE_FAILED, error);
+      return;
+    }
+
+  g_clear_handle_id (&self->tick_source, g_source_remove);
+  set_error (self, error);
+  set_state (self, SL_DOWNLOAD_STATE_WAITING);
+  settle_progress (self);
+  self->retry_source = g_timeout_add_full (G_PRIORITY_DEFAULT, retry_delay_ms (self), retry_cb,
+                                           self, NULL);
+}
+
+static void
+on_completed (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr (SlDownload) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *name = NULL;
+
+  self->file_op_pending = FALSE;
+  path = sl_file_writer_complete_finish (SL_FILE_WRITER (object), result, &error);
+  self->file_open = FALSE;
+
+  if (path == NULL)
+    {
+      if (g_error_matches (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_CHECKSUM))
+        {
+          /* The writer deleted the bytes that did not match. */
+          g_clear_pointer (&self->partial_path, g_free);
+          self->committed = self->flushed = self->offset = 0;
+        }
+      conclude (self, SL_DOWNLOAD_STATE_FAILED, error);
+      return;
+    }
+
+  g_clear_pointer (&self->partial_path, g_free);
+  self->flushed = self->committed;
+  g_clear_object (&self->destination);
+  self->destination = g_file_new_for_path (path);
+  notify (self, PROP_DESTINATION);
+
+  name = g_path_get_basename (path);
+  if (g_strcmp0 (name, self->filename) != 0)
+    {
+      g_free (self->filename);
+      self->filename = g_steal_pointer (&name);
+      notify (self, PROP_FILENAME);
+    }
+
+  if (self->total < 0)
+    set_total (self, self->committed);
+
+  g_signal_emit (self, signals[FINISHED], 0, self->destination);
+  conclude (self, SL_DOWNLOAD_STATE_COMPLETED, NULL);
+}
+
+static void
+on_stop_synced (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr (SlDownload) self = user_data;
+  g_autoptr (GError) error = NULL;
+  StopAction action = self->stop;
+  GError *stop_error = g_steal_pointer (&self->stop_error);
+
+  self->file_op_pending = FALSE;
+  self->stop = STOP_NONE;
+
+  if (!sl_file_writer_finish (SL_FILE_WRITER (object), result, &error))
+    {
+      g_clear_error (&stop_error);
+      conclude (self, SL_DOWNLOAD_STATE_FAILED, error);
+      return;
+    }
+
+  self->flushed = self->committed;
+
+  switch (action)
+    {
+    case STOP_PAUSE:
+      stop_timers (self);
+      settle_progress (self);
+      set_state (self, SL_DOWNLOAD_STATE_PAUSED);
+      emit_checkpoint (self);
+      return_pause_tasks (self);
+      break;
+
+    case STOP_FAIL:
+      emit_checkpoint (self);
+      conclude (self, SL_DOWNLOAD_STATE_FAILED, stop_error);
+      break;
+
+    case STOP_RETRY:
+      emit_checkpoint (self);
+      schedule_retry (self, g_steal_pointer (&stop_error));
+      break;
+
+    case STOP_NONE:
+    case STOP_FINISH:
+    case STOP_RESTART:
+    case STOP_CANCEL:
+    default:
+      g_assert_not_reached ();
+    }
+
+  g_clear_error (&stop_error);
+}
+
+static void
+on_deleted (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr (SlDownload) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GError) cancelled = NULL;
+
+  self->file_op_pending = FALSE;
+  self->stop = STOP_NONE;
+  g_clear_error (&self->stop_error);
+
+  /* The user asked for the download to go; a partial file that cannot be deleted is only
+   * worth a warning. */
+  if (!sl_file_writer_finish (SL_FILE_WRITER (object), result, &error))
+    g_warning ("%s", error->message);
+
+  self->file_open = FALSE;
+  g_clear_pointer (&self->partial_path, g_free);
+  self->committed = self->flushed = self->offset = 0;
+
+  cancelled = g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_CANCELLED,
+                           _("The download was cancelled"));
+  conclude (self, SL_DOWNLOAD_STATE_CANCELED, cancelled);
+}
+
+/* Runs the action stop_transfer() recorded, once nothing is in flight. */
+static void
+maybe_finish_stop (SlDownload *self)
+{
+  g_autofree char *directory = NULL;
+
+  if (self->stop == STOP_NONE || self->sending || self->reading || self->file_op_pending ||
+      self->writes_in_flight > 0)
+    return;
+
+  drop_request (self);
+
+  switch (self->stop)
+    {
+    case STOP_FINISH:
+      self->stop = STOP_NONE;
+      directory = g_file_get_path (self->directory);
+      self->file_op_pending = TRUE;
+      sl_file_writer_complete_async (self->writer, directory, self->filename, self->sha256,
+                                     on_completed, g_object_ref (self));
+      break;
+
+    case STOP_RESTART:
+      self->stop = STOP_NONE;
+      if (++self->restarts > MAX_RESTARTS)
+        {
+          g_autoptr (GError) error =
+            g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_BAD_RESPONSE,
+                         _("The server keeps sending inconsistent data"));
+
+          self->stop = STOP_FAIL;
+          self->stop_error = g_steal_pointer (&error);
+          maybe_finish_stop (self);
+          return;
+        }
+      if (self->restart_reason != NULL)
+        g_signal_emit (self, signals[RESTARTED], 0, self->restart_reason);
+      reset_bytes (self);
+      begin_attempt (self);
+      break;
+
+    case STOP_CANCEL:
+      if (self->file_open || self->partial_path != NULL)
+        {
+          self->file_op_pending = TRUE;
+          if (!self->file_open)
+            {
+              /* Not opened in this run: open it only to delete it. */
+              g_autoptr (GFile) file = g_file_new_for_path (self->partial_path);
+
+              g_file_delete (file, NULL, NULL);
+              self->file_op_pending = FALSE;
+              g_clear_pointer (&self->partial_path, g_free);
+              maybe_finish_stop (self);
+              return;
+            }
+          sl_file_writer_delete_async (self->writer, on_deleted, g_object_ref (self));
+        }
+      else
+        {
+          g_autoptr (GError) cancelled =
+            g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_CANCELLED,
+                         _("The download was cancelled"));
+
+          self->stop = STOP_NONE;
+          conclude (self, SL_DOWNLOAD_STATE_CANCELED, cancelled);
+        }
+      break;
+
+    case STOP_PAUSE:
+    case STOP_FAIL:
+    case STOP_RETRY:
+      /* Whatever happens next, the bytes counted must be the bytes on disk. */
+      if (self->file_open)
+        {
+          self->file_op_pending = TRUE;
+          sl_file_writer_sync_async (self->writer, on_stop_synced, g_object_ref (self));
+        }
+      else
+        {
+          StopAction action = self->stop;
+          GError *error = g_steal_pointer (&self->stop_error);
+
+          self->stop = STOP_NONE;
+          if (action == STOP_RETRY)
+            schedule_retry (self, error);
+          else if (action == STOP_FAIL)
+            {
+              conclude (self, SL_DOWNLOAD_STATE_FAILED, error);
+              g_clear_error (&error);
+            }
+          else
+            {
+              stop_timers (self);
+              settle_progress (self);
+              set_state (self, SL_DOWNLOAD_STATE_PAUSED);
+              return_pause_tasks (self);
+            }
+        }
+      break;
+
+    case STOP_NONE:
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* GObject */
+
+static void
+sl_download_dispose (GObject *object)
+{
+  SlDownload *self = (SlDownload *) object;
+
+  stop_timers (self);
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  drop_request (self);
+  g_clear_object (&self->writer);
+  g_clear_object (&self->session);
+
+  G_OBJECT_CLASS (sl_download_parent_class)->dispose (object);
+}
+
+static void
+sl_download_finalize (GObject *object)
+{
+  SlDownload *self = (SlDownload *) object;
+
+  g_free (self->uri);
+  g_free (self->final_uri);
+  g_clear_object (&self->directory);
+  g_clear_object (&self->destination);
+  g_free (self->filename);
+  g_free (self->partial_path);
+  g_clear_pointer (&self->extra_headers, soup_message_headers_unref);
+  g_free (self->sha256);
+  g_free (self->etag);
+  g_free (self->last_modified);
+  g_free (self->content_type);
+  g_clear_error (&self->error);
+  g_clear_error (&self->stop_error);
+  g_free (self->restart_reason);
+  g_free (self->buffer);
+  g_ptr_array_unref (self->spare_buffers);
+
+  G_OBJECT_CLASS (sl_download_parent_class)->finalize (object);
+}
+
+static void
+sl_download_get_property (GObject    *object,
+                          guint       prop_id,
+                          GValue     *value,
+                          GParamSpec *pspec)
+{
+  SlDownload *self = SL_DOWNLOAD (object);
+
+  switch (prop_id)
+    {
+    case PROP_URI:
+      g_value_set_string (value, self->uri);
+      break;
+
+    case PROP_FINAL_URI:
+      g_value_set_string (value, self->final_uri);
+      break;
+
+    case PROP_DIRECTORY:
+      g_value_set_object (value, self->directory);
+      break;
+
+    case PROP_FILENAME:
+      g_value_set_string (value, self->filename);
+      break;
+
+    case PROP_DESTINATION:
+      g_value_set_object (value, self->destination);
+      break;
+
+    case PROP_STATE:
+      g_value_set_enum (value, self->state);
+      break;
+
+    case PROP_BYTES_RECEIVED:
+      g_value_set_int64 (value, self->committed);
+      break;
+
+    case PROP_BYTES_TOTAL:
+      g_value_set_int64 (value, self->total);
+      break;
+
+    case PROP_SPEED:
+      g_value_set_uint64 (value, self->speed);
+      break;
+
+    case PROP_ETA:
+      g_value_set_int64 (value, self->eta);
+      break;
+
+    case PROP_HTTP_STATUS:
+      g_value_set_uint (value, self->http_status);
+      break;
+
+    case PROP_ERROR_KIND:
+      g_value_set_enum (value, sl_download_get_error_kind (self));
+      break;
+
+    case PROP_ERROR_MESSAGE:
+      g_value_set_string (value, sl_download_get_error_message (self));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+sl_download_set_property (GObject      *object,
+                          guint         prop_id,
+                          const GValue *value,
+                          GParamSpec   *pspec)
+{
+  SlDownload *self = SL_DOWNLOAD (object);
+
+  switch (prop_id)
+    {
+    case PROP_DIRECTORY:
+      sl_download_set_directory (self, g_value_get_object (value));
+      break;
+
+    case PROP_FILENAME:
+      sl_download_set_filename (self, g_value_get_string (value));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+sl_download_class_init (SlDownloadClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = sl_download_dispose;
+  object_class->finalize = sl_download_finalize;
+  object_class->get_property = sl_download_get_property;
+  object_class->set_property = sl_download_set_property;
+
+  properties[PROP_URI] =
+    g_param_spec_string ("uri", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_FINAL_URI] =
+    g_param_spec_string ("final-uri", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_DIRECTORY] =
+    g_param_spec_object ("directory", NULL, NULL, G_TYPE_FILE,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_FILENAME] =
+    g_param_spec_string ("filename", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_DESTINATION] =
+    g_param_spec_object ("destination", NULL, NULL, G_TYPE_FILE,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_STATE] =
+    g_param_spec_enum ("state", NULL, NULL, SL_TYPE_DOWNLOAD_STATE, SL_DOWNLOAD_STATE_QUEUED,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_BYTES_RECEIVED] =
+    g_param_spec_int64 ("bytes-received", NULL, NULL, 0, G_MAXINT64, 0,
+                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_BYTES_TOTAL] =
+    g_param_spec_int64 ("bytes-total", NULL, NULL, -1, G_MAXINT64, -1,
+                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SPEED] =
+    g_param_spec_uint64 ("speed", NULL, NULL, 0, G_MAXUINT64, 0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_ETA] =
+    g_param_spec_int64 ("eta", NULL, NULL, -1, G_MAXINT64, -1,
+                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_HTTP_STATUS] =
+    g_param_spec_uint ("http-status", NULL, NULL, 0, 999, 0,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_ERROR_KIND] =
+    g_param_spec_enum ("error-kind", NULL, NULL, SL_TYPE_ERROR_KIND, SL_ERROR_KIND_NONE,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_ERROR_MESSAGE] =
+    g_param_spec_string ("error-message", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * SlDownload::data-written:
+   * @self: the download
+   * @bytes_written: bytes written to the partial file since the last emission
+   * @total_written: bytes in the partial file
+   * @total_expected: the entity's length, or -1 when unknown
+   *
+   * Progress, coalesced to about ten emissions a second.
+   */
+  signals[DATA_WRITTEN] =
+    g_signal_new ("data-written", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 3, G_TYPE_INT64, G_TYPE_INT64, G_TYPE_INT64);
+
+  /**
+   * SlDownload::finished:
+   * @self: the download
+   * @file: the file under its final name
+   *
+   * The download is complete and renamed to its final name.
+   */
+  signals[FINISHED] =
+    g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 1, G_TYPE_FILE);
+
+  /**
+   * SlDownload::completed:
+   * @self: the download
+   * @error: (nullable): why it did not complete, or %NULL
+   *
+   * The download ended: completed (no error), failed or canceled. Pausing does not end it.
+   */
+  signals[COMPLETED] =
+    g_signal_new ("completed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
+
+  /**
+   * SlDownload::checkpoint:
+   * @self: the download
+   * @resume_data: resume data for the bytes flushed to disk so far
+   *
+   * Emitted when the partial file is created, every few seconds after the bytes written so
+   * far are flushed, and whenever the transfer stops, so that an owner can persist it and
+   * resume after a crash.
+   */
+  signals[CHECKPOINT] =
+    g_signal_new ("checkpoint", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 1, G_TYPE_BYTES);
+
+  /**
+   * SlDownload::restarted:
+   * @self: the download
+   * @reason: why the download had to start over
+   *
+   * The bytes so far were dropped and the download starts from the beginning, because the
+   * server ignored the range, the file changed, or the partial file did not match.
+   */
+  signals[RESTARTED] =
+    g_signal_new ("restarted", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+}
+
+static void
+sl_download_init (SlDownload *self)
+{
+  self->total = -1;
+  self->eta = -1;
+  self->max_retries = DEFAULT_MAX_RETRIES;
+  self->retry_delay_ms = DEFAULT_RETRY_DELAY_MS;
+  self->stall_timeout_s = DEFAULT_STALL_TIMEOUT_S;
+  self->checkpoint_interval_ms = DEFAULT_CHECKPOINT_MS;
+  self->range_ok = TRUE;
+  self->extra_headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
+  self->spare_buffers = g_ptr_array_new_with_free_func (g_free);
+  self->writer = sl_file_writer_new ();
+  g_queue_init (&self->pause_tasks);
+}
+
+static SlDownload *
+download_new (SoupSession *session)
+{
+  SlDownload *self = g_object_new (SL_TYPE_DOWNLOAD, NULL);
+
+  self->session = session ? g_object_ref (session) : soup_session_new ();
+  return self;
+}
+
+/**
+ * sl_download_new:
+ * @session: (nullable): the session to use, or %NULL for a new one
+ * @uri: an http or https URI
+ * @error: return location for an error
+ *
+ * Creates a download, queued until sl_download_start(). The destination folder defaults to
+ * the current directory.
+ *
+ * Returns: (transfer full) (nullable): a new download, or %NULL if @uri is not one Sluice can
+ *   download
+ */
+SlDownload *
+sl_download_new (SoupSession  *session,
+                 const char   *uri,
+                 GError      **error)
+{
+  g_autoptr (GUri) parsed = NULL;
+  SlDownload *self;
+
+  g_return_val_if_fail (session == NULL || SOUP_IS_SESSION (session), NULL);
+
+  parsed = sl_uri_parse_download (uri, error);
+  if (parsed == NULL)
+    return NULL;
+
+  self = download_new (session);
+  self->uri = g_uri_to_string (parsed);
+  {
+    g_autofree char *cwd = g_get_current_dir ();
+
+    self->directory = g_file_new_for_path (cwd);
+  }
+
+  return self;
+}
+
+/**
+ * sl_download_new_from_resume_data:
+ * @session: (nullable): the session to use, or %NULL for a new one
+ * @resume_data: what sl_download_pause_finish() or #SlDownload::checkpoint gave
+ * @error: return location for a %SL_DOWNLOAD_ERROR_RESUME_DATA error
+ *
+ * Recreates a paused download. Whether its partial file still holds the recorded bytes is
+ * checked when it starts; if not, it starts over and says so with #SlDownload::restarted.
+ *
+ * Returns: (transfer full) (nullable): a paused download, or %NULL if @resume_data is bad
+ */
+SlDownload *
+sl_download_new_from_resume_data (SoupSession  *session,
+                                  GBytes       *resume_data,
+                                  GError      **error)
+{
+  g_autoptr (SlResumeData) data = NULL;
+  g_autoptr (GUri) parsed = NULL;
+  g_autoptr (GError) local_error = NULL;
+  SlDownload *self;
+
+  g_return_val_if_fail (resume_data != NULL, NULL);
+
+  data = sl_resume_data_parse (resume_data, error);
+  if (data == NULL)
+    return NULL;
+
+  parsed = sl_uri_parse_download (data->uri, &local_error);
+  if (parsed == NULL)
+    {
+      g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_RESUME_DATA,
+                   _("Resume data has a bad URI: %s"), local_error->message);
+      return NULL;
+    }
+
+  self = download_new (session);
+  self->uri = g_uri_to_string (parsed);
+  self->final_uri = g_steal_pointer (&data->final_uri);
+  self->directory = g_file_new_for_path (data->directory);
+  self->filename = g_steal_pointer (&data->filename);
+  self->explicit_name = data->explicit_name;
+  self->partial_path = g_steal_pointer (&data->partial_path);
+  self->etag = g_steal_pointer (&data->etag);
+  self->last_modified = g_steal_pointer (&data->last_modified);
+  self->content_type = g_steal_pointer (&data->content_type);
+  self->total = data->total;
+  self->committed = self->flushed = self->offset = self->notified_bytes = data->received;
+  self->speed_sample_bytes = data->received;
+  self->state = SL_DOWNLOAD_STATE_PAUSED;
+
+  return self;
+}
+
+/**
+ * sl_download_set_directory:
+ * @self: a download
+ * @directory: the destination folder
+ *
+ * Sets where the file goes. Only before the download first starts.
+ */
+void
+sl_download_set_directory (SlDownload *self,
+                           GFile      *directory)
+{
+  g_return_if_fail (SL_IS_DOWNLOAD (self));
+  g_return_if_fail (G_IS_FILE (directory));
+  g_return_if_fail (self->partial_path == NULL);
+
+  if (g_set_object (&self->directory, directory))
+    notify (self, PROP_DIRECTORY);
+}
+
+GFile *
+sl_download_get_directory (SlDownload *self)
+{
+  g_return_val_if_fail (SL_IS_DOWNLOAD (self), NULL);
+
+  return self->directory;
+}
+
+/**
+ * sl_download_set_filename:
+ * @self: a download
+ * @filename: (nullable): the final name, or %NULL to take it from the server
+ *
+ * Chooses the file name instead of Content-Disposition or the URL. It must be one plain file
+ * name; if that name is taken, ` (1)` and so on are added. Only before the download starts.
+ */
+void
+sl_download_set_filename (SlDownload *self,
+                          const char *filename)
+{
+  g_return_if_fail (SL_IS_DOWNLOAD (self));
+  g_return_if_fail (self->partial_path == NULL);
+  g_return_if_fail (filename == NULL ||
+                    (*filename != '\0' && strchr (filename, '/') == NULL));
+
+  self->explicit_name = filename != NULL;
+  if (set_str (&self->filename, filename))
+    notify (self, PROP_FILENAME);
+}
+
+const char *
+sl_download_get_filename (SlDownload *self)
+{
+  g_return_val_if_fail (SL_IS_DOWNLOAD (self), NULL);
+
+  return self->filename;
+}
+
+/**
+ * sl_download_add_header:
+ * @self: a download
+ * @name: a header name
+ * @value: its value
+ *
+ * Sends an extra request header (a cookie, a referrer, authorisation) with every request.
+ */
+void
+sl_download_add_header (SlDownload *self,
+                        const char *name,
+                        const char *value)
+{
+  g_return_if_fail (SL_IS_DOWNLOAD (self));
+  g_return_if_fail (name != NULL && value != NULL);
+
+  soup_message_headers_append (self->extra_headers, name, value);
+}
+
+/**
+ * sl_download_set_checksum:
+ * @self: a download
+ * @spec: (nullable): `sha256=HEX`, or %NULL for none
+ * @error: return location for a %SL_DOWNLOAD_ERROR_INVALID_ARGUMENT error
+ *
+ * Makes the download check the complete file before giving it its final name. A file that
+ * does not match is deleted and the download fails.
+ *
+ * Returns: whether @spec was understood
+ */
+gboolean
+sl_download_set_checksum (SlDownload  *self,
+                          const char  *spec,
+                          GError     **error)
+{
+  const char *hex;
+
+  g_return_val_if_fail (SL_IS_DOWNLOAD (self), FALSE);
+
+  if (spec == NULL)
+    {
+      g_clear_pointer (&self->sha256, g_free);
+      return TRUE;
+    }
+
+  if (g_ascii_strncasecmp (spec, "sha256=", 7) != 0)
+    {
+      g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT,
+                   _("Unsupported checksum “%s”: use sha256=HEX"), spec);
+      return FALSE;
+    }
+
+  hex = spec + 7;
+  if (strlen (hex) != 64 || strspn (hex, "0123456789abcdefABCDEF") != 64)
+    {
+      g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT,
+                   _("A sha256 checksum is 64 hexadecimal digits"));
+      return FALSE;
+    }
+
+  g_free (self->sha256);
+  self->sha256 = g_ascii_strdown (hex, -1);
+  return TRUE;
+}
+
+/**
+ * sl_download_set_max_retries:
+ * @self: a download
+ * @max_retries: how many times in a row a network error is retried before the download fails
+ */
+void
+sl_download_set_max_retries (SlDownload *self,
+                             guint       max_retries)
+{
+  g_return_if_fail (SL_IS_DOWNLOAD (self));
+
+  self->max_retries = max_retries;
+}
+
+/**
+ * sl_download_set_retry_delay:
+ * @self: a download
+ * @msec: the first retry's delay; each further one doubles it, up to a minute
+ */
+void
+sl_download_set_retry_delay (SlDownload *self,
+                             guint       msec)
+{
+  g_return_if_fail (SL_IS_DOWNLOAD (self));
+
+  self->retry_delay_ms = msec;
+}
+
+/**
+ * sl_download_set_stall_timeout:
+ * @self: a download
+ * @seconds: how long a connection may send nothing before it counts as failed
+ */
+void
+sl_download_set_stall_timeout (SlDownload *self,
+                               guint       seconds)
+{
+  g_return_if_fail (SL_IS_DOWNLOAD (self));
+  g_return_if_fail (seconds > 0);
+
+  self->stall_timeout_s = seconds;
+}
+
+/**
+ * sl_download_set_checkpoint_interval:
+ * @self: a download
+ * @msec: how often the partial file is flushed and #SlDownload::checkpoint emitted
+ */
+void
+sl_download_set_checkpoint_interval (SlDownload *self,
+                                     guint       msec)
+{
+  g_return_if_fail (SL_IS_DOWNLOAD (self));
+
+  self->checkpoint_interval_ms = msec;
+}
+
+/**
+ * sl_download_start:
+ * @self: a download
+ *
+ * Starts a queued download, resumes a paused one, retries a failed one from where it stopped,
+ * or retries at once one that is waiting. Does nothing to a running, completed or canceled
+ * download.
+ */
+void
+sl_download_start (SlDownload *self)
+{
+  g_return_if_fail (SL_IS_DOWNLOAD (self));
+
+  switch (self->state)
+    {
+    case SL_DOWNLOAD_STATE_QUEUED:
+    case SL_DOWNLOAD_STATE_PAUSED:
+    case SL_DOWNLOAD_STATE_FAILED:
+    case SL_DOWNLOAD_STATE_WAITING:
+      if (self->stop != STOP_NONE || self->file_op_pending)
+        return;
+      g_clear_handle_id (&self->retry_source, g_source_remove);
+      self->attempts = 0;
+      self->restarts = 0;
+      set_error (self, NULL);
+      set_http_status (self, 0);
+      begin_attempt (self);
+      break;
+
+    case SL_DOWNLOAD_STATE_RUNNING:
+    case SL_DOWNLOAD_STATE_COMPLETED:
+    case SL_DOWNLOAD_STATE_CANCELED:
+    default:
+      break;
+    }
+}
+
+/**
+ * sl_download_pause_async:
+ * @self: a download
+ * @cancellable: (nullable): a cancellable
+ * @callback: called once the download is paused
+ * @user_data: data for @callback
+ *
+ * Stops the transfer, flushes the partial file to disk, and produces resume data, from which
+ * sl_download_new_from_resume_data() recreates the download (in this process or another).
+ */
+void
+sl_download_pause_async (SlDownload          *self,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  g_autoptr (GTask) task = NULL;
+
+  g_return_if_fail (SL_IS_DOWNLOAD (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, sl_download_pause_async);
+
+  switch (self->state)
+    {
+    case SL_DOWNLOAD_STATE_PAUSED:
+    case SL_DOWNLOAD_STATE_FAILED:
+      if (self->stop == STOP_NONE)
+        {
+          g_task_return_pointer (task, sl_download_get_resume_data (self),
+                                 (GDestroyNotify) g_bytes_unref);
+          return;
+        }
+      break;
+
+    case SL_DOWNLOAD_STATE_QUEUED:
+    case SL_DOWNLOAD_STATE_WAITING:
+      if (self->stop == STOP_NONE && !self->file_op_pending)
+        {
+          stop_timers (self);
+          settle_progress (self);
+          set_state (self, SL_DOWNLOAD_STATE_PAUSED);
+          g_task_return_pointer (task, sl_download_get_resume_data (self),
+                                 (GDestroyNotify) g_bytes_unref);
+          return;
+        }
+      break;
+
+    case SL_DOWNLOAD_STATE_COMPLETED:
+    case SL_DOWNLOAD_STATE_CANCELED:
+      g_task_return_new_error (task, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT,
+                               _("A download that has ended cannot be paused"));
+      return;
+
+    case SL_DOWNLOAD_STATE_RUNNING:
+    default:
+      break;
+    }
+
+  g_queue_push_tail (&self->pause_tasks, g_steal_pointer (&task));
+  stop_transfer (self, STOP_PAUSE, NULL);
+}
+
+/**
+ * sl_download_pause_finish:
+ * @self: a download
+ * @result: the result given to the callback
+ * @error: return location for an error
+ *
+ * Returns: (transfer full) (nullable): the resume data, or %NULL if the download ended first
+ */
+GBytes *
+sl_download_pause_finish (SlDownload    *self,
+                          GAsyncResult  *result,
+                          GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * sl_download_cancel:
+ * @self: a download
+ *
+ * Stops the download for good and deletes its partial file. #SlDownload::completed follows
+ * with a %SL_DOWNLOAD_ERROR_CANCELLED error.
+ */
+void
+sl_download_cancel (SlDownload *self)
+{
+  g_return_if_fail (SL_IS_DOWNLOAD (self));
+
+  if (self->state == SL_DOWNLOAD_STATE_COMPLETED || self->state == SL_DOWNLOAD_STATE_CANCELED)
+    return;
+
+  stop_timers (self);
+  stop_transfer (self, STOP_CANCEL, NULL);
+}
+
+/**
+ * sl_download_get_resume_data:
+ * @self: a download
+ *
+ * Resume data for the bytes flushed to disk so far. Complete only while the download is
+ * paused or failed; while it runs, bytes written since the last checkpoint are not included.
+ *
+ * Returns: (transfer full): serialised resume data
+ */
+GBytes *
+sl_download_get_resume_data (SlDownload *self)
+{
+  g_autoptr (SlResumeData) data = NULL;
+
+  g_return_val_if_fail (SL_IS_DOWNLOAD (self), NULL);
+
+  data = build_resume_data (self);
+  return sl_resume_data_serialize (data);
+}
+
+const char *
+sl_download_get_uri (SlDownload *self)
+{
+  g_return_val_if_fail (SL_IS_DOWNLOAD (self), NULL);
+
+  return self->uri;
+}
+
+const char *
+sl_download_get_final_uri (SlDownload *self)
+{
+  g_return_val_if_fail (SL_IS_DOWNLOAD (self), NULL);
+
+  return self->final_uri ? self->final_uri : self->uri;
+}
+
+/**
+ * sl_download_get_destination:
+ * @self: a download
+ *
+ * Returns: (transfer none) (nullable): the file under its final name, once completed
+ */
+GFile *
+sl_download_get_destination (SlDownload *self)
+{
+  g_return_val_if_fail (SL_IS_DOWNLOAD (self), NULL);
+
+  return self->destination;
+}
+
+/**
+ * sl_download_get_partial_file:
+ * @self: a download
+ *
+ * Returns: (transfer full) (nullable): the `.part` file, once it exists
+ */
+GFile *
+sl_download_get_partial_file (SlDownload *self)
+{
+  g_return_val_if_fail (SL_IS_DOWNLOAD (self), NULL);
+
+  return self->partial_path ? g_file_new_for_path (self->partial_path) : NULL;
+}
+
+SlDownloadState
+sl_download_get_state (SlDownload *self)
+{
+  g_return_val_if_fail (SL_IS_DOWNLOAD (self), SL_DOWNLOAD_STATE_FAILED);
+
+  return self->state;
+}
+
+gint64
+sl_download_get_bytes_received (SlDownload *self)
+{
+  g_return_val_if_fail (SL_IS_DOWNLOAD (self), 0);
+
+  return self->committed;
+}
+
+gint64
+sl_download_get_bytes_total (SlDownload *self)
+{
+  g_return_val_if_fail (SL_IS_DOWNLOAD (self), -1);
+
+  return self->total;
+}
+
+guint64
+sl_download_get_speed (SlDownload *self)
+{
+  g_return_val_if_fail (SL_IS_DOWNLOAD (self), 0);
+
+  return self->speed;
+}
+
+gint64
+sl_download_get_eta (SlDownload *self)
+{
+  g_return_val_if_fail (SL_IS_DOWNLOAD (self), -1);
+
+  return self->eta;
+}
+
+guint
+sl_download_get_http_status (SlDownload *self)
+{
+  g_return_val_if_fail (SL_IS_DOWNLOAD (self), 0);
+
+  return self->http_status;
+}
+
+SlErrorKind
+sl_download_get_error_kind (SlDownload *self)
+{
+  g_return_val_if_fail (SL_IS_DOWNLOAD (self), SL_ERROR_KIND_NONE);
+
+  return sl_download_error_kind (self->error);
+}
+
+const char *
+sl_download_get_error_message (SlDownload *self)
+{
+  g_return_val_if_fail (SL_IS_DOWNLOAD (self), NULL);
+
+  return self->error ? self->error->message : NULL;
+}
+
+/**
+ * sl_download_get_error:
+ * @self: a download
+ *
+ * Returns: (transfer none) (nullable): why the download failed, or the error it is waiting to
+ *   retry after
+ */
+const GError *
+sl_download_get_error (SlDownload *self)
+{
+  g_return_val_if_fail (SL_IS_DOWNLOAD (self), NULL);
+
+  return self->error;
+}

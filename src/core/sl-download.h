@@ -1,0 +1,72 @@
+/* sl-download.h
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+#include <libsoup/soup.h>
+
+#include "sl-types.h"
+
+G_BEGIN_DECLS
+
+#define SL_TYPE_DOWNLOAD (sl_download_get_type ())
+
+G_DECLARE_FINAL_TYPE (SlDownload, sl_download, SL, DOWNLOAD, GObject)
+
+SlDownload      *sl_download_new                  (SoupSession          *session,
+                                                   const char           *uri,
+                                                   GError              **error);
+SlDownload      *sl_download_new_from_resume_data (SoupSession          *session,
+                                                   GBytes               *resume_data,
+                                                   GError              **error);
+
+void             sl_download_set_directory        (SlDownload           *self,
+                                                   GFile                *directory);
+GFile           *sl_download_get_directory        (SlDownload           *self);
+void             sl_download_set_filename         (SlDownload           *self,
+                                                   const char           *filename);
+const char      *sl_download_get_filename         (SlDownload           *self);
+void             sl_download_add_header           (SlDownload           *self,
+                                                   const char           *name,
+                                                   const char           *value);
+gboolean         sl_download_set_checksum         (SlDownload           *self,
+                                                   const char           *spec,
+                                                   GError              **error);
+void             sl_download_set_max_retries      (SlDownload           *self,
+                                                   guint                 max_retries);
+void             sl_download_set_retry_delay      (SlDownload           *self,
+                                                   guint                 msec);
+void             sl_download_set_stall_timeout    (SlDownload           *self,
+                                                   guint                 seconds);
+void             sl_download_set_checkpoint_interval (SlDownload        *self,
+                                                   guint                 msec);
+
+void             sl_download_start                (SlDownload           *self);
+void             sl_download_pause_async          (SlDownload           *self,
+                                                   GCancellable         *cancellable,
+                                                   GAsyncReadyCallback   callback,
+                                                   gpointer              user_data);
+GBytes          *sl_download_pause_finish         (SlDownload           *self,
+                                                   GAsyncResult         *result,
+                                                   GError              **error);
+void             sl_download_cancel               (SlDownload           *self);
+GBytes          *sl_download_get_resume_data      (SlDownload           *self);
+
+const char      *sl_download_get_uri              (SlDownload           *self);
+const char      *sl_download_get_final_uri        (SlDownload           *self);
+GFile           *sl_download_get_destination      (SlDownload           *self);
+GFile           *sl_download_get_partial_file     (SlDownload           *self);
+SlDownloadState  sl_download_get_state            (SlDownload           *self);
+gint64           sl_download_get_bytes_received   (SlDownload           *self);
+gint64           sl_download_get_bytes_total      (SlDownload           *self);
+guint64          sl_download_get_speed            (SlDownload           *self);
+gint64           sl_download_get_eta              (SlDownload           *self);
+guint            sl_download_get_http_status      (SlDownload           *self);
+SlErrorKind      sl_download_get_error_kind       (SlDownload           *self);
+const char      *sl_download_get_error_message    (SlDownload           *self);
+const GError    *sl_download_get_error            (SlDownload           *self);
+
+G_END_DECLS

@@ -1,0 +1,729 @@
+/* sl-file-writer.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+
+#include "sl-file-writer.h"
+#include "sl-filename.h"
+#include "sl-types.h"
+
+/* SlFileWriter owns one partial file and does every blocking operation on it (open, write,
+ * fdatasync, rename) in order, on a worker thread, so the main loop never waits on the disk.
+ * Each operation is a GTask run by a GThreadPool of at most one thread: the pool's queue keeps
+ * the operations in the order they were asked for, and the tasks return to the caller's main
+ * context. The caller bounds how many writes it has in flight. */
+
+#define MAX_NUMBERED 10000
+#define HASH_CHUNK   (1024 * 1024)
+
+struct _SlFileWriter
+{
+  GObject      parent_instance;
+
+  GThreadPool *pool;
+  int          fd;             /* only touched on the worker thread, and in finalize */
+  char        *path;           /* likewise */
+};
+
+G_DEFINE_FINAL_TYPE (SlFileWriter, sl_file_writer, G_TYPE_OBJECT)
+
+typedef enum
+{
+  OP_CREATE,
+  OP_OPEN,
+  OP_WRITE,
+  OP_TRUNCATE,
+  OP_SYNC,
+  OP_COMPLETE,
+  OP_DELETE,
+} Op;
+
+typedef struct
+{
+  Op      op;
+  char   *directory;
+  char   *filename;
+  char   *path;
+  char   *sha256;
+  guint8 *buffer;
+  gsize   length;
+  gsize   written;
+  gint64  offset;
+} Job;
+
+static void
+job_free (Job *job)
+{
+  g_free (job->directory);
+  g_free (job->filename);
+  g_free (job->path);
+  g_free (job->sha256);
+  /* A write whose result was never collected still owns its buffer. */
+  g_free (job->buffer);
+  g_free (job);
+}
+
+static void
+set_errno_error (GError    **error,
+                 int         saved_errno,
+                 const char *what,
+                 const char *path)
+{
+  g_autofree char *display = g_filename_display_name (path);
+
+  g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_FILE,
+               /* Translators: the first %s is an action such as "Cannot write to" */
+               "%s “%s”: %s", what, display, g_strerror (saved_errno));
+}
+
+static void
+close_fd (SlFileWriter *self)
+{
+  if (self->fd >= 0)
+    {
+      close (self->fd);
+      self->fd = -1;
+    }
+}
+
+static void
+sync_directory (const char *directory)
+{
+  int dfd = open (directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  /* The rename is only durable once the folder is; failing here changes nothing we can fix. */
+  if (dfd >= 0)
+    {
+      fsync (dfd);
+      close (dfd);
+    }
+}
+
+/* Writes all of @length, or as much as the disk takes: *written says how much, which on a full
+ * disk may be part of the buffer. */
+static gboolean
+write_all (int           fd,
+           const guint8 *buffer,
+           gsize         length,
+           gint64        offset,
+           gsize        *written,
+           int          *saved_errno)
+{
+  *written = 0;
+  while (*written < length)
+    {
+      ssize_t n = pwrite (fd, buffer + *written, length - *written, offset + *written);
+
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          *saved_errno = errno;
+          return FALSE;
+        }
+
+      *written += n;
+    }
+
+  return TRUE;
+}
+
+static void
+do_create (SlFileWriter *self,
+           GTask        *task,
+           Job          *job)
+{
+  for (guint n = 0; n < MAX_NUMBERED; n++)
+    {
+      g_autofree char *name = sl_filename_numbered (job->filename, n);
+      g_autofree char *final_path = g_build_filename (job->directory, name, NULL);
+      g_autofree char *partial_name = g_strconcat (name, ".part", NULL);
+      g_autofree char *partial_path = g_build_filename (job->directory, partial_name, NULL);
+      int fd;
+
+      if (g_file_test (final_path, G_FILE_TEST_EXISTS | G_FILE_TEST_IS_SYMLINK))
+        continue;
+
+      fd = open (partial_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+      if (fd < 0 && errno == EEXIST)
+        continue;
+      if (fd < 0)
+        {
+          GError *error = NULL;
+
+          set_errno_error (&error, errno, _("Cannot create"), partial_path);
+          g_task_return_error (task, error);
+          return;
+        }
+
+      close_fd (self);
+      self->fd = fd;
+      g_free (self->path);
+      self->path = g_steal_pointer (&partial_path);
+      g_task_return_pointer (task, g_steal_pointer (&name), g_free);
+      return;
+    }
+
+  g_task_return_new_error (task, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_FILE,
+                           _("Cannot find a free name for “%s”"), job->filename);
+}
+
+static void
+do_open (SlFileWriter *self,
+         GTask        *task,
+         Job          *job)
+{
+  struct stat st;
+  gint64 usable;
+  int fd;
+  GError *error = NULL;
+
+  fd = open (job->path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0 && errno == ENOENT)
+    fd = open (job->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0)
+    {
+      set_errno_error (&error, errno, _("Cannot open"), job->path);
+      g_task_return_error (task, error);
+      return;
+    }
+
+  if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
+    {
+      set_errno_error (&error, S_ISREG (st.st_mode) ? errno : EINVAL, _("Cannot open"),
+                       job->path);
+      close (fd);
+      g_task_return_error (task, error);
+      return;
+    }
+
+  /* Nothing beyond what was flushed and recorded is trusted; a file shorter than recorded lost
+   * bytes we cannot vouch for, so it starts again from nothing. */
+  usable = st.st_size >= job->offset ? job->offset : 0;
+  if (ftruncate (fd, usable) < 0)
+    {
+      set_errno_error (&error, errno, _("Cannot truncate"), job->path);
+      close (fd);
+      g_task_return_error (task, error);
+      return;
+    }
+
+  close_fd (self);
+  self->fd = fd;
+  g_free (self->path);
+  self->path = g_strdup (job->path);
+  g_task_return_int (task, usable);
+}
+
+static void
+do_write (SlFileWriter *self,
+          GTask        *task,
+          Job          *job)
+{
+  int saved_errno = 0;
+
+  if (!write_all (self->fd, job->buffer, job->length, job->offset, &job->written, &saved_errno))
+    {
+      GError *error = NULL;
+
+      set_errno_error (&error, saved_errno, _("Cannot write to"), self->path);
+      g_task_return_error (task, error);
+      return;
+    }
+
+  /* Start writeback now, without waiting for it, so that the fdatasync of a pause or of the
+   * completion only has the last few buffers left to flush. */
+  sync_file_range (self->fd, job->offset, job->length, SYNC_FILE_RANGE_WRITE);
+
+  g_task_return_boolean (task, TRUE);
+}
+
+static gboolean
+sha256_of_fd (int          fd,
+              const char  *path,
+              char       **out,
+              GError     **error)
+{
+  g_autoptr (GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autofree guint8 *buffer = g_malloc (HASH_CHUNK);
+  gint64 offset = 0;
+
+  for (;;)
+    {
+      ssize_t n = pread (fd, buffer, HASH_CHUNK, offset);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          set_errno_error (error, errno, _("Cannot read"), path);
+          return FALSE;
+        }
+      if (n == 0)
+        break;
+
+      g_checksum_update (checksum, buffer, n);
+      offset += n;
+    }
+
+  *out = g_strdup (g_checksum_get_string (checksum));
+  return TRUE;
+}
+
+static gboolean
+rename_no_replace (const char *from,
+                   const char *to,
+                   int        *saved_errno)
+{
+#ifdef RENAME_NOREPLACE
+  if (renameat2 (AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+    return TRUE;
+  if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+    {
+      *saved_errno = errno;
+      return FALSE;
+    }
+#endif
+
+  /* Where the file system cannot rename without replacing, a hard link fails atomically on an
+   * existing name, and the partial name is dropped once the final one exists. */
+  if (link (from, to) < 0)
+    {
+      *saved_errno = errno;
+      return FALSE;
+    }
+  unlink (from);
+  return TRUE;
+}
+
+static void
+do_complete (SlFileWriter *self,
+             GTask        *task,
+             Job          *job)
+{
+  GError *error = NULL;
+
+  if (self->fd < 0 || fdatasync (self->fd) < 0)
+    {
+      set_errno_error (&error, self->fd < 0 ? EBADF : errno, _("Cannot flush"), self->path);
+      g_task_return_error (task, error);
+      return;
+    }
+
+  if (job->sha256 != NULL)
+    {
+      g_autofree char *actual = NULL;
+      int rfd = open (self->path, O_RDONLY | O_CLOEXEC);
+
+      if (rfd < 0)
+        {
+          set_errno_error (&error, errno, _("Cannot read"), self->path);
+          g_task_return_error (task, error);
+          return;
+        }
+      if (!sha256_of_fd (rfd, self->path, &actual, &error))
+        {
+          close (rfd);
+          g_task_return_error (task, error);
+          return;
+        }
+      close (rfd);
+
+      if (g_ascii_strcasecmp (actual, job->sha256) != 0)
+        {
+          /* The bytes are wrong as a whole; keeping them would only resume into the same
+           * mismatch. */
+          close_fd (self);
+          unlink (self->path);
+          g_task_return_new_error (task, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_CHECKSUM,
+                                   _("Checksum mismatch: expected sha256 %s, got %s"),
+                                   job->sha256, actual);
+          return;
+        }
+    }
+
+  close_fd (self);
+
+  for (guint n = 0; n < MAX_NUMBERED; n++)
+    {
+      g_autofree char *name = sl_filename_numbered (job->filename, n);
+      g_autofree char *final_path = g_build_filename (job->directory, name, NULL);
+      int saved_errno = 0;
+
+      if (rename_no_replace (self->path, final_path, &saved_errno))
+        {
+          sync_directory (job->directory);
+          g_task_return_pointer (task, g_steal_pointer (&final_path), g_free);
+          return;
+        }
+
+      if (saved_errno != EEXIST)
+        {
+          set_errno_error (&error, saved_errno, _("Cannot rename to"), final_path);
+          g_task_return_error (task, error);
+          return;
+        }
+    }
+
+  g_task_return_new_error (task, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_FILE,
+                           _("Cannot find a free name for “%s”"), job->filename);
+}
+
+static void
+run_job (gpointer data,
+         gpointer user_data)
+{
+  g_autoptr (GTask) task = data;
+  SlFileWriter *self = g_task_get_source_object (task);
+  Job *job = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  switch (job->op)
+    {
+    case OP_CREATE:
+      do_create (self, task, job);
+      break;
+
+    case OP_OPEN:
+      do_open (self, task, job);
+      break;
+
+    case OP_WRITE:
+      do_write (self, task, job);
+      break;
+
+    case OP_TRUNCATE:
+      if (self->fd < 0 || ftruncate (self->fd, job->offset) < 0)
+        {
+          set_errno_error (&error, self->fd < 0 ? EBADF : errno, _("Cannot truncate"),
+                           self->path ? self->path : "");
+          g_task_return_error (task, error);
+        }
+      else
+        g_task_return_boolean (task, TRUE);
+      break;
+
+    case OP_SYNC:
+      if (self->fd >= 0 && fdatasync (self->fd) < 0)
+        {
+          set_errno_error (&error, errno, _("Cannot flush"), self->path);
+          g_task_return_error (task, error);
+        }
+      else
+        g_task_return_boolean (task, TRUE);
+      break;
+
+    case OP_COMPLETE:
+      do_complete (self, task, job);
+      break;
+
+    case OP_DELETE:
+      close_fd (self);
+      if (self->path != NULL && unlink (self->path) < 0 && errno != ENOENT)
+        {
+          set_errno_error (&error, errno, _("Cannot delete"), self->path);
+          g_task_return_error (task, error);
+        }
+      else
+        g_task_return_boolean (task, TRUE);
+      break;
+
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static void
+sl_file_writer_finalize (GObject *object)
+{
+  SlFileWriter *self = (SlFileWriter *) object;
+
+  /* Every queued job holds a reference, so the queue is empty by now; the last reference may
+   * be dropped on the worker thread itself, which must not wait for itself. */
+  g_thread_pool_free (self->pool, FALSE, FALSE);
+  close_fd (self);
+  g_free (self->path);
+
+  G_OBJECT_CLASS (sl_file_writer_parent_class)->finalize (object);
+}
+
+static void
+sl_file_writer_class_init (SlFileWriterClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = sl_file_writer_finalize;
+}
+
+static void
+sl_file_writer_init (SlFileWriter *self)
+{
+  self->fd = -1;
+  self->pool = g_thread_pool_new (run_job, self, 1, FALSE, NULL);
+}
+
+SlFileWriter *
+sl_file_writer_new (void)
+{
+  return g_object_new (SL_TYPE_FILE_WRITER, NULL);
+}
+
+static void
+queue_job (SlFileWriter        *self,
+           Job                 *job,
+           gpointer             source_tag,
+           GCancellable        *cancellable,
+           GAsyncReadyCallback  callback,
+           gpointer             user_data)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, source_tag);
+  g_task_set_task_data (task, job, (GDestroyNotify) job_free);
+  g_thread_pool_push (self->pool, task, NULL);
+}
+
+/**
+ * sl_file_writer_create_async:
+ * @self: a writer
+ * @directory: the destination folder
+ * @filename: the final name wanted
+ *
+ * Creates `NAME.part` for the first of `NAME`, `NAME (1)`, … for which neither the final nor
+ * the partial file exists. The result is the final name chosen.
+ */
+void
+sl_file_writer_create_async (SlFileWriter        *self,
+                             const char          *directory,
+                             const char          *filename,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  Job *job;
+
+  g_return_if_fail (SL_IS_FILE_WRITER (self));
+  g_return_if_fail (directory != NULL && filename != NULL);
+
+  job = g_new0 (Job, 1);
+  job->op = OP_CREATE;
+  job->directory = g_strdup (directory);
+  job->filename = g_strdup (filename);
+  queue_job (self, job, sl_file_writer_create_async, cancellable, callback, user_data);
+}
+
+char *
+sl_file_writer_create_finish (SlFileWriter  *self,
+                              GAsyncResult  *result,
+                              GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * sl_file_writer_open_async:
+ * @self: a writer
+ * @partial_path: an existing partial file
+ * @length: how many bytes of it were recorded as flushed
+ *
+ * Opens a partial file to continue it. Bytes past @length are cut off; a file shorter than
+ * @length (or missing) is emptied. The result is the length the download continues from.
+ */
+void
+sl_file_writer_open_async (SlFileWriter        *self,
+                           const char          *partial_path,
+                           gint64               length,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  Job *job;
+
+  g_return_if_fail (SL_IS_FILE_WRITER (self));
+  g_return_if_fail (partial_path != NULL && length >= 0);
+
+  job = g_new0 (Job, 1);
+  job->op = OP_OPEN;
+  job->path = g_strdup (partial_path);
+  job->offset = length;
+  queue_job (self, job, sl_file_writer_open_async, cancellable, callback, user_data);
+}
+
+gint64
+sl_file_writer_open_finish (SlFileWriter  *self,
+                            GAsyncResult  *result,
+                            GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), -1);
+
+  return g_task_propagate_int (G_TASK (result), error);
+}
+
+/**
+ * sl_file_writer_write_async:
+ * @buffer: (transfer full): bytes allocated with g_malloc(), handed back by the finish call
+ *
+ * Writes @length bytes at @offset. Writes happen in the order they are asked for.
+ */
+void
+sl_file_writer_write_async (SlFileWriter        *self,
+                            guint8              *buffer,
+                            gsize                length,
+                            gint64               offset,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  Job *job;
+
+  g_return_if_fail (SL_IS_FILE_WRITER (self));
+
+  job = g_new0 (Job, 1);
+  job->op = OP_WRITE;
+  job->buffer = buffer;
+  job->length = length;
+  job->offset = offset;
+  queue_job (self, job, sl_file_writer_write_async, NULL, callback, user_data);
+}
+
+/**
+ * sl_file_writer_write_finish:
+ * @written: (out): how many bytes were written: all of them, unless the write failed part way
+ *
+ * Returns: (transfer full): the buffer given to the write, for reuse, even when the write failed
+ */
+guint8 *
+sl_file_writer_write_finish (SlFileWriter  *self,
+                             GAsyncResult  *result,
+                             gsize         *written,
+                             GError       **error)
+{
+  Job *job;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  job = g_task_get_task_data (G_TASK (result));
+  *written = job->written;
+  g_task_propagate_boolean (G_TASK (result), error);
+
+  return g_steal_pointer (&job->buffer);
+}
+
+void
+sl_file_writer_truncate_async (SlFileWriter        *self,
+                               gint64               length,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  Job *job;
+
+  g_return_if_fail (SL_IS_FILE_WRITER (self));
+
+  job = g_new0 (Job, 1);
+  job->op = OP_TRUNCATE;
+  job->offset = length;
+  queue_job (self, job, sl_file_writer_truncate_async, NULL, callback, user_data);
+}
+
+/**
+ * sl_file_writer_sync_async:
+ *
+ * Flushes the partial file to disk (fdatasync). It completes after every write asked for
+ * before it.
+ */
+void
+sl_file_writer_sync_async (SlFileWriter        *self,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  Job *job;
+
+  g_return_if_fail (SL_IS_FILE_WRITER (self));
+
+  job = g_new0 (Job, 1);
+  job->op = OP_SYNC;
+  queue_job (self, job, sl_file_writer_sync_async, NULL, callback, user_data);
+}
+
+/**
+ * sl_file_writer_delete_async:
+ *
+ * Closes and deletes the partial file.
+ */
+void
+sl_file_writer_delete_async (SlFileWriter        *self,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  Job *job;
+
+  g_return_if_fail (SL_IS_FILE_WRITER (self));
+
+  job = g_new0 (Job, 1);
+  job->op = OP_DELETE;
+  queue_job (self, job, sl_file_writer_delete_async, NULL, callback, user_data);
+}
+
+/**
+ * sl_file_writer_finish:
+ *
+ * Collects the result of a truncate, sync or delete.
+ */
+gboolean
+sl_file_writer_finish (SlFileWriter  *self,
+                       GAsyncResult  *result,
+                       GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * sl_file_writer_complete_async:
+ * @sha256: (nullable): expected SHA-256 in hex
+ *
+ * Flushes and closes the partial file, checks its checksum if one is given, and renames it to
+ * the first free name of @filename, `@filename (1)`, … in @directory, never replacing a file.
+ * The result is the final path.
+ */
+void
+sl_file_writer_complete_async (SlFileWriter        *self,
+                               const char          *directory,
+                               const char          *filename,
+                               const char          *sha256,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  Job *job;
+
+  g_return_if_fail (SL_IS_FILE_WRITER (self));
+
+  job = g_new0 (Job, 1);
+  job->op = OP_COMPLETE;
+  job->directory = g_strdup (directory);
+  job->filename = g_strdup (filename);
+  job->sha256 = g_strdup (sha256);
+  queue_job (self, job, sl_file_writer_complete_async, NULL, callback, user_data);
+}
+
+char *
+sl_file_writer_complete_finish (SlFileWriter  *self,
+                                GAsyncResult  *result,
+                                GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}

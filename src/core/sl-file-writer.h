@@ -1,0 +1,70 @@
+/* sl-file-writer.h
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define SL_TYPE_FILE_WRITER (sl_file_writer_get_type ())
+
+G_DECLARE_FINAL_TYPE (SlFileWriter, sl_file_writer, SL, FILE_WRITER, GObject)
+
+SlFileWriter *sl_file_writer_new           (void);
+
+void          sl_file_writer_create_async  (SlFileWriter         *self,
+                                            const char           *directory,
+                                            const char           *filename,
+                                            GCancellable         *cancellable,
+                                            GAsyncReadyCallback   callback,
+                                            gpointer              user_data);
+char         *sl_file_writer_create_finish (SlFileWriter         *self,
+                                            GAsyncResult         *result,
+                                            GError              **error);
+void          sl_file_writer_open_async    (SlFileWriter         *self,
+                                            const char           *partial_path,
+                                            gint64                length,
+                                            GCancellable         *cancellable,
+                                            GAsyncReadyCallback   callback,
+                                            gpointer              user_data);
+gint64        sl_file_writer_open_finish   (SlFileWriter         *self,
+                                            GAsyncResult         *result,
+                                            GError              **error);
+void          sl_file_writer_write_async   (SlFileWriter         *self,
+                                            guint8               *buffer,
+                                            gsize                 length,
+                                            gint64                offset,
+                                            GAsyncReadyCallback   callback,
+                                            gpointer              user_data);
+guint8       *sl_file_writer_write_finish  (SlFileWriter         *self,
+                                            GAsyncResult         *result,
+                                            gsize                *written,
+                                            GError              **error);
+void          sl_file_writer_truncate_async (SlFileWriter        *self,
+                                            gint64                length,
+                                            GAsyncReadyCallback   callback,
+                                            gpointer              user_data);
+void          sl_file_writer_sync_async    (SlFileWriter         *self,
+                                            GAsyncReadyCallback   callback,
+                                            gpointer              user_data);
+gboolean      sl_file_writer_finish        (SlFileWriter         *self,
+                                            GAsyncResult         *result,
+                                            GError              **error);
+void          sl_file_writer_complete_async (SlFileWriter        *self,
+                                            const char           *directory,
+                                            const char           *filename,
+                                            const char           *sha256,
+                                            GAsyncReadyCallback   callback,
+                                            gpointer              user_data);
+char         *sl_file_writer_complete_finish (SlFileWriter       *self,
+                                            GAsyncResult         *result,
+                                            GError              **error);
+void          sl_file_writer_delete_async  (SlFileWriter         *self,
+                                            GAsyncReadyCallback   callback,
+                                            gpointer              user_data);
+
+
+G_END_DECLS

@@ -1,0 +1,253 @@
+/* sl-test-utils.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "sl-test-utils.h"
+
+#include <glib/gstdio.h>
+#include <stdio.h>
+#include <string.h>
+
+/**
+ * sl_test_file_sha256:
+ * @path: a file name
+ *
+ * Returns: (transfer full) (nullable): the hex SHA-256 of the file's contents, or %NULL if it
+ *   cannot be read (typically: it does not exist)
+ */
+char *
+sl_test_file_sha256 (const char *path)
+{
+  g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autofree guchar *buffer = NULL;
+  FILE *file;
+  gboolean failed;
+  size_t n;
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  file = fopen (path, "rb");
+  if (file == NULL)
+    return NULL;
+
+  /* Streamed: the files can be large. */
+  buffer = g_malloc (64 * 1024);
+  while ((n = fread (buffer, 1, 64 * 1024, file)) > 0)
+    g_checksum_update (checksum, buffer, n);
+  failed = ferror (file);
+  fclose (file);
+
+  return failed ? NULL : g_strdup (g_checksum_get_string (checksum));
+}
+
+/**
+ * sl_test_make_temp_dir:
+ *
+ * Creates an empty directory under g_get_tmp_dir(), which G_TEST_OPTION_ISOLATE_DIRS points
+ * inside the test's own temporary tree.
+ *
+ * Returns: (transfer full): the directory; remove it with sl_test_rm_rf()
+ */
+GFile *
+sl_test_make_temp_dir (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = g_dir_make_tmp ("sluice-test-XXXXXX", &error);
+
+  g_assert_no_error (error);
+  return g_file_new_for_path (path);
+}
+
+static void
+rm_rf (GFile *file)
+{
+  g_autoptr(GFileEnumerator) children = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = g_file_get_path (file);
+  GFileType type;
+
+  type = g_file_query_file_type (file, G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL);
+  if (type == G_FILE_TYPE_UNKNOWN)
+    return;
+
+  if (type == G_FILE_TYPE_DIRECTORY)
+    {
+      /* Tests take permissions away to provoke errors; give them back so we can clean up. */
+      if (path != NULL)
+        g_chmod (path, 0700);
+
+      children = g_file_enumerate_children (file, G_FILE_ATTRIBUTE_STANDARD_NAME,
+                                            G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, &error);
+      g_assert_no_error (error);
+
+      for (;;)
+        {
+          GFileInfo *info = NULL;
+          GFile *child = NULL;
+
+          g_file_enumerator_iterate (children, &info, &child, NULL, &error);
+          g_assert_no_error (error);
+          if (info == NULL)
+            break;
+          rm_rf (child);
+        }
+    }
+
+  if (!g_file_delete (file, NULL, &error) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    g_assert_no_error (error);
+}
+
+/**
+ * sl_test_rm_rf:
+ * @dir: a directory (or file)
+ *
+ * Deletes @dir and everything under it without following symbolic links. A missing @dir is
+ * not an error.
+ */
+void
+sl_test_rm_rf (GFile *dir)
+{
+  g_return_if_fail (G_IS_FILE (dir));
+
+  rm_rf (dir);
+}
+
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+/**
+ * sl_test_list_dir:
+ * @dir: a directory
+ *
+ * Returns: (transfer full) (nullable): the names in @dir (hidden ones included), sorted
+ *   bytewise; empty if @dir is empty, %NULL if it does not exist
+ */
+char **
+sl_test_list_dir (GFile *dir)
+{
+  g_autoptr(GFileEnumerator) children = NULL;
+  g_autoptr(GPtrArray) names = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_return_val_if_fail (G_IS_FILE (dir), NULL);
+
+  children = g_file_enumerate_children (dir, G_FILE_ATTRIBUTE_STANDARD_NAME,
+                                        G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    return NULL;
+  g_assert_no_error (error);
+
+  names = g_ptr_array_new_with_free_func (g_free);
+  for (;;)
+    {
+      GFileInfo *info = NULL;
+
+      g_file_enumerator_iterate (children, &info, NULL, NULL, &error);
+      g_assert_no_error (error);
+      if (info == NULL)
+        break;
+      g_ptr_array_add (names, g_strdup (g_file_info_get_name (info)));
+    }
+
+  g_ptr_array_sort (names, compare_names);
+  g_ptr_array_add (names, NULL);
+  return (char **) g_ptr_array_free (g_steal_pointer (&names), FALSE);
+}
+
+static gboolean
+set_flag_cb (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+tick_cb (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/**
+ * sl_test_iterate_until:
+ * @context: (nullable): the context to iterate, %NULL for the global default one
+ * @cond: the condition to wait for
+ * @data: passed to @cond
+ * @timeout_ms: how long to wait at most
+ *
+ * The non-failing half of sl_test_wait_until().
+ *
+ * Returns: %TRUE if @cond held before the timeout
+ */
+gboolean
+sl_test_iterate_until (GMainContext *context,
+                       gboolean    (*cond) (gpointer data),
+                       gpointer      data,
+                       guint         timeout_ms)
+{
+  g_autoptr(GSource) timeout = g_timeout_source_new (timeout_ms);
+  g_autoptr(GSource) tick = g_timeout_source_new (10);
+  gboolean timed_out = FALSE;
+  gboolean done;
+
+  g_return_val_if_fail (cond != NULL, FALSE);
+
+  if (context == NULL)
+    context = g_main_context_default ();
+
+  g_source_set_callback (timeout, set_flag_cb, &timed_out, NULL);
+  g_source_attach (timeout, context);
+  /* Wakes the context up so that conditions set by other threads are noticed. */
+  g_source_set_callback (tick, tick_cb, NULL, NULL);
+  g_source_attach (tick, context);
+
+  while (!(done = cond (data)) && !timed_out)
+    g_main_context_iteration (context, TRUE);
+
+  g_source_destroy (tick);
+  g_source_destroy (timeout);
+  return done;
+}
+
+char *
+_sl_test_describe_status (guint status)
+{
+  return g_strdup_printf ("%u %s", status, soup_status_get_phrase (status));
+}
+
+/* NULL when equal, else a description of the first difference. */
+char *
+_sl_test_describe_bytes (GBytes *actual,
+                         GBytes *expected)
+{
+  const guint8 *a, *b;
+  gsize a_size, b_size;
+
+  if (actual == NULL || expected == NULL)
+    {
+      if (actual == expected)
+        return NULL;
+      return g_strdup_printf ("%s is NULL", actual == NULL ? "actual" : "expected");
+    }
+
+  a = g_bytes_get_data (actual, &a_size);
+  b = g_bytes_get_data (expected, &b_size);
+  for (gsize i = 0; i < MIN (a_size, b_size); i++)
+    {
+      if (a[i] != b[i])
+        return g_strdup_printf ("sizes %" G_GSIZE_FORMAT " and %" G_GSIZE_FORMAT
+                                ", first difference at offset %" G_GSIZE_FORMAT
+                                " (0x%02x != 0x%02x)", a_size, b_size, i, a[i], b[i]);
+    }
+
+  if (a_size != b_size)
+    return g_strdup_printf ("sizes %" G_GSIZE_FORMAT " and %" G_GSIZE_FORMAT
+                            ", equal up to the shorter one", a_size, b_size);
+
+  return NULL;
+}
