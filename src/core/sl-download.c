@@ -1162,12 +1162,11 @@ retry_delay_ms (SlDownload *self)
   return (guint) delay;
 }
 
+/* Takes @error, the reason to retry. */
 static void
 schedule_retry (SlDownload *self,
                 GError     *error)
 {
-  g_autoptr (GError) owned = error;
-
   if (self->committed > self->attempt_committed)
     self->attempts = 0;
   self->attempts++;
@@ -1175,11 +1174,13 @@ schedule_retry (SlDownload *self,
   if (self->attempts > self->max_retries)
     {
       conclude (self, SL_DOWNLOAD_STATE_FAILED, error);
+      g_error_free (error);
       return;
     }
 
   g_clear_handle_id (&self->tick_source, g_source_remove);
   set_error (self, error);
+  g_error_free (error);
   set_state (self, SL_DOWNLOAD_STATE_WAITING);
   settle_progress (self);
   self->retry_source = g_timeout_add_full (G_PRIORITY_DEFAULT, retry_delay_ms (self), retry_cb,
