@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 
+#include "sl-test-server.h"
 #include "sl-test-utils.h"
 
 #include <glib/gstdio.h>
@@ -250,4 +251,44 @@ _sl_test_describe_bytes (GBytes *actual,
                             ", equal up to the shorter one", a_size, b_size);
 
   return NULL;
+}
+
+/**
+ * sl_test_assert_dir_is:
+ * @dir: a folder
+ * @expected: the names it must hold, sorted, %NULL-terminated
+ *
+ * Fails the test with both listings unless @dir holds exactly @expected.
+ */
+void
+sl_test_assert_dir_is (GFile       *dir,
+                       const char **expected)
+{
+  g_auto (GStrv) names = sl_test_list_dir (dir);
+  g_autofree char *got = g_strjoinv (", ", names);
+  g_autofree char *want = g_strjoinv (", ", (char **) expected);
+
+  if (g_strcmp0 (got, want) != 0)
+    g_error ("folder holds [%s], expected [%s]", got, want);
+}
+
+/**
+ * sl_test_assert_file_is_entity:
+ * @path: a file
+ * @seed: the entity's seed
+ * @size: the entity's size
+ *
+ * Fails the test unless @path holds exactly sl_test_entity (@seed, @size).
+ */
+void
+sl_test_assert_file_is_entity (const char *path,
+                               guint32     seed,
+                               gsize       size)
+{
+  g_autofree char *actual = sl_test_file_sha256 (path);
+  g_autofree char *expected = sl_test_entity_sha256 (seed, size);
+
+  if (actual == NULL)
+    g_error ("%s does not exist", path);
+  g_assert_cmpstr (actual, ==, expected);
 }

@@ -17,6 +17,11 @@ char      *sl_test_file_sha256         (const char   *path);
 GFile     *sl_test_make_temp_dir       (void);
 void       sl_test_rm_rf               (GFile        *dir);
 char     **sl_test_list_dir            (GFile        *dir);
+void       sl_test_assert_dir_is       (GFile        *dir,
+                                        const char  **expected);
+void       sl_test_assert_file_is_entity (const char *path,
+                                        guint32       seed,
+                                        gsize         size);
 
 gboolean   sl_test_iterate_until       (GMainContext *context,
                                         gboolean    (*cond) (gpointer data),

@@ -210,31 +210,6 @@ dir_file (Fixture    *fixture,
 }
 
 static void
-assert_dir_is (Fixture     *fixture,
-               const char **expected)
-{
-  g_auto (GStrv) names = sl_test_list_dir (fixture->dir);
-  g_autofree char *got = g_strjoinv (", ", names);
-  g_autofree char *want = g_strjoinv (", ", (char **) expected);
-
-  if (g_strcmp0 (got, want) != 0)
-    g_error ("folder holds [%s], expected [%s]", got, want);
-}
-
-static void
-assert_file_is_entity (const char *path,
-                       guint32     seed,
-                       gsize       size)
-{
-  g_autofree char *actual = sl_test_file_sha256 (path);
-  g_autofree char *expected = sl_test_entity_sha256 (seed, size);
-
-  if (actual == NULL)
-    g_error ("%s does not exist", path);
-  g_assert_cmpstr (actual, ==, expected);
-}
-
-static void
 assert_completed (Watch *watch,
                   gsize  size)
 {
@@ -281,8 +256,8 @@ check_complete (Fixture    *fixture,
   run (&watch);
   assert_completed (&watch, size);
   g_assert_cmpuint (watch.restarts, ==, restarts);
-  assert_file_is_entity (path, seed, size);
-  assert_dir_is (fixture, listing);
+  sl_test_assert_file_is_entity (path, seed, size);
+  sl_test_assert_dir_is (fixture->dir, listing);
 
   watch_clear (&watch);
   g_assert_finalize_object (download);
@@ -304,8 +279,8 @@ test_basic (Fixture       *fixture,
   run (&watch);
 
   assert_completed (&watch, size);
-  assert_file_is_entity (path, 7, size);
-  assert_dir_is (fixture, listing);
+  sl_test_assert_file_is_entity (path, 7, size);
+  sl_test_assert_dir_is (fixture->dir, listing);
   g_assert_cmpint (watch.step_sum, ==, size);
   g_assert_cmpuint (sl_download_get_http_status (download), ==, 200);
   g_assert_cmpstr (sl_download_get_filename (download), ==, "file");
@@ -347,8 +322,8 @@ test_no_overwrite (Fixture       *fixture,
   run (&watch);
 
   assert_completed (&watch, 1000);
-  assert_file_is_entity (second, 1, 1000);
-  assert_dir_is (fixture, listing);
+  sl_test_assert_file_is_entity (second, 1, 1000);
+  sl_test_assert_dir_is (fixture->dir, listing);
   g_assert_true (g_file_get_contents (existing, &contents, NULL, NULL));
   g_assert_cmpstr (contents, ==, "mine");
   g_assert_cmpstr (sl_download_get_filename (download), ==, "file (2)");
@@ -373,8 +348,8 @@ test_explicit_name (Fixture       *fixture,
   run (&watch);
 
   assert_completed (&watch, 100);
-  assert_file_is_entity (path, 1, 100);
-  assert_dir_is (fixture, listing);
+  sl_test_assert_file_is_entity (path, 1, 100);
+  sl_test_assert_dir_is (fixture->dir, listing);
 
   watch_clear (&watch);
   g_assert_finalize_object (download);
@@ -500,8 +475,8 @@ test_pause_resume_random (Fixture       *fixture,
   assert_completed (&watch, size);
   g_assert_cmpuint (watch.restarts, ==, 0);
   g_assert_cmpuint (pauses, >=, 2);
-  assert_file_is_entity (path, 3, size);
-  assert_dir_is (fixture, listing);
+  sl_test_assert_file_is_entity (path, 3, size);
+  sl_test_assert_dir_is (fixture->dir, listing);
 
   /* Every request after the first continued with a range validated by the ETag. */
   requests = sl_test_server_requests (fixture->server, "/file");
@@ -625,7 +600,7 @@ test_redirects (Fixture       *fixture,
   run (&watch);
 
   assert_completed (&watch, 5000);
-  assert_file_is_entity (path, 1, 5000);
+  sl_test_assert_file_is_entity (path, 1, 5000);
   g_assert_true (g_str_has_suffix (sl_download_get_final_uri (download), "/file?size=5000"));
   g_assert_cmpuint (sl_test_server_request_count (fixture->server, "/redirect"), ==, 4);
 
@@ -645,7 +620,7 @@ test_redirect_loop (Fixture       *fixture,
   run (&watch);
 
   assert_failed (&watch, SL_ERROR_KIND_SERVER, SL_DOWNLOAD_ERROR_TOO_MANY_REDIRECTS);
-  assert_dir_is (fixture, listing);
+  sl_test_assert_dir_is (fixture->dir, listing);
 
   watch_clear (&watch);
   g_assert_finalize_object (download);
@@ -670,7 +645,7 @@ check_status_fails (Fixture *fixture,
   g_assert_nonnull (strstr (watch.error->message, code));
   g_assert_cmpuint (watch.waiting, ==, 0);
   g_assert_cmpuint (sl_test_server_request_count (fixture->server, "/status"), ==, 1);
-  assert_dir_is (fixture, listing);
+  sl_test_assert_dir_is (fixture->dir, listing);
 
   watch_clear (&watch);
   g_assert_finalize_object (download);
@@ -712,7 +687,7 @@ test_retry_after (Fixture       *fixture,
   elapsed = g_get_monotonic_time () - watch.started_us;
 
   assert_completed (&watch, 4000);
-  assert_file_is_entity (path, 1, 4000);
+  sl_test_assert_file_is_entity (path, 1, 4000);
   g_assert_cmpuint (watch.waiting, ==, 2);
   /* The retry delay is 20 ms; only Retry-After explains two waits of a second. */
   g_assert_cmpint (elapsed, >=, 2 * G_TIME_SPAN_SECOND - 100 * G_TIME_SPAN_MILLISECOND);
@@ -737,7 +712,7 @@ test_retry_after_gives_up (Fixture       *fixture,
   assert_failed (&watch, SL_ERROR_KIND_SERVER, SL_DOWNLOAD_ERROR_HTTP_STATUS);
   g_assert_cmpuint (sl_download_get_http_status (download), ==, 503);
   g_assert_cmpuint (sl_test_server_request_count (fixture->server, "/retry-after"), ==, 3);
-  assert_dir_is (fixture, listing);
+  sl_test_assert_dir_is (fixture->dir, listing);
 
   watch_clear (&watch);
   g_assert_finalize_object (download);
@@ -798,8 +773,8 @@ test_all_there_416 (Fixture       *fixture,
 
   /* The server says there is nothing after the last byte: the length checks out, done. */
   assert_completed (&watch, 5000);
-  assert_file_is_entity (path, 1, 5000);
-  assert_dir_is (fixture, listing);
+  sl_test_assert_file_is_entity (path, 1, 5000);
+  sl_test_assert_dir_is (fixture->dir, listing);
   requests = sl_test_server_requests (fixture->server, "/file");
   g_assert_cmpuint (requests->len, ==, 1);
   sl_assert_status (((SlTestRequest *) requests->pdata[0])->status, 416);
@@ -830,7 +805,7 @@ test_partial_file_shorter (Fixture       *fixture,
 
   assert_completed (&watch, 50000);
   g_assert_cmpuint (watch.restarts, ==, 1);
-  assert_file_is_entity (path, 1, 50000);
+  sl_test_assert_file_is_entity (path, 1, 50000);
   requests = sl_test_server_requests (fixture->server, "/file");
   g_assert_cmpuint (requests->len, ==, 1);
   g_assert_null (((SlTestRequest *) requests->pdata[0])->range);
@@ -867,7 +842,7 @@ test_partial_file_longer (Fixture       *fixture,
 
   assert_completed (&watch, 50000);
   g_assert_cmpuint (watch.restarts, ==, 0);
-  assert_file_is_entity (path, 1, 50000);
+  sl_test_assert_file_is_entity (path, 1, 50000);
   requests = sl_test_server_requests (fixture->server, "/file");
   g_assert_cmpstr (((SlTestRequest *) requests->pdata[0])->range, ==, "bytes=20000-");
 
@@ -893,8 +868,8 @@ check_disposition (Fixture    *fixture,
   run (&watch);
 
   assert_completed (&watch, 300);
-  assert_file_is_entity (path, 1, 300);
-  assert_dir_is (fixture, listing);
+  sl_test_assert_file_is_entity (path, 1, 300);
+  sl_test_assert_dir_is (fixture->dir, listing);
   /* Nothing escaped into the parent folder. */
   outside_after = sl_test_list_dir (parent);
   g_assert_cmpstrv (outside_before, outside_after);
@@ -965,7 +940,7 @@ test_chunked (Fixture       *fixture,
   /* The length is only known at the end. */
   assert_completed (&watch, 1500000);
   g_assert_cmpint (total_seen, ==, 1500000);
-  assert_file_is_entity (path, 12, 1500000);
+  sl_test_assert_file_is_entity (path, 12, 1500000);
 
   watch_clear (&watch);
   g_assert_finalize_object (download);
@@ -1028,7 +1003,7 @@ test_refused (Fixture       *fixture,
 
   assert_failed (&watch, SL_ERROR_KIND_NETWORK, SL_DOWNLOAD_ERROR_NETWORK);
   g_assert_cmpuint (watch.waiting, ==, 3);
-  assert_dir_is (fixture, listing);
+  sl_test_assert_dir_is (fixture->dir, listing);
 
   watch_clear (&watch);
   g_assert_finalize_object (download);
@@ -1056,7 +1031,7 @@ test_cancel (Fixture       *fixture,
   g_assert_error (watch.error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_CANCELLED);
   g_assert_cmpint (sl_download_get_state (download), ==, SL_DOWNLOAD_STATE_CANCELED);
   g_assert_cmpint (sl_download_get_error_kind (download), ==, SL_ERROR_KIND_USER);
-  assert_dir_is (fixture, listing);
+  sl_test_assert_dir_is (fixture->dir, listing);
 
   watch_clear (&watch);
   g_assert_finalize_object (download);
@@ -1102,7 +1077,7 @@ test_disk_full (Fixture       *fixture,
   watch.last_total = sl_download_get_bytes_received (download);
   run (&watch);
   assert_completed (&watch, size);
-  assert_file_is_entity (path, 2, size);
+  sl_test_assert_file_is_entity (path, 2, size);
   requests = sl_test_server_requests (fixture->server, "/file");
   for (guint i = 0; i < requests->len; i++)
     g_test_message ("request %u: Range %s, status %u", i,
@@ -1151,7 +1126,7 @@ test_checksum (Fixture       *fixture,
   watch_init (&watch, download);
   run (&watch);
   assert_completed (&watch, 20000);
-  assert_dir_is (fixture, listing);
+  sl_test_assert_dir_is (fixture->dir, listing);
   watch_clear (&watch);
   g_assert_finalize_object (download);
   g_assert_cmpint (g_unlink (path), ==, 0);
@@ -1166,7 +1141,7 @@ test_checksum (Fixture       *fixture,
   {
     const char *empty[] = { NULL };
 
-    assert_dir_is (fixture, empty);
+    sl_test_assert_dir_is (fixture->dir, empty);
   }
   watch_clear (&watch);
   g_assert_finalize_object (download);

@@ -160,30 +160,14 @@ assert_one_error_line (Result     *result,
 }
 
 static void
-assert_dir_is (Fixture     *fixture,
-               const char **expected)
-{
-  g_auto (GStrv) names = sl_test_list_dir (fixture->dir);
-  g_autofree char *got = g_strjoinv (", ", names);
-  g_autofree char *want = g_strjoinv (", ", (char **) expected);
-
-  if (g_strcmp0 (got, want) != 0)
-    g_error ("folder holds [%s], expected [%s]", got, want);
-}
-
-static void
 assert_file_is_entity (Fixture    *fixture,
                        const char *name,
                        guint32     seed,
                        gsize       size)
 {
   g_autofree char *path = g_build_filename (fixture->dir_path, name, NULL);
-  g_autofree char *actual = sl_test_file_sha256 (path);
-  g_autofree char *expected = sl_test_entity_sha256 (seed, size);
 
-  if (actual == NULL)
-    g_error ("%s does not exist", path);
-  g_assert_cmpstr (actual, ==, expected);
+  sl_test_assert_file_is_entity (path, seed, size);
 }
 
 static void
@@ -200,7 +184,7 @@ test_get_ok (Fixture       *fixture,
   g_assert_cmpstr (result.err, ==, "");
   g_assert_cmpstr (result.out, ==, "");
   assert_file_is_entity (fixture, "out.bin", 3, 2000000);
-  assert_dir_is (fixture, listing);
+  sl_test_assert_dir_is (fixture->dir, listing);
   result_clear (&result);
 
   /* Never over an existing file; and not quiet, it says where the file went. */
@@ -227,7 +211,7 @@ test_get_directory (Fixture       *fixture,
   run_ctl (fixture, &result, "get", url, "-d", sub, "-q", NULL);
   g_assert_cmpint (result.status, ==, 0);
   g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
-  assert_dir_is (fixture, listing);
+  sl_test_assert_dir_is (fixture->dir, listing);
   result_clear (&result);
 }
 
@@ -282,7 +266,7 @@ test_usage_errors (Fixture       *fixture,
   g_assert_cmpint (result.status, ==, 1);
   result_clear (&result);
 
-  assert_dir_is (fixture, empty);
+  sl_test_assert_dir_is (fixture->dir, empty);
 }
 
 static void
@@ -296,7 +280,7 @@ test_http_error (Fixture       *fixture,
   run_ctl (fixture, &result, "get", url, "-q", NULL);
   g_assert_cmpint (result.status, ==, 3);
   assert_one_error_line (&result, "404");
-  assert_dir_is (fixture, empty);
+  sl_test_assert_dir_is (fixture->dir, empty);
   result_clear (&result);
 }
 
@@ -311,7 +295,7 @@ test_network_error (Fixture       *fixture,
   run_ctl (fixture, &result, "get", url, "-q", "--retry", "2", "--retry-delay", "0.02", NULL);
   g_assert_cmpint (result.status, ==, 2);
   assert_one_error_line (&result, "refused");
-  assert_dir_is (fixture, empty);
+  sl_test_assert_dir_is (fixture->dir, empty);
   result_clear (&result);
 }
 
@@ -344,12 +328,12 @@ test_checksum (Fixture       *fixture,
   run_ctl (fixture, &result, "get", url, "-q", "--checksum", bad_spec, NULL);
   g_assert_cmpint (result.status, ==, 5);
   assert_one_error_line (&result, "Checksum mismatch");
-  assert_dir_is (fixture, empty);
+  sl_test_assert_dir_is (fixture->dir, empty);
   result_clear (&result);
 
   run_ctl (fixture, &result, "get", url, "-q", "--checksum", good_spec, NULL);
   g_assert_cmpint (result.status, ==, 0);
-  assert_dir_is (fixture, listing);
+  sl_test_assert_dir_is (fixture->dir, listing);
   result_clear (&result);
 }
 
@@ -376,14 +360,14 @@ test_disk_full_then_resume (Fixture       *fixture,
   run_with (limited, &result, "get", url, "-q", NULL);
   g_assert_cmpint (result.status, ==, 4);
   assert_one_error_line (&result, "File too large");
-  assert_dir_is (fixture, partial);
+  sl_test_assert_dir_is (fixture->dir, partial);
   result_clear (&result);
 
   /* The same command again, with room, continues from the bytes kept. */
   run_ctl (fixture, &result, "get", url, "-q", NULL);
   g_assert_cmpint (result.status, ==, 0);
   assert_file_is_entity (fixture, "file", 5, 2000000);
-  assert_dir_is (fixture, listing);
+  sl_test_assert_dir_is (fixture->dir, listing);
   result_clear (&result);
 
   requests = sl_test_server_requests (fixture->server, "/file");
@@ -454,7 +438,7 @@ check_signal_then_resume (Fixture *fixture,
   g_assert_cmpint (result.status, ==, 0);
   g_assert_nonnull (strstr (result.err, "Resuming"));
   assert_file_is_entity (fixture, "file", 9, 3000000);
-  assert_dir_is (fixture, listing);
+  sl_test_assert_dir_is (fixture->dir, listing);
   result_clear (&result);
 
   if (signum != SIGKILL)
@@ -509,7 +493,7 @@ test_corrupt_resume_file (Fixture       *fixture,
   g_assert_cmpint (result.status, ==, 0);
   g_assert_nonnull (strstr (result.err, "Ignoring"));
   assert_file_is_entity (fixture, "file", 2, 40000);
-  assert_dir_is (fixture, listing);
+  sl_test_assert_dir_is (fixture->dir, listing);
   result_clear (&result);
 }
 

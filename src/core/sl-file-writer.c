@@ -63,6 +63,15 @@ typedef struct
   gint64  offset;
 } Job;
 
+static Job *
+job_new (Op op)
+{
+  Job *job = g_new0 (Job, 1);
+
+  job->op = op;
+  return job;
+}
+
 static void
 job_free (Job *job)
 {
@@ -515,8 +524,7 @@ sl_file_writer_create_async (SlFileWriter        *self,
   g_return_if_fail (SL_IS_FILE_WRITER (self));
   g_return_if_fail (directory != NULL && filename != NULL);
 
-  job = g_new0 (Job, 1);
-  job->op = OP_CREATE;
+  job = job_new (OP_CREATE);
   job->directory = g_strdup (directory);
   job->filename = g_strdup (filename);
   queue_job (self, job, sl_file_writer_create_async, cancellable, callback, user_data);
@@ -554,8 +562,7 @@ sl_file_writer_open_async (SlFileWriter        *self,
   g_return_if_fail (SL_IS_FILE_WRITER (self));
   g_return_if_fail (partial_path != NULL && length >= 0);
 
-  job = g_new0 (Job, 1);
-  job->op = OP_OPEN;
+  job = job_new (OP_OPEN);
   job->path = g_strdup (partial_path);
   job->offset = length;
   queue_job (self, job, sl_file_writer_open_async, cancellable, callback, user_data);
@@ -589,8 +596,7 @@ sl_file_writer_write_async (SlFileWriter        *self,
 
   g_return_if_fail (SL_IS_FILE_WRITER (self));
 
-  job = g_new0 (Job, 1);
-  job->op = OP_WRITE;
+  job = job_new (OP_WRITE);
   job->buffer = buffer;
   job->length = length;
   job->offset = offset;
@@ -630,8 +636,7 @@ sl_file_writer_truncate_async (SlFileWriter        *self,
 
   g_return_if_fail (SL_IS_FILE_WRITER (self));
 
-  job = g_new0 (Job, 1);
-  job->op = OP_TRUNCATE;
+  job = job_new (OP_TRUNCATE);
   job->offset = length;
   queue_job (self, job, sl_file_writer_truncate_async, NULL, callback, user_data);
 }
@@ -651,8 +656,7 @@ sl_file_writer_sync_async (SlFileWriter        *self,
 
   g_return_if_fail (SL_IS_FILE_WRITER (self));
 
-  job = g_new0 (Job, 1);
-  job->op = OP_SYNC;
+  job = job_new (OP_SYNC);
   queue_job (self, job, sl_file_writer_sync_async, NULL, callback, user_data);
 }
 
@@ -670,8 +674,7 @@ sl_file_writer_delete_async (SlFileWriter        *self,
 
   g_return_if_fail (SL_IS_FILE_WRITER (self));
 
-  job = g_new0 (Job, 1);
-  job->op = OP_DELETE;
+  job = job_new (OP_DELETE);
   queue_job (self, job, sl_file_writer_delete_async, NULL, callback, user_data);
 }
 
@@ -710,8 +713,7 @@ sl_file_writer_complete_async (SlFileWriter        *self,
 
   g_return_if_fail (SL_IS_FILE_WRITER (self));
 
-  job = g_new0 (Job, 1);
-  job->op = OP_COMPLETE;
+  job = job_new (OP_COMPLETE);
   job->directory = g_strdup (directory);
   job->filename = g_strdup (filename);
   job->sha256 = g_strdup (sha256);
