@@ -851,6 +851,39 @@ test_partial_file_longer (Fixture       *fixture,
 }
 
 static void
+test_length_changed (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  /* Recorded as 60000 bytes long; the server's answer to the range says 50000. */
+  g_autoptr (GBytes) resume_data = craft_resume_data (fixture, "/file?size=50000", "len.bin",
+                                                      "\"e1-50000\"", 60000, 20000);
+  g_autofree char *partial = dir_file (fixture, "len.bin.part");
+  g_autofree char *path = dir_file (fixture, "len.bin");
+  g_autoptr (GPtrArray) requests = NULL;
+  g_autoptr (GError) error = NULL;
+  SlDownload *download;
+  Watch watch;
+
+  write_entity_prefix (partial, 1, 50000, 20000);
+  download = sl_download_new_from_resume_data (NULL, resume_data, &error);
+  g_assert_no_error (error);
+  watch_init (&watch, download);
+  run (&watch);
+
+  /* Another length is another file: start over, never append. */
+  assert_completed (&watch, 50000);
+  g_assert_cmpuint (watch.restarts, ==, 1);
+  sl_test_assert_file_is_entity (path, 1, 50000);
+  requests = sl_test_server_requests (fixture->server, "/file");
+  g_assert_cmpuint (requests->len, ==, 2);
+  sl_assert_status (((SlTestRequest *) requests->pdata[0])->status, 206);
+  g_assert_null (((SlTestRequest *) requests->pdata[1])->range);
+
+  watch_clear (&watch);
+  g_assert_finalize_object (download);
+}
+
+static void
 check_disposition (Fixture    *fixture,
                    const char *encoded_header,
                    const char *expected_name)
@@ -1227,6 +1260,7 @@ main (int    argc,
   ADD ("all-there-416", test_all_there_416);
   ADD ("partial-file-shorter", test_partial_file_shorter);
   ADD ("partial-file-longer", test_partial_file_longer);
+  ADD ("length-changed", test_length_changed);
   ADD ("disposition", test_disposition);
   ADD ("disposition-long-invalid", test_disposition_long_and_invalid);
   ADD ("chunked", test_chunked);

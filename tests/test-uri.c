@@ -112,6 +112,7 @@ static const RefusedCase refused_cases[] = {
   { "http://", SL_DOWNLOAD_ERROR_INVALID_URI, "has no host name", "“http://”" },
   { "http:///path", SL_DOWNLOAD_ERROR_INVALID_URI, "has no host name", "“http:///path”" },
   { "https:path", SL_DOWNLOAD_ERROR_INVALID_URI, "has no host name", "“https:path”" },
+  { "http:8080/x", SL_DOWNLOAD_ERROR_INVALID_URI, "has no host name", "“http:8080/x”" },
   { "http://host:0/", SL_DOWNLOAD_ERROR_INVALID_URI, "port 0", "“http://host:0/”" },
   { "http://ho st/", SL_DOWNLOAD_ERROR_INVALID_URI, "spaces or control characters",
     "“http://ho st/”" },

@@ -251,7 +251,6 @@ sl_filename_from_content_disposition (const char *header)
       p = skip_ows (p);
       if (*p != '=')
         {
-          /* A parameter without a value is not valid; skip it. */
           p = skip_to_semicolon (p);
           continue;
         }
@@ -534,25 +533,27 @@ char *
 sl_filename_guess (const char *content_disposition,
                    GUri       *uri)
 {
-  char *name;
-
   if (content_disposition != NULL)
     {
       g_autofree char *raw = sl_filename_from_content_disposition (content_disposition);
+      g_autofree char *name = sl_filename_sanitize (raw);
 
-      if ((name = sl_filename_sanitize (raw)) != NULL)
-        return name;
+      if (name != NULL)
+        return g_steal_pointer (&name);
     }
 
   if (uri != NULL)
     {
       g_autofree char *segment = last_path_segment (uri);
+      g_autofree char *name = sl_filename_sanitize (segment);
+      g_autofree char *host = NULL;
 
-      if ((name = sl_filename_sanitize (segment)) != NULL)
-        return name;
+      if (name != NULL)
+        return g_steal_pointer (&name);
 
-      if ((name = sl_filename_sanitize (g_uri_get_host (uri))) != NULL)
-        return name;
+      host = sl_filename_sanitize (g_uri_get_host (uri));
+      if (host != NULL)
+        return g_steal_pointer (&host);
     }
 
   return g_strdup ("download");

@@ -191,22 +191,27 @@ sl_uri_parse_download (const char  *text,
 
   {
     gsize scheme_len = scheme_length (stripped);
+    gboolean is_http;
 
-    if (scheme_len == 0 || looks_like_host_and_port (stripped, scheme_len))
+    /* Schemes are case-insensitive. */
+    is_http = (scheme_len == 4 && g_ascii_strncasecmp (stripped, "http", 4) == 0) ||
+              (scheme_len == 5 && g_ascii_strncasecmp (stripped, "https", 5) == 0);
+
+    if (scheme_len == 0 || (!is_http && looks_like_host_and_port (stripped, scheme_len)))
       {
         g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_URI,
                      _("“%s” has no scheme; use http:// or https://"), quoted);
         return NULL;
       }
 
-    /* Schemes are case-insensitive. */
-    if (!(scheme_len == 4 && g_ascii_strncasecmp (stripped, "http", 4) == 0) &&
-        !(scheme_len == 5 && g_ascii_strncasecmp (stripped, "https", 5) == 0))
+    if (!is_http)
       {
         g_autofree char *scheme = g_ascii_strdown (stripped, scheme_len);
         g_autofree char *quoted_scheme = quote_for_message (scheme);
 
         g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_UNSUPPORTED_SCHEME,
+                     /* Translators: the first %s is an address, the second its scheme,
+                      * such as “ftp” */
                      _("“%s” uses the unsupported scheme “%s”; only http:// and https:// "
                        "addresses can be downloaded"),
                      quoted, quoted_scheme);
