@@ -19,6 +19,7 @@
 #include <glib/gstdio.h>
 
 #include "sl-download.h"
+#include "sl-remote.h"
 #include "sl-resume-data.h"
 #include "sl-uri.h"
 
@@ -707,6 +708,15 @@ print_usage (FILE *out)
              "Commands:\n"
              "  get URL [-o FILE | -d DIR] [-H 'Name: value']… [--checksum sha256=HEX] [--quiet]\n"
              "      Download URL in this process, resuming an earlier run of the same command\n"
+             "  add URL… [-d DIR] [-o NAME] [--paused]\n"
+             "                            Add downloads to the Sluice daemon (prints their IDs)\n"
+             "  list [--json]             List the daemon’s downloads\n"
+             "  pause ID…|--all           Pause downloads\n"
+             "  resume ID…|--all          Resume downloads\n"
+             "  cancel ID…                Cancel downloads, deleting their partial files\n"
+             "  remove ID… [--delete-file]\n"
+             "                            Take downloads off the list\n"
+             "  wait ID…                  Wait until downloads end\n"
              "\n"
              "Run “sluicectl COMMAND --help” for a command’s options.\n"));
 }
@@ -746,6 +756,13 @@ main (int    argc,
 
   if (g_str_equal (argv[1], "get"))
     return cmd_get (argc - 1, argv + 1);
+
+  {
+    int status = sl_remote_command (argv[1], argc - 1, argv + 1);
+
+    if (status >= 0)
+      return status;
+  }
 
   print_error (_("Unknown command “%s”"), argv[1]);
   print_usage (stderr);

@@ -1998,6 +1998,82 @@ sl_download_start (SlDownload *self)
 }
 
 /**
+ * sl_download_enqueue:
+ * @self: a download
+ *
+ * Puts a paused or failed download back in the queue, without starting it: whoever schedules
+ * downloads calls sl_download_start() when its turn comes.
+ */
+void
+sl_download_enqueue (SlDownload *self)
+{
+  g_return_if_fail (SL_IS_DOWNLOAD (self));
+
+  if ((self->state != SL_DOWNLOAD_STATE_PAUSED && self->state != SL_DOWNLOAD_STATE_FAILED) ||
+      self->stop != STOP_NONE || self->file_op_pending)
+    return;
+
+  set_error (self, NULL);
+  set_http_status (self, 0);
+  set_state (self, SL_DOWNLOAD_STATE_QUEUED);
+}
+
+/**
+ * sl_download_restore_state:
+ * @self: a download that has not started
+ * @state: the state it was last recorded in
+ * @bytes_received: bytes it had
+ * @bytes_total: its length, or -1
+ * @http_status: the last HTTP status, or 0
+ * @error: (nullable): why it failed or was canceled
+ * @destination: (nullable): the final file, for a completed download
+ *
+ * Gives a download recreated from a store the state it had, so that finished downloads stay in
+ * the history as they ended. Running and waiting downloads come back queued: nothing is
+ * transferring any more. Only before the download starts.
+ */
+void
+sl_download_restore_state (SlDownload      *self,
+                           SlDownloadState  state,
+                           gint64           bytes_received,
+                           gint64           bytes_total,
+                           guint            http_status,
+                           const GError    *error,
+                           GFile           *destination)
+{
+  g_return_if_fail (SL_IS_DOWNLOAD (self));
+  g_return_if_fail (self->state == SL_DOWNLOAD_STATE_QUEUED ||
+                    self->state == SL_DOWNLOAD_STATE_PAUSED);
+  g_return_if_fail (self->stop == STOP_NONE && !self->file_op_pending && !self->file_open);
+
+  if (state == SL_DOWNLOAD_STATE_RUNNING || state == SL_DOWNLOAD_STATE_WAITING)
+    state = SL_DOWNLOAD_STATE_QUEUED;
+
+  /* Bytes from resume data were checked; a finished download's are only for display. */
+  if (state == SL_DOWNLOAD_STATE_COMPLETED || self->partial_path == NULL)
+    {
+      self->committed = self->flushed = self->offset = MAX (bytes_received, 0);
+      self->notified_bytes = self->speed_sample_bytes = self->committed;
+      notify (self, PROP_BYTES_RECEIVED);
+    }
+  if (self->total < 0 && bytes_total >= 0)
+    set_total (self, bytes_total);
+
+  if (destination != NULL && g_set_object (&self->destination, destination))
+    {
+      g_autofree char *name = g_file_get_basename (destination);
+
+      notify (self, PROP_DESTINATION);
+      if (set_str (&self->filename, name))
+        notify (self, PROP_FILENAME);
+    }
+
+  set_http_status (self, http_status);
+  set_error (self, error);
+  set_state (self, state);
+}
+
+/**
  * sl_download_pause_async:
  * @self: a download
  * @cancellable: (nullable): a cancellable

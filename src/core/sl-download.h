@@ -45,6 +45,14 @@ void             sl_download_set_checkpoint_interval (SlDownload        *self,
                                                    guint                 msec);
 
 void             sl_download_start                (SlDownload           *self);
+void             sl_download_enqueue              (SlDownload           *self);
+void             sl_download_restore_state        (SlDownload           *self,
+                                                   SlDownloadState       state,
+                                                   gint64                bytes_received,
+                                                   gint64                bytes_total,
+                                                   guint                 http_status,
+                                                   const GError         *error,
+                                                   GFile                *destination);
 void             sl_download_pause_async          (SlDownload           *self,
                                                    GCancellable         *cancellable,
                                                    GAsyncReadyCallback   callback,

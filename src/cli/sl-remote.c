@@ -1,0 +1,857 @@
+/* sl-remote.c
+ *
+ * The sluicectl verbs that drive sluiced over D-Bus: add, list, pause, resume, cancel, remove,
+ * wait. They use plain GDBus calls on the names DESIGN.md fixes, so they work against any
+ * daemon that keeps that contract.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <glib/gi18n.h>
+
+#include "sl-remote.h"
+
+#define BUS_NAME           "org.sluice.Downloads"
+#define ROOT_PATH          "/org/sluice/Downloads"
+#define MANAGER_INTERFACE  "org.sluice.Downloads.Manager1"
+#define DOWNLOAD_INTERFACE "org.sluice.Downloads.Download1"
+#define START_TIMEOUT_MS   (15 * 1000)
+#define CALL_TIMEOUT_MS    (60 * 1000)
+
+enum {
+  EXIT_DONE = 0,
+  EXIT_USAGE = 1,
+  EXIT_NETWORK = 2,
+  EXIT_HTTP = 3,
+  EXIT_FILE = 4,
+  EXIT_DAEMON = 6,
+};
+
+static void
+print_error (const char *format,
+             ...) G_GNUC_PRINTF (1, 2);
+
+static void
+print_error (const char *format,
+             ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  g_strdelimit (message, "\r\n", ' ');
+  fprintf (stderr, "sluicectl: %s\n", message);
+}
+
+static void
+print_dbus_error (GError *error)
+{
+  g_dbus_error_strip_remote_error (error);
+  print_error ("%s", error->message);
+}
+
+static gboolean
+has_owner (GDBusConnection *bus)
+{
+  g_autoptr (GVariant) reply = NULL;
+  gboolean owned = FALSE;
+
+  reply = g_dbus_connection_call_sync (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "NameHasOwner",
+                                       g_variant_new ("(s)", BUS_NAME), G_VARIANT_TYPE ("(b)"),
+                                       G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
+  if (reply != NULL)
+    g_variant_get (reply, "(b)", &owned);
+  return owned;
+}
+
+/* Where an uninstalled sluiced sits: beside the build tree's sluicectl, or named by $SLUICED. */
+static char *
+find_daemon_binary (void)
+{
+  const char *env = g_getenv ("SLUICED");
+  g_autofree char *self = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *candidate = NULL;
+
+  if (env != NULL && *env != '\0')
+    return g_strdup (env);
+
+  self = g_file_read_link ("/proc/self/exe", NULL);
+  if (self != NULL)
+    {
+      dir = g_path_get_dirname (self);
+      candidate = g_build_filename (dir, "..", "service", "sluiced", NULL);
+      if (g_file_test (candidate, G_FILE_TEST_IS_EXECUTABLE))
+        return g_steal_pointer (&candidate);
+      g_clear_pointer (&candidate, g_free);
+      candidate = g_build_filename (dir, "sluiced", NULL);
+      if (g_file_test (candidate, G_FILE_TEST_IS_EXECUTABLE))
+        return g_steal_pointer (&candidate);
+    }
+
+  return g_find_program_in_path ("sluiced");
+}
+
+static gboolean
+wait_for_owner (GDBusConnection *bus)
+{
+  gint64 deadline = g_get_monotonic_time () + START_TIMEOUT_MS * 1000;
+
+  /* Bounded polling: the daemon takes well under a second to own its name. */
+  while (g_get_monotonic_time () < deadline)
+    {
+      if (has_owner (bus))
+        return TRUE;
+      g_usleep (20 * 1000);
+    }
+  return FALSE;
+}
+
+/* Makes sure sluiced runs: by D-Bus activation where it is installed, else by starting the
+ * binary from the build tree. */
+static gboolean
+ensure_daemon (GDBusConnection  *bus,
+               GError          **error)
+{
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GError) activation_error = NULL;
+  g_autofree char *binary = NULL;
+  const char *argv[2];
+
+  if (has_owner (bus))
+    return TRUE;
+
+  reply = g_dbus_connection_call_sync (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "StartServiceByName",
+                                       g_variant_new ("(su)", BUS_NAME, 0),
+                                       G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE,
+                                       START_TIMEOUT_MS, NULL, &activation_error);
+  if (reply != NULL && has_owner (bus))
+    return TRUE;
+
+  binary = find_daemon_binary ();
+  if (binary == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   _("The Sluice daemon is not running and cannot be started: %s"),
+                   activation_error ? activation_error->message : _("sluiced not found"));
+      return FALSE;
+    }
+
+  argv[0] = binary;
+  argv[1] = NULL;
+  if (!g_spawn_async (NULL, (char **) argv, NULL,
+                      G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL,
+                      NULL, error))
+    return FALSE;
+
+  if (!wait_for_owner (bus))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                   _("The Sluice daemon %s did not start"), binary);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static GDBusConnection *
+connect_to_daemon (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
+
+  if (bus == NULL)
+    {
+      print_error (_("Cannot reach the session bus: %s"), error->message);
+      return NULL;
+    }
+  if (!ensure_daemon (bus, &error))
+    {
+      print_error ("%s", error->message);
+      return NULL;
+    }
+
+  return g_steal_pointer (&bus);
+}
+
+static GVariant *
+call (GDBusConnection     *bus,
+      const char          *path,
+      const char          *interface,
+      const char          *method,
+      GVariant            *parameters,
+      const GVariantType  *reply_type,
+      GError             **error)
+{
+  return g_dbus_connection_call_sync (bus, BUS_NAME, path, interface, method, parameters,
+                                      reply_type, G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL,
+                                      error);
+}
+
+static char *
+path_for_id (const char *id)
+{
+  guint64 value;
+
+  if (!g_ascii_string_to_unsigned (id, 10, 1, G_MAXINT64, &value, NULL))
+    return NULL;
+  return g_strdup_printf (ROOT_PATH "/%" G_GUINT64_FORMAT, value);
+}
+
+static const char *
+id_of_path (const char *path)
+{
+  const char *slash = strrchr (path, '/');
+
+  return slash ? slash + 1 : path;
+}
+
+static int
+usage_error (GOptionContext *context,
+             const char     *message)
+{
+  g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
+
+  print_error ("%s", message);
+  fprintf (stderr, "%s", help);
+  return EXIT_USAGE;
+}
+
+static int
+cmd_add (int    argc,
+         char **argv)
+{
+  g_autoptr (GOptionContext) context = g_option_context_new (_("URL… — add downloads to sluiced"));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDBusConnection) bus = NULL;
+  g_autofree char *directory = NULL;
+  g_autofree char *filename = NULL;
+  gboolean paused = FALSE;
+  int status = EXIT_DONE;
+  GOptionEntry entries[] = {
+    { "directory", 'd', 0, G_OPTION_ARG_FILENAME, &directory, N_("Save into DIR"), N_("DIR") },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &filename,
+      N_("Save as NAME (with one URL)"), N_("NAME") },
+    { "paused", 0, 0, G_OPTION_ARG_NONE, &paused, N_("Add without starting"), NULL },
+    G_OPTION_ENTRY_NULL
+  };
+
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return usage_error (context, error->message);
+  if (argc < 2)
+    return usage_error (context, _("No URL given"));
+  if (filename != NULL && argc != 2)
+    return usage_error (context, _("-o NAME goes with exactly one URL"));
+
+  bus = connect_to_daemon ();
+  if (bus == NULL)
+    return EXIT_DAEMON;
+
+  for (int i = 1; i < argc; i++)
+    {
+      g_auto (GVariantDict) options = G_VARIANT_DICT_INIT (NULL);
+      g_autoptr (GVariant) reply = NULL;
+      g_autoptr (GError) call_error = NULL;
+      const char *path;
+
+      if (directory != NULL)
+        {
+          g_autofree char *absolute = g_canonicalize_filename (directory, NULL);
+
+          g_variant_dict_insert (&options, "directory", "s", absolute);
+        }
+      if (filename != NULL)
+        g_variant_dict_insert (&options, "filename", "s", filename);
+      if (paused)
+        g_variant_dict_insert (&options, "paused", "b", TRUE);
+
+      reply = call (bus, ROOT_PATH, MANAGER_INTERFACE, "Add",
+                    g_variant_new ("(s@a{sv})", argv[i], g_variant_dict_end (&options)),
+                    G_VARIANT_TYPE ("(o)"), &call_error);
+      if (reply == NULL)
+        {
+          print_dbus_error (call_error);
+          status = EXIT_USAGE;
+          continue;
+        }
+
+      g_variant_get (reply, "(&o)", &path);
+      printf ("%s\n", id_of_path (path));
+    }
+
+  return status;
+}
+
+typedef struct
+{
+  char    *id;
+  char    *uri;
+  char    *filename;
+  char    *directory;
+  char    *state;
+  guint64  received;
+  gint64   total;
+  guint64  speed;
+  guint    http_status;
+  char    *error_kind;
+  char    *error;
+} Row;
+
+static void
+row_free (Row *row)
+{
+  g_free (row->id);
+  g_free (row->uri);
+  g_free (row->filename);
+  g_free (row->directory);
+  g_free (row->state);
+  g_free (row->error_kind);
+  g_free (row->error);
+  g_free (row);
+}
+
+static char *
+lookup_string (GVariant   *properties,
+               const char *name)
+{
+  const char *value = NULL;
+
+  if (!g_variant_lookup (properties, name, "&s", &value))
+    return g_strdup ("");
+  return g_strdup (value);
+}
+
+static Row *
+row_from_properties (const char *path,
+                     GVariant   *properties)
+{
+  Row *row = g_new0 (Row, 1);
+
+  row->id = g_strdup (id_of_path (path));
+  row->uri = lookup_string (properties, "Uri");
+  row->filename = lookup_string (properties, "Filename");
+  row->directory = lookup_string (properties, "Directory");
+  row->state = lookup_string (properties, "State");
+  row->error_kind = lookup_string (properties, "ErrorKind");
+  row->error = lookup_string (properties, "Error");
+  row->total = -1;
+  g_variant_lookup (properties, "BytesReceived", "t", &row->received);
+  g_variant_lookup (properties, "BytesTotal", "x", &row->total);
+  g_variant_lookup (properties, "Speed", "t", &row->speed);
+  g_variant_lookup (properties, "HttpStatus", "u", &row->http_status);
+  return row;
+}
+
+static gint
+compare_rows (gconstpointer a,
+              gconstpointer b)
+{
+  const Row *ra = *(const Row **) a;
+  const Row *rb = *(const Row **) b;
+  gint64 ia = g_ascii_strtoll (ra->id, NULL, 10);
+  gint64 ib = g_ascii_strtoll (rb->id, NULL, 10);
+
+  return ia < ib ? -1 : ia > ib;
+}
+
+static GPtrArray *
+fetch_rows (GDBusConnection  *bus,
+            GError          **error)
+{
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GVariantIter) objects = NULL;
+  GPtrArray *rows;
+  const char *path;
+  GVariant *interfaces;
+
+  reply = call (bus, ROOT_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", NULL,
+                G_VARIANT_TYPE ("(a{oa{sa{sv}}})"), error);
+  if (reply == NULL)
+    return NULL;
+
+  rows = g_ptr_array_new_with_free_func ((GDestroyNotify) row_free);
+  g_variant_get (reply, "(a{oa{sa{sv}}})", &objects);
+  while (g_variant_iter_next (objects, "{&o@a{sa{sv}}}", &path, &interfaces))
+    {
+      g_autoptr (GVariant) properties = g_variant_lookup_value (interfaces, DOWNLOAD_INTERFACE,
+                                                                 G_VARIANT_TYPE ("a{sv}"));
+
+      if (properties != NULL)
+        g_ptr_array_add (rows, row_from_properties (path, properties));
+      g_variant_unref (interfaces);
+    }
+
+  g_ptr_array_sort (rows, compare_rows);
+  return rows;
+}
+
+/* JSON string escaping, enough for UTF-8 text from the daemon. */
+static void
+append_json_string (GString    *out,
+                    const char *text)
+{
+  g_string_append_c (out, '"');
+  for (const char *p = text; *p; p++)
+    {
+      switch (*p)
+        {
+        case '"':
+          g_string_append (out, "\\\"");
+          break;
+        case '\\':
+          g_string_append (out, "\\\\");
+          break;
+        case '\n':
+          g_string_append (out, "\\n");
+          break;
+        case '\r':
+          g_string_append (out, "\\r");
+          break;
+        case '\t':
+          g_string_append (out, "\\t");
+          break;
+        default:
+          if ((guchar) *p < 0x20)
+            g_string_append_printf (out, "\\u%04x", (guchar) *p);
+          else
+            g_string_append_c (out, *p);
+        }
+    }
+  g_string_append_c (out, '"');
+}
+
+static void
+print_json (GPtrArray *rows)
+{
+  g_autoptr (GString) out = g_string_new ("[");
+
+  for (guint i = 0; i < rows->len; i++)
+    {
+      Row *row = rows->pdata[i];
+
+      g_string_append (out, i == 0 ? "\n  {" : ",\n  {");
+      g_string_append_printf (out, "\"id\": %s, \"uri\": ", row->id);
+      append_json_string (out, row->uri);
+      g_string_append (out, ", \"filename\": ");
+      append_json_string (out, row->filename);
+      g_string_append (out, ", \"directory\": ");
+      append_json_string (out, row->directory);
+      g_string_append (out, ", \"state\": ");
+      append_json_string (out, row->state);
+      g_string_append_printf (out,
+                              ", \"bytes_received\": %" G_GUINT64_FORMAT
+                              ", \"bytes_total\": %" G_GINT64_FORMAT
+                              ", \"speed\": %" G_GUINT64_FORMAT ", \"http_status\": %u"
+                              ", \"error_kind\": ",
+                              row->received, row->total, row->speed, row->http_status);
+      append_json_string (out, row->error_kind);
+      g_string_append (out, ", \"error\": ");
+      append_json_string (out, row->error);
+      g_string_append_c (out, '}');
+    }
+  g_string_append (out, rows->len > 0 ? "\n]\n" : "]\n");
+  fputs (out->str, stdout);
+}
+
+static void
+print_table (GPtrArray *rows)
+{
+  if (rows->len == 0)
+    {
+      printf ("%s\n", _("No downloads"));
+      return;
+    }
+
+  printf ("%-6s %-10s %6s %10s %10s  %s\n", _("ID"), _("STATE"), _("DONE"), _("SIZE"),
+          _("SPEED"), _("NAME"));
+  for (guint i = 0; i < rows->len; i++)
+    {
+      Row *row = rows->pdata[i];
+      g_autofree char *size = row->total >= 0 ? g_format_size (row->total) : g_strdup ("?");
+      g_autofree char *rate = row->speed > 0 ? g_format_size (row->speed) : NULL;
+      g_autofree char *speed = rate ? g_strdup_printf ("%s/s", rate) : g_strdup ("");
+      g_autofree char *percent = row->total > 0
+                                   ? g_strdup_printf ("%d%%", (int) (100.0 * row->received /
+                                                                     row->total))
+                                   : g_strdup ("");
+      const char *name = *row->filename ? row->filename : row->uri;
+
+      printf ("%-6s %-10s %6s %10s %10s  %s\n", row->id, row->state, percent, size, speed, name);
+      if (*row->error != '\0')
+        printf ("%-6s %s\n", "", row->error);
+    }
+}
+
+static int
+cmd_list (int    argc,
+          char **argv)
+{
+  g_autoptr (GOptionContext) context = g_option_context_new (_("— list sluiced’s downloads"));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDBusConnection) bus = NULL;
+  g_autoptr (GPtrArray) rows = NULL;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON for scripts"), NULL },
+    G_OPTION_ENTRY_NULL
+  };
+
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return usage_error (context, error->message);
+  if (argc != 1)
+    return usage_error (context, _("list takes no arguments"));
+
+  bus = connect_to_daemon ();
+  if (bus == NULL)
+    return EXIT_DAEMON;
+
+  rows = fetch_rows (bus, &error);
+  if (rows == NULL)
+    {
+      print_dbus_error (error);
+      return EXIT_DAEMON;
+    }
+
+  if (json)
+    print_json (rows);
+  else
+    print_table (rows);
+  return EXIT_DONE;
+}
+
+/* pause, resume, cancel and remove: one method on each download named, or one on all. */
+static int
+cmd_each (const char *verb,
+          int         argc,
+          char      **argv)
+{
+  g_autoptr (GOptionContext) context = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDBusConnection) bus = NULL;
+  g_autofree char *summary = g_strdup_printf (_("ID… — %s downloads"), verb);
+  gboolean all = FALSE;
+  gboolean delete_file = FALSE;
+  gboolean takes_all = g_str_equal (verb, "pause") || g_str_equal (verb, "resume");
+  const char *method;
+  int status = EXIT_DONE;
+  GOptionEntry all_entries[] = {
+    { "all", 'a', 0, G_OPTION_ARG_NONE, &all, N_("All downloads"), NULL },
+    G_OPTION_ENTRY_NULL
+  };
+  GOptionEntry remove_entries[] = {
+    { "delete-file", 0, 0, G_OPTION_ARG_NONE, &delete_file,
+      N_("Also delete the downloaded file"), NULL },
+    G_OPTION_ENTRY_NULL
+  };
+
+  context = g_option_context_new (summary);
+  if (takes_all)
+    g_option_context_add_main_entries (context, all_entries, GETTEXT_PACKAGE);
+  if (g_str_equal (verb, "remove"))
+    g_option_context_add_main_entries (context, remove_entries, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return usage_error (context, error->message);
+  if (all && argc > 1)
+    return usage_error (context, _("Give IDs or --all, not both"));
+  if (!all && argc < 2)
+    return usage_error (context, _("No download ID given"));
+
+  for (int i = 1; i < argc; i++)
+    {
+      g_autofree char *path = path_for_id (argv[i]);
+
+      if (path == NULL)
+        {
+          g_autofree char *message = g_strdup_printf (_("“%s” is not a download ID"), argv[i]);
+
+          return usage_error (context, message);
+        }
+    }
+
+  bus = connect_to_daemon ();
+  if (bus == NULL)
+    return EXIT_DAEMON;
+
+  if (all)
+    {
+      g_autoptr (GVariant) reply =
+        call (bus, ROOT_PATH, MANAGER_INTERFACE,
+              g_str_equal (verb, "pause") ? "PauseAll" : "ResumeAll", NULL, NULL, &error);
+
+      if (reply == NULL)
+        {
+          print_dbus_error (error);
+          return EXIT_DAEMON;
+        }
+      return EXIT_DONE;
+    }
+
+  if (g_str_equal (verb, "pause"))
+    method = "Pause";
+  else if (g_str_equal (verb, "resume"))
+    method = "Resume";
+  else if (g_str_equal (verb, "cancel"))
+    method = "Cancel";
+  else
+    method = "Remove";
+
+  for (int i = 1; i < argc; i++)
+    {
+      g_autofree char *path = path_for_id (argv[i]);
+      g_autoptr (GVariant) reply = NULL;
+      g_autoptr (GError) call_error = NULL;
+
+      reply = call (bus, path, DOWNLOAD_INTERFACE, method,
+                    g_str_equal (method, "Remove") ? g_variant_new ("(b)", delete_file) : NULL,
+                    NULL, &call_error);
+      if (reply == NULL)
+        {
+          if (g_error_matches (call_error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD) ||
+              g_error_matches (call_error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_OBJECT))
+            print_error (_("No download has the ID %s"), argv[i]);
+          else
+            print_dbus_error (call_error);
+          status = EXIT_USAGE;
+        }
+    }
+
+  return status;
+}
+
+typedef struct
+{
+  GMainLoop  *loop;
+  GHashTable *pending;   /* path → NULL, until it ends */
+  int         status;
+} WaitContext;
+
+static int
+status_for (const char *state,
+            const char *error_kind)
+{
+  if (g_str_equal (state, "completed"))
+    return EXIT_DONE;
+  if (g_str_equal (error_kind, "network"))
+    return EXIT_NETWORK;
+  if (g_str_equal (error_kind, "server"))
+    return EXIT_HTTP;
+  if (g_str_equal (error_kind, "file"))
+    return EXIT_FILE;
+  return EXIT_USAGE;
+}
+
+static gboolean
+is_final (const char *state)
+{
+  return g_str_equal (state, "completed") || g_str_equal (state, "failed") ||
+         g_str_equal (state, "canceled");
+}
+
+static void
+settle (WaitContext *ctx,
+        const char  *path,
+        const char  *state,
+        const char  *error_kind,
+        const char  *error)
+{
+  int status;
+
+  if (!g_hash_table_contains (ctx->pending, path) || !is_final (state))
+    return;
+
+  status = status_for (state, error_kind);
+  if (status != EXIT_DONE)
+    {
+      print_error ("%s: %s", id_of_path (path), *error ? error : state);
+      if (ctx->status == EXIT_DONE)
+        ctx->status = status;
+    }
+
+  g_hash_table_remove (ctx->pending, path);
+  if (g_hash_table_size (ctx->pending) == 0)
+    g_main_loop_quit (ctx->loop);
+}
+
+static void
+on_properties_changed (GDBusConnection *bus,
+                       const char      *sender,
+                       const char      *path,
+                       const char      *interface,
+                       const char      *signal,
+                       GVariant        *parameters,
+                       gpointer         user_data)
+{
+  WaitContext *ctx = user_data;
+  g_autoptr (GVariant) changed = NULL;
+  g_autoptr (GVariant) all = NULL;
+  const char *changed_interface;
+  g_autofree char *state = NULL;
+  g_autofree char *error_kind = NULL;
+  g_autofree char *error = NULL;
+
+  g_variant_get (parameters, "(&s@a{sv}@as)", &changed_interface, &changed, NULL);
+  if (!g_str_equal (changed_interface, DOWNLOAD_INTERFACE) ||
+      !g_variant_lookup (changed, "State", "s", &state))
+    return;
+
+  /* The state alone may have changed; the error comes with it or is read now. */
+  all = g_dbus_connection_call_sync (bus, BUS_NAME, path, "org.freedesktop.DBus.Properties",
+                                     "GetAll", g_variant_new ("(s)", DOWNLOAD_INTERFACE),
+                                     G_VARIANT_TYPE ("(a{sv})"), G_DBUS_CALL_FLAGS_NONE,
+                                     CALL_TIMEOUT_MS, NULL, NULL);
+  if (all != NULL)
+    {
+      g_autoptr (GVariant) properties = g_variant_get_child_value (all, 0);
+
+      error_kind = lookup_string (properties, "ErrorKind");
+      error = lookup_string (properties, "Error");
+    }
+
+  settle (ctx, path, state, error_kind ? error_kind : "", error ? error : "");
+}
+
+static void
+on_name_vanished (GDBusConnection *bus,
+                  const char      *name,
+                  gpointer         user_data)
+{
+  WaitContext *ctx = user_data;
+
+  print_error (_("The Sluice daemon went away"));
+  ctx->status = EXIT_DAEMON;
+  g_main_loop_quit (ctx->loop);
+}
+
+static int
+cmd_wait (int    argc,
+          char **argv)
+{
+  g_autoptr (GOptionContext) context = g_option_context_new (_("ID… — wait until downloads end"));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDBusConnection) bus = NULL;
+  g_autoptr (GPtrArray) rows = NULL;
+  g_autoptr (GHashTable) pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  WaitContext ctx = { loop, pending, EXIT_DONE };
+  guint subscription, watch;
+
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return usage_error (context, error->message);
+  if (argc < 2)
+    return usage_error (context, _("No download ID given"));
+
+  for (int i = 1; i < argc; i++)
+    {
+      char *path = path_for_id (argv[i]);
+
+      if (path == NULL)
+        {
+          g_autofree char *message = g_strdup_printf (_("“%s” is not a download ID"), argv[i]);
+
+          return usage_error (context, message);
+        }
+      g_hash_table_add (pending, path);
+    }
+
+  bus = connect_to_daemon ();
+  if (bus == NULL)
+    return EXIT_DAEMON;
+
+  /* Subscribe first, then read the current states, so that no change falls in between. */
+  subscription = g_dbus_connection_signal_subscribe (bus, BUS_NAME,
+                                                     "org.freedesktop.DBus.Properties",
+                                                     "PropertiesChanged", NULL,
+                                                     DOWNLOAD_INTERFACE,
+                                                     G_DBUS_SIGNAL_FLAGS_MATCH_ARG0_NAMESPACE,
+                                                     on_properties_changed, &ctx, NULL);
+  watch = g_bus_watch_name_on_connection (bus, BUS_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE, NULL,
+                                          on_name_vanished, &ctx, NULL);
+
+  rows = fetch_rows (bus, &error);
+  if (rows == NULL)
+    {
+      print_dbus_error (error);
+      ctx.status = EXIT_DAEMON;
+    }
+  else
+    {
+      g_autoptr (GHashTable) known = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      GHashTableIter iter;
+      const char *path;
+
+      for (guint i = 0; i < rows->len; i++)
+        {
+          Row *row = rows->pdata[i];
+
+          g_hash_table_add (known, g_strdup_printf (ROOT_PATH "/%s", row->id));
+        }
+
+      g_hash_table_iter_init (&iter, pending);
+      while (g_hash_table_iter_next (&iter, (gpointer *) &path, NULL))
+        {
+          if (!g_hash_table_contains (known, path))
+            {
+              print_error (_("No download has the ID %s"), id_of_path (path));
+              ctx.status = EXIT_USAGE;
+              g_hash_table_iter_remove (&iter);
+            }
+        }
+
+      for (guint i = 0; i < rows->len; i++)
+        {
+          Row *row = rows->pdata[i];
+          g_autofree char *path_of_row = g_strdup_printf (ROOT_PATH "/%s", row->id);
+
+          settle (&ctx, path_of_row, row->state, row->error_kind, row->error);
+        }
+
+      if (g_hash_table_size (pending) > 0)
+        g_main_loop_run (loop);
+    }
+
+  g_bus_unwatch_name (watch);
+  g_dbus_connection_signal_unsubscribe (bus, subscription);
+  return ctx.status;
+}
+
+/**
+ * sl_remote_command:
+ * @verb: add, list, pause, resume, cancel, remove or wait
+ * @argc: arguments, the verb first
+ * @argv: (array length=argc): the arguments
+ *
+ * Runs one verb against sluiced, starting it if needed.
+ *
+ * Returns: the exit status, or -1 if @verb is not a remote verb
+ */
+int
+sl_remote_command (const char  *verb,
+                   int          argc,
+                   char       **argv)
+{
+  if (g_str_equal (verb, "add"))
+    return cmd_add (argc, argv);
+  if (g_str_equal (verb, "list"))
+    return cmd_list (argc, argv);
+  if (g_str_equal (verb, "wait"))
+    return cmd_wait (argc, argv);
+  if (g_str_equal (verb, "pause") || g_str_equal (verb, "resume") ||
+      g_str_equal (verb, "cancel") || g_str_equal (verb, "remove"))
+    return cmd_each (verb, argc, argv);
+
+  return -1;
+}

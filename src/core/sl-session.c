@@ -1,0 +1,1124 @@
+/* sl-session.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gi18n.h>
+
+#include "sl-filename.h"
+#include "sl-session.h"
+#include "sl-uri.h"
+
+/* SlSession owns every download: it is their list (a GListModel in queue order), their
+ * scheduler (at most max-active transfers, at most max-per-host to one host, the next queued
+ * one starting as another ends), and the bridge to the store, which records every state change
+ * and every checkpoint so that the list survives a crash. */
+
+#define DEFAULT_MAX_ACTIVE   3
+#define DEFAULT_MAX_PER_HOST 2
+
+typedef struct
+{
+  SlSession     *session;
+  SlDownload    *download;
+  SlStoreRecord *record;
+  char          *host;
+} Entry;
+
+struct _SlSession
+{
+  GObject      parent_instance;
+
+  SlStore     *store;
+  SoupSession *soup_session;
+  GFile       *default_directory;
+
+  GPtrArray   *entries;   /* Entry, in queue order */
+  GHashTable  *by_download;
+  GHashTable  *by_id;
+
+  guint        max_active;
+  guint        max_per_host;
+  guint        n_active;
+  guint        schedule_source;
+};
+
+static void sl_session_list_model_init (GListModelInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (SlSession, sl_session, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_LIST_MODEL,
+                                                      sl_session_list_model_init))
+
+enum {
+  PROP_0,
+  PROP_MAX_ACTIVE,
+  PROP_MAX_PER_HOST,
+  PROP_N_ACTIVE,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void queue_schedule (SlSession *self);
+
+static gboolean
+is_active (SlDownloadState state)
+{
+  return state == SL_DOWNLOAD_STATE_RUNNING || state == SL_DOWNLOAD_STATE_WAITING;
+}
+
+static gboolean
+is_finished (SlDownloadState state)
+{
+  return state == SL_DOWNLOAD_STATE_COMPLETED || state == SL_DOWNLOAD_STATE_FAILED ||
+         state == SL_DOWNLOAD_STATE_CANCELED;
+}
+
+static char *
+host_of (const char *uri)
+{
+  g_autoptr (GUri) parsed = g_uri_parse (uri, SOUP_HTTP_URI_FLAGS, NULL);
+
+  return parsed ? g_ascii_strdown (g_uri_get_host (parsed), -1) : g_strdup ("");
+}
+
+static void
+entry_free (Entry *entry)
+{
+  g_signal_handlers_disconnect_by_data (entry->download, entry);
+  g_object_unref (entry->download);
+  sl_store_record_free (entry->record);
+  g_free (entry->host);
+  g_free (entry);
+}
+
+/* Copies what the download knows into its record and queues the row's update. */
+static void
+persist (Entry *entry)
+{
+  SlStoreRecord *record = entry->record;
+  SlDownload *download = entry->download;
+  SlDownloadState state = sl_download_get_state (download);
+  g_autofree char *directory = g_file_get_path (sl_download_get_directory (download));
+
+  g_free (record->directory);
+  record->directory = g_steal_pointer (&directory);
+  g_free (record->filename);
+  record->filename = g_strdup (sl_download_get_filename (download));
+  record->state = state;
+  record->error_kind = sl_download_get_error_kind (download);
+  g_free (record->error_message);
+  record->error_message = g_strdup (sl_download_get_error_message (download));
+  record->http_status = sl_download_get_http_status (download);
+  record->bytes_received = sl_download_get_bytes_received (download);
+  record->bytes_total = sl_download_get_bytes_total (download);
+  if (is_finished (state) && record->finished_at == 0)
+    record->finished_at = g_get_real_time () / G_USEC_PER_SEC;
+  else if (!is_finished (state))
+    record->finished_at = 0;
+
+  /* A finished download has nothing left to resume; a paused or failed one keeps the data its
+   * last checkpoint gave. */
+  if (state == SL_DOWNLOAD_STATE_COMPLETED || state == SL_DOWNLOAD_STATE_CANCELED)
+    g_clear_pointer (&record->resume_data, g_bytes_unref);
+
+  if (entry->session->store != NULL)
+    sl_store_update (entry->session->store, record);
+}
+
+static void
+update_n_active (SlSession *self)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+
+      if (is_active (sl_download_get_state (entry->download)))
+        n++;
+    }
+
+  if (n != self->n_active)
+    {
+      self->n_active = n;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_ACTIVE]);
+    }
+}
+
+static void
+on_state_changed (SlDownload *download,
+                  GParamSpec *pspec,
+                  Entry      *entry)
+{
+  persist (entry);
+  update_n_active (entry->session);
+  queue_schedule (entry->session);
+}
+
+static void
+on_name_changed (SlDownload *download,
+                 GParamSpec *pspec,
+                 Entry      *entry)
+{
+  persist (entry);
+}
+
+static void
+on_checkpoint (SlDownload *download,
+               GBytes     *resume_data,
+               Entry      *entry)
+{
+  g_clear_pointer (&entry->record->resume_data, g_bytes_unref);
+  entry->record->resume_data = g_bytes_ref (resume_data);
+  entry->record->bytes_received = sl_download_get_bytes_received (download);
+  entry->record->bytes_total = sl_download_get_bytes_total (download);
+
+  if (entry->session->store != NULL)
+    sl_store_update_progress (entry->session->store, entry->record->id,
+                              entry->record->bytes_received, entry->record->bytes_total,
+                              resume_data);
+}
+
+static Entry *
+entry_new (SlSession     *self,
+           SlDownload    *download,
+           SlStoreRecord *record)
+{
+  Entry *entry = g_new0 (Entry, 1);
+
+  entry->session = self;
+  entry->download = download;
+  entry->record = record;
+  entry->host = host_of (sl_download_get_uri (download));
+
+  g_signal_connect (download, "notify::state", G_CALLBACK (on_state_changed), entry);
+  g_signal_connect (download, "notify::filename", G_CALLBACK (on_name_changed), entry);
+  g_signal_connect (download, "checkpoint", G_CALLBACK (on_checkpoint), entry);
+
+  g_ptr_array_add (self->entries, entry);
+  g_hash_table_insert (self->by_download, download, entry);
+  g_hash_table_insert (self->by_id, &entry->record->id, entry);
+
+  return entry;
+}
+
+/* Starts queued downloads, in queue order, while there is room overall and for their host. */
+static gboolean
+schedule_cb (gpointer user_data)
+{
+  SlSession *self = user_data;
+  g_autoptr (GHashTable) per_host = g_hash_table_new (g_str_hash, g_str_equal);
+  guint active = 0;
+
+  self->schedule_source = 0;
+
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+
+      if (is_active (sl_download_get_state (entry->download)))
+        {
+          guint n = GPOINTER_TO_UINT (g_hash_table_lookup (per_host, entry->host));
+
+          g_hash_table_insert (per_host, entry->host, GUINT_TO_POINTER (n + 1));
+          active++;
+        }
+    }
+
+  for (guint i = 0; i < self->entries->len && active < self->max_active; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+      guint n;
+
+      if (sl_download_get_state (entry->download) != SL_DOWNLOAD_STATE_QUEUED)
+        continue;
+
+      n = GPOINTER_TO_UINT (g_hash_table_lookup (per_host, entry->host));
+      if (n >= self->max_per_host)
+        continue;
+
+      g_hash_table_insert (per_host, entry->host, GUINT_TO_POINTER (n + 1));
+      active++;
+      sl_download_start (entry->download);
+    }
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Scheduling waits for the main loop, so a burst of state changes is looked at once and no
+ * download starts from inside another one's signal handler. */
+static void
+queue_schedule (SlSession *self)
+{
+  if (self->schedule_source == 0)
+    self->schedule_source = g_idle_add_full (G_PRIORITY_DEFAULT, schedule_cb, self, NULL);
+}
+
+static gboolean
+lookup_option (GVariant            *options,
+               const char          *key,
+               const GVariantType  *type,
+               GVariant           **out,
+               GError             **error)
+{
+  g_autoptr (GVariant) value = g_variant_lookup_value (options, key, NULL);
+
+  *out = NULL;
+  if (value == NULL)
+    return TRUE;
+
+  if (!g_variant_is_of_type (value, type))
+    {
+      g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT,
+                   _("Option “%s” must be of type %s, not %s"), key,
+                   g_variant_type_peek_string (type), g_variant_get_type_string (value));
+      return FALSE;
+    }
+
+  *out = g_steal_pointer (&value);
+  return TRUE;
+}
+
+static const char * const known_options[] = {
+  "directory", "filename", "referrer", "cookies", "user-agent", "headers", "paused",
+  "connections", "checksum", NULL
+};
+
+static gboolean
+check_options (GVariant  *options,
+               GError   **error)
+{
+  GVariantIter iter;
+  const char *key;
+
+  g_variant_iter_init (&iter, options);
+  while (g_variant_iter_next (&iter, "{&sv}", &key, NULL))
+    {
+      if (!g_strv_contains (known_options, key))
+        {
+          g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT,
+                       _("Unknown option “%s”"), key);
+          return FALSE;
+        }
+    }
+
+  return TRUE;
+}
+
+/* Applies the options that travel with a download across restarts: headers and checksum. */
+static gboolean
+apply_request_options (SlDownload  *download,
+                       GVariant    *options,
+                       GError     **error)
+{
+  static const struct {
+    const char *option;
+    const char *header;
+  } header_options[] = {
+    { "referrer", "Referer" },
+    { "cookies", "Cookie" },
+    { "user-agent", "User-Agent" },
+  };
+  g_autoptr (GVariant) headers = NULL;
+  g_autoptr (GVariant) checksum = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (header_options); i++)
+    {
+      g_autoptr (GVariant) value = NULL;
+
+      if (!lookup_option (options, header_options[i].option, G_VARIANT_TYPE_STRING, &value,
+                          error))
+        return FALSE;
+      if (value != NULL && *g_variant_get_string (value, NULL) != '\0')
+        sl_download_add_header (download, header_options[i].header,
+                                g_variant_get_string (value, NULL));
+    }
+
+  if (!lookup_option (options, "headers", G_VARIANT_TYPE ("a{ss}"), &headers, error))
+    return FALSE;
+  if (headers != NULL)
+    {
+      GVariantIter iter;
+      const char *name, *value;
+
+      g_variant_iter_init (&iter, headers);
+      while (g_variant_iter_next (&iter, "{&s&s}", &name, &value))
+        {
+          if (*name == '\0' || strpbrk (name, ": \t\r\n") != NULL || strpbrk (value, "\r\n"))
+            {
+              g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT,
+                           _("Header “%s” is not valid"), name);
+              return FALSE;
+            }
+          sl_download_add_header (download, name, value);
+        }
+    }
+
+  if (!lookup_option (options, "checksum", G_VARIANT_TYPE_STRING, &checksum, error))
+    return FALSE;
+  if (checksum != NULL &&
+      !sl_download_set_checksum (download, g_variant_get_string (checksum, NULL), error))
+    return FALSE;
+
+  return TRUE;
+}
+
+static GError *
+error_from_record (const SlStoreRecord *record)
+{
+  SlDownloadError code;
+
+  if (record->error_kind == SL_ERROR_KIND_NONE)
+    return NULL;
+
+  switch (record->error_kind)
+    {
+    case SL_ERROR_KIND_NETWORK:
+      code = SL_DOWNLOAD_ERROR_NETWORK;
+      break;
+    case SL_ERROR_KIND_SERVER:
+      code = SL_DOWNLOAD_ERROR_HTTP_STATUS;
+      break;
+    case SL_ERROR_KIND_FILE:
+      code = SL_DOWNLOAD_ERROR_FILE;
+      break;
+    case SL_ERROR_KIND_USER:
+    case SL_ERROR_KIND_NONE:
+    default:
+      code = SL_DOWNLOAD_ERROR_CANCELLED;
+      break;
+    }
+
+  return g_error_new_literal (SL_DOWNLOAD_ERROR, code,
+                              record->error_message ? record->error_message : "");
+}
+
+/* Recreates a download from its row, taking the record; a row that cannot become one is
+ * skipped, saying why. */
+static void
+restore (SlSession     *self,
+         SlStoreRecord *record)
+{
+  g_autoptr (SlDownload) download = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GError) last_error = NULL;
+  g_autoptr (GFile) destination = NULL;
+  SlDownloadState state = record->state;
+
+  if (record->resume_data != NULL && !is_finished (state))
+    {
+      download = sl_download_new_from_resume_data (self->soup_session, record->resume_data,
+                                                   &error);
+      if (download == NULL)
+        {
+          g_warning ("Download %" G_GINT64_FORMAT ": %s; it starts over", record->id,
+                     error->message);
+          g_clear_error (&error);
+        }
+    }
+
+  if (download == NULL)
+    {
+      g_autoptr (GFile) directory = NULL;
+
+      download = sl_download_new (self->soup_session, record->uri, &error);
+      if (download == NULL)
+        {
+          g_warning ("Download %" G_GINT64_FORMAT " is skipped: %s", record->id, error->message);
+          sl_store_record_free (record);
+          return;
+        }
+      directory = g_file_new_for_path (record->directory);
+      sl_download_set_directory (download, directory);
+      if (state == SL_DOWNLOAD_STATE_COMPLETED && record->filename != NULL)
+        destination = g_file_get_child (directory, record->filename);
+      else if (record->options != NULL)
+        {
+          const char *chosen = NULL;
+
+          /* A name the caller chose still holds; one the server gave will be asked again. */
+          if (g_variant_lookup (record->options, "filename", "&s", &chosen))
+            {
+              g_autofree char *safe = sl_filename_sanitize (chosen);
+
+              if (safe != NULL)
+                sl_download_set_filename (download, safe);
+            }
+        }
+    }
+
+  if (record->options != NULL && !apply_request_options (download, record->options, &error))
+    g_warning ("Download %" G_GINT64_FORMAT ": %s", record->id, error->message);
+
+  last_error = error_from_record (record);
+  sl_download_restore_state (download, state, record->bytes_received, record->bytes_total,
+                             record->http_status, last_error, destination);
+
+  entry_new (self, g_steal_pointer (&download), record);
+}
+
+static void
+load (SlSession *self)
+{
+  g_autoptr (GPtrArray) records = NULL;
+  g_autoptr (GError) error = NULL;
+
+  records = sl_store_load (self->store, &error);
+  if (records == NULL)
+    {
+      g_warning ("Cannot load the download list: %s", error->message);
+      return;
+    }
+
+  /* The records pass to the entries. */
+  g_ptr_array_set_free_func (records, NULL);
+  for (guint i = 0; i < records->len; i++)
+    restore (self, g_ptr_array_index (records, i));
+
+  update_n_active (self);
+  queue_schedule (self);
+}
+
+/* GListModel */
+
+static GType
+sl_session_get_item_type (GListModel *model)
+{
+  return SL_TYPE_DOWNLOAD;
+}
+
+static guint
+sl_session_get_n_items (GListModel *model)
+{
+  return SL_SESSION (model)->entries->len;
+}
+
+static gpointer
+sl_session_get_item (GListModel *model,
+                     guint       position)
+{
+  SlSession *self = SL_SESSION (model);
+
+  if (position >= self->entries->len)
+    return NULL;
+
+  return g_object_ref (((Entry *) g_ptr_array_index (self->entries, position))->download);
+}
+
+static void
+sl_session_list_model_init (GListModelInterface *iface)
+{
+  iface->get_item_type = sl_session_get_item_type;
+  iface->get_n_items = sl_session_get_n_items;
+  iface->get_item = sl_session_get_item;
+}
+
+/* GObject */
+
+static void
+sl_session_dispose (GObject *object)
+{
+  SlSession *self = (SlSession *) object;
+
+  g_clear_handle_id (&self->schedule_source, g_source_remove);
+  if (self->entries != NULL)
+    g_ptr_array_set_size (self->entries, 0);
+  g_clear_object (&self->store);
+  g_clear_object (&self->soup_session);
+  g_clear_object (&self->default_directory);
+
+  G_OBJECT_CLASS (sl_session_parent_class)->dispose (object);
+}
+
+static void
+sl_session_finalize (GObject *object)
+{
+  SlSession *self = (SlSession *) object;
+
+  g_ptr_array_unref (self->entries);
+  g_hash_table_unref (self->by_download);
+  g_hash_table_unref (self->by_id);
+
+  G_OBJECT_CLASS (sl_session_parent_class)->finalize (object);
+}
+
+static void
+sl_session_get_property (GObject    *object,
+                         guint       prop_id,
+                         GValue     *value,
+                         GParamSpec *pspec)
+{
+  SlSession *self = SL_SESSION (object);
+
+  switch (prop_id)
+    {
+    case PROP_MAX_ACTIVE:
+      g_value_set_uint (value, self->max_active);
+      break;
+
+    case PROP_MAX_PER_HOST:
+      g_value_set_uint (value, self->max_per_host);
+      break;
+
+    case PROP_N_ACTIVE:
+      g_value_set_uint (value, self->n_active);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+sl_session_set_property (GObject      *object,
+                         guint         prop_id,
+                         const GValue *value,
+                         GParamSpec   *pspec)
+{
+  SlSession *self = SL_SESSION (object);
+
+  switch (prop_id)
+    {
+    case PROP_MAX_ACTIVE:
+      sl_session_set_max_active (self, g_value_get_uint (value));
+      break;
+
+    case PROP_MAX_PER_HOST:
+      sl_session_set_max_per_host (self, g_value_get_uint (value));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+sl_session_class_init (SlSessionClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = sl_session_dispose;
+  object_class->finalize = sl_session_finalize;
+  object_class->get_property = sl_session_get_property;
+  object_class->set_property = sl_session_set_property;
+
+  properties[PROP_MAX_ACTIVE] =
+    g_param_spec_uint ("max-active", NULL, NULL, 1, 64, DEFAULT_MAX_ACTIVE,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_MAX_PER_HOST] =
+    g_param_spec_uint ("max-per-host", NULL, NULL, 1, 64, DEFAULT_MAX_PER_HOST,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_N_ACTIVE] =
+    g_param_spec_uint ("n-active", NULL, NULL, 0, G_MAXUINT, 0,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+sl_session_init (SlSession *self)
+{
+  const char *downloads = g_get_user_special_dir (G_USER_DIRECTORY_DOWNLOAD);
+
+  self->max_active = DEFAULT_MAX_ACTIVE;
+  self->max_per_host = DEFAULT_MAX_PER_HOST;
+  self->entries = g_ptr_array_new_with_free_func ((GDestroyNotify) entry_free);
+  self->by_download = g_hash_table_new (NULL, NULL);
+  self->by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
+  self->default_directory = g_file_new_for_path (downloads ? downloads : g_get_home_dir ());
+  /* More connections than libsoup's default of 2 per host leave room for the per-host limit
+   * the scheduler sets. */
+  self->soup_session = soup_session_new_with_options ("user-agent",
+                                                      PACKAGE_NAME "/" PACKAGE_VERSION,
+                                                      "max-conns", 64,
+                                                      "max-conns-per-host", 8,
+                                                      NULL);
+}
+
+/**
+ * sl_session_new:
+ * @store: (nullable): where the list is kept, or %NULL for a list that lives in memory only
+ *
+ * Creates the session and restores the downloads in @store: those that were running resume,
+ * queued ones stay queued, paused ones paused, finished ones stay in the history.
+ *
+ * Returns: (transfer full): a new session
+ */
+SlSession *
+sl_session_new (SlStore *store)
+{
+  SlSession *self;
+
+  g_return_val_if_fail (store == NULL || SL_IS_STORE (store), NULL);
+
+  self = g_object_new (SL_TYPE_SESSION, NULL);
+  if (store != NULL)
+    {
+      self->store = g_object_ref (store);
+      load (self);
+    }
+
+  return self;
+}
+
+/**
+ * sl_session_add:
+ * @self: a session
+ * @uri: an http or https URI
+ * @options: (nullable): an a{sv} of `directory` s, `filename` s, `referrer` s, `cookies` s,
+ *   `user-agent` s, `headers` a{ss}, `paused` b, `connections` u, `checksum` s
+ * @error: return location for an error
+ *
+ * Adds a download at the end of the queue. It starts when its turn comes, unless `paused`.
+ *
+ * Returns: (transfer none) (nullable): the download, or %NULL if @uri or @options are not
+ *   acceptable, with @error saying why
+ */
+SlDownload *
+sl_session_add (SlSession   *self,
+                const char  *uri,
+                GVariant    *options,
+                GError     **error)
+{
+  g_autoptr (GVariant) owned_options = NULL;
+  g_autoptr (GVariant) directory_value = NULL;
+  g_autoptr (GVariant) filename_value = NULL;
+  g_autoptr (GVariant) paused_value = NULL;
+  g_autoptr (GVariant) connections_value = NULL;
+  g_autoptr (GFile) directory = NULL;
+  g_autoptr (SlDownload) download = NULL;
+  g_autofree char *directory_path = NULL;
+  g_autofree char *filename = NULL;
+  SlStoreRecord *record;
+  Entry *entry;
+
+  g_return_val_if_fail (SL_IS_SESSION (self), NULL);
+  g_return_val_if_fail (options == NULL ||
+                        g_variant_is_of_type (options, G_VARIANT_TYPE_VARDICT), NULL);
+
+  /* Floating options are taken, as GVariant-taking calls do. */
+  if (options == NULL)
+    options = g_variant_new ("a{sv}", NULL);
+  options = owned_options = g_variant_ref_sink (options);
+
+  /* The address first: it is what the caller most likely got wrong. */
+  download = sl_download_new (self->soup_session, uri, error);
+  if (download == NULL)
+    return NULL;
+
+  if (!check_options (options, error) ||
+      !lookup_option (options, "directory", G_VARIANT_TYPE_STRING, &directory_value, error) ||
+      !lookup_option (options, "filename", G_VARIANT_TYPE_STRING, &filename_value, error) ||
+      !lookup_option (options, "paused", G_VARIANT_TYPE_BOOLEAN, &paused_value, error) ||
+      !lookup_option (options, "connections", G_VARIANT_TYPE_UINT32, &connections_value, error))
+    return NULL;
+
+  if (connections_value != NULL &&
+      (g_variant_get_uint32 (connections_value) < 1 || g_variant_get_uint32 (connections_value) > 16))
+    {
+      g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT,
+                   _("Connections must be between 1 and 16"));
+      return NULL;
+    }
+
+  if (directory_value != NULL)
+    {
+      const char *path = g_variant_get_string (directory_value, NULL);
+
+      if (!g_path_is_absolute (path))
+        {
+          g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT,
+                       _("The folder “%s” is not an absolute path"), path);
+          return NULL;
+        }
+      directory = g_file_new_for_path (path);
+    }
+  else
+    {
+      g_autofree char *path = g_file_get_path (self->default_directory);
+
+      /* The default folder is ours to create; one the caller names must exist. */
+      g_mkdir_with_parents (path, 0755);
+      directory = g_object_ref (self->default_directory);
+    }
+
+  directory_path = g_file_get_path (directory);
+  if (!g_file_test (directory_path, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_FILE,
+                   _("The folder “%s” does not exist"), directory_path);
+      return NULL;
+    }
+  if (access (directory_path, W_OK | X_OK) != 0)
+    {
+      g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_FILE,
+                   _("The folder “%s” is not writable"), directory_path);
+      return NULL;
+    }
+
+  /* A name from a caller is as untrusted as one from a server. */
+  if (filename_value != NULL)
+    {
+      const char *given = g_variant_get_string (filename_value, NULL);
+
+      filename = sl_filename_sanitize (given);
+      if (filename == NULL)
+        {
+          g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT,
+                       _("“%s” cannot be used as a file name"), given);
+          return NULL;
+        }
+    }
+
+  if (!apply_request_options (download, options, error))
+    return NULL;
+
+  sl_download_set_directory (download, directory);
+  if (filename != NULL)
+    sl_download_set_filename (download, filename);
+  if (paused_value != NULL && g_variant_get_boolean (paused_value))
+    sl_download_restore_state (download, SL_DOWNLOAD_STATE_PAUSED, 0, -1, 0, NULL, NULL);
+
+  record = sl_store_record_new ();
+  record->uri = g_strdup (sl_download_get_uri (download));
+  record->directory = g_strdup (directory_path);
+  record->filename = g_strdup (filename);
+  record->state = sl_download_get_state (download);
+  record->options = g_variant_ref (options);
+  record->created_at = g_get_real_time () / G_USEC_PER_SEC;
+  record->position = self->entries->len > 0
+                       ? ((Entry *) g_ptr_array_index (self->entries,
+                                                       self->entries->len - 1))->record->position + 1
+                       : 0;
+  if (self->store != NULL)
+    sl_store_insert (self->store, record);
+  else
+    {
+      static gint64 next_id = 1;
+
+      record->id = next_id++;
+    }
+
+  entry = entry_new (self, g_steal_pointer (&download), record);
+  g_list_model_items_changed (G_LIST_MODEL (self), self->entries->len - 1, 0, 1);
+  queue_schedule (self);
+
+  return entry->download;
+}
+
+static Entry *
+lookup_entry (SlSession  *self,
+              SlDownload *download)
+{
+  return g_hash_table_lookup (self->by_download, download);
+}
+
+/**
+ * sl_session_remove:
+ * @self: a session
+ * @download: one of its downloads
+ * @delete_file: whether to delete the completed file too
+ *
+ * Takes a download off the list. One that has not completed is cancelled, which deletes its
+ * partial file; a completed file is deleted only if @delete_file.
+ */
+void
+sl_session_remove (SlSession  *self,
+                   SlDownload *download,
+                   gboolean    delete_file)
+{
+  Entry *entry;
+  guint position;
+
+  g_return_if_fail (SL_IS_SESSION (self));
+
+  entry = lookup_entry (self, download);
+  g_return_if_fail (entry != NULL);
+
+  g_ptr_array_find (self->entries, entry, &position);
+  g_signal_handlers_disconnect_by_data (download, entry);
+
+  if (self->store != NULL)
+    sl_store_remove (self->store, entry->record->id);
+
+  if (sl_download_get_state (download) == SL_DOWNLOAD_STATE_COMPLETED)
+    {
+      GFile *destination = sl_download_get_destination (download);
+
+      if (delete_file && destination != NULL)
+        g_file_delete_async (destination, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+    }
+  else
+    sl_download_cancel (download);
+
+  g_hash_table_remove (self->by_download, download);
+  g_hash_table_remove (self->by_id, &entry->record->id);
+  g_ptr_array_remove_index (self->entries, position);
+  g_list_model_items_changed (G_LIST_MODEL (self), position, 1, 0);
+
+  update_n_active (self);
+  queue_schedule (self);
+}
+
+/**
+ * sl_session_pause:
+ * @self: a session
+ * @download: one of its downloads
+ *
+ * Pauses a queued, running or waiting download; its resume data reaches the store.
+ */
+void
+sl_session_pause (SlSession  *self,
+                  SlDownload *download)
+{
+  g_return_if_fail (SL_IS_SESSION (self));
+  g_return_if_fail (lookup_entry (self, download) != NULL);
+
+  if (is_finished (sl_download_get_state (download)) ||
+      sl_download_get_state (download) == SL_DOWNLOAD_STATE_PAUSED)
+    return;
+
+  sl_download_pause_async (download, NULL, NULL, NULL);
+}
+
+/**
+ * sl_session_resume:
+ * @self: a session
+ * @download: one of its downloads
+ *
+ * Puts a paused or failed download back in the queue, where it continues from its bytes when
+ * its turn comes. A waiting download retries at once.
+ */
+void
+sl_session_resume (SlSession  *self,
+                   SlDownload *download)
+{
+  g_return_if_fail (SL_IS_SESSION (self));
+  g_return_if_fail (lookup_entry (self, download) != NULL);
+
+  if (sl_download_get_state (download) == SL_DOWNLOAD_STATE_WAITING)
+    sl_download_start (download);
+  else
+    sl_download_enqueue (download);
+
+  queue_schedule (self);
+}
+
+void
+sl_session_pause_all (SlSession *self)
+{
+  g_return_if_fail (SL_IS_SESSION (self));
+
+  for (guint i = 0; i < self->entries->len; i++)
+    sl_session_pause (self, ((Entry *) g_ptr_array_index (self->entries, i))->download);
+}
+
+void
+sl_session_resume_all (SlSession *self)
+{
+  g_return_if_fail (SL_IS_SESSION (self));
+
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      SlDownload *download = ((Entry *) g_ptr_array_index (self->entries, i))->download;
+
+      if (sl_download_get_state (download) == SL_DOWNLOAD_STATE_PAUSED)
+        sl_download_enqueue (download);
+    }
+
+  queue_schedule (self);
+}
+
+/**
+ * sl_session_move:
+ * @self: a session
+ * @download: one of its downloads
+ * @position: its new place in the queue (clamped to the end)
+ *
+ * Returns: whether the download moved
+ */
+gboolean
+sl_session_move (SlSession  *self,
+                 SlDownload *download,
+                 guint       position)
+{
+  Entry *entry;
+  guint from;
+
+  g_return_val_if_fail (SL_IS_SESSION (self), FALSE);
+
+  entry = lookup_entry (self, download);
+  g_return_val_if_fail (entry != NULL, FALSE);
+
+  g_ptr_array_find (self->entries, entry, &from);
+  position = MIN (position, self->entries->len - 1);
+  if (position == from)
+    return FALSE;
+
+  g_ptr_array_steal_index (self->entries, from);
+  g_ptr_array_insert (self->entries, position, entry);
+
+  /* Renumber the rows between the two places, so that the order survives a restart. */
+  for (guint i = MIN (from, position); i <= MAX (from, position); i++)
+    {
+      Entry *moved = g_ptr_array_index (self->entries, i);
+
+      moved->record->position = i;
+      if (self->store != NULL)
+        sl_store_update (self->store, moved->record);
+    }
+
+  g_list_model_items_changed (G_LIST_MODEL (self), MIN (from, position),
+                              MAX (from, position) - MIN (from, position) + 1,
+                              MAX (from, position) - MIN (from, position) + 1);
+  queue_schedule (self);
+  return TRUE;
+}
+
+/**
+ * sl_session_get_id:
+ * @self: a session
+ * @download: one of its downloads
+ *
+ * Returns: the download's id, stable across restarts, or 0 if it is not in the session
+ */
+gint64
+sl_session_get_id (SlSession  *self,
+                   SlDownload *download)
+{
+  Entry *entry;
+
+  g_return_val_if_fail (SL_IS_SESSION (self), 0);
+
+  entry = lookup_entry (self, download);
+  return entry ? entry->record->id : 0;
+}
+
+/**
+ * sl_session_lookup:
+ * @self: a session
+ * @id: a download id
+ *
+ * Returns: (transfer none) (nullable): the download with @id
+ */
+SlDownload *
+sl_session_lookup (SlSession *self,
+                   gint64     id)
+{
+  Entry *entry;
+
+  g_return_val_if_fail (SL_IS_SESSION (self), NULL);
+
+  entry = g_hash_table_lookup (self->by_id, &id);
+  return entry ? entry->download : NULL;
+}
+
+guint
+sl_session_get_max_active (SlSession *self)
+{
+  g_return_val_if_fail (SL_IS_SESSION (self), 0);
+
+  return self->max_active;
+}
+
+/**
+ * sl_session_set_max_active:
+ * @self: a session
+ * @max_active: how many downloads may transfer at once
+ *
+ * Raising it starts queued downloads; lowering it lets running ones finish.
+ */
+void
+sl_session_set_max_active (SlSession *self,
+                           guint      max_active)
+{
+  g_return_if_fail (SL_IS_SESSION (self));
+  g_return_if_fail (max_active >= 1);
+
+  if (self->max_active == max_active)
+    return;
+
+  self->max_active = max_active;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_ACTIVE]);
+  queue_schedule (self);
+}
+
+guint
+sl_session_get_max_per_host (SlSession *self)
+{
+  g_return_val_if_fail (SL_IS_SESSION (self), 0);
+
+  return self->max_per_host;
+}
+
+void
+sl_session_set_max_per_host (SlSession *self,
+                             guint      max_per_host)
+{
+  g_return_if_fail (SL_IS_SESSION (self));
+  g_return_if_fail (max_per_host >= 1);
+
+  if (self->max_per_host == max_per_host)
+    return;
+
+  self->max_per_host = max_per_host;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_PER_HOST]);
+  queue_schedule (self);
+}
+
+/**
+ * sl_session_get_n_active:
+ * @self: a session
+ *
+ * Returns: how many downloads are running or waiting to retry
+ */
+guint
+sl_session_get_n_active (SlSession *self)
+{
+  g_return_val_if_fail (SL_IS_SESSION (self), 0);
+
+  return self->n_active;
+}
+
+GFile *
+sl_session_get_default_directory (SlSession *self)
+{
+  g_return_val_if_fail (SL_IS_SESSION (self), NULL);
+
+  return self->default_directory;
+}
+
+/**
+ * sl_session_set_default_directory:
+ * @self: a session
+ * @directory: where downloads go when added without a `directory` option
+ */
+void
+sl_session_set_default_directory (SlSession *self,
+                                  GFile     *directory)
+{
+  g_return_if_fail (SL_IS_SESSION (self));
+  g_return_if_fail (G_IS_FILE (directory));
+
+  g_set_object (&self->default_directory, directory);
+}
+
+/**
+ * sl_session_get_soup_session:
+ * @self: a session
+ *
+ * Returns: (transfer none): the HTTP session every download of @self shares
+ */
+SoupSession *
+sl_session_get_soup_session (SlSession *self)
+{
+  g_return_val_if_fail (SL_IS_SESSION (self), NULL);
+
+  return self->soup_session;
+}

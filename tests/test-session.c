@@ -1,0 +1,568 @@
+/* test-session.c
+ *
+ * The session: its list model, its queue and limits, and the list surviving a restart through
+ * a real SQLite store, against the loopback test server.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <signal.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "sl-session.h"
+#include "sl-store.h"
+#include "sl-test-server.h"
+#include "sl-test-utils.h"
+
+#define WAIT_MS (60 * 1000)
+
+typedef struct
+{
+  SlTestServer *server;
+  GFile        *dir;
+  char         *dir_path;
+  char         *db_path;
+} Fixture;
+
+static void
+fixture_setup (Fixture       *fixture,
+               gconstpointer  data)
+{
+  g_autoptr (GFile) db_dir = sl_test_make_temp_dir ();
+  g_autofree char *db_dir_path = g_file_get_path (db_dir);
+
+  fixture->server = sl_test_server_new ();
+  fixture->dir = sl_test_make_temp_dir ();
+  fixture->dir_path = g_file_get_path (fixture->dir);
+  fixture->db_path = g_build_filename (db_dir_path, "downloads.db", NULL);
+}
+
+static void
+fixture_teardown (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_autofree char *db_dir = g_path_get_dirname (fixture->db_path);
+  g_autoptr (GFile) db_dir_file = g_file_new_for_path (db_dir);
+
+  sl_test_server_quit_unref (fixture->server);
+  sl_test_rm_rf (fixture->dir);
+  sl_test_rm_rf (db_dir_file);
+  g_object_unref (fixture->dir);
+  g_free (fixture->dir_path);
+  g_free (fixture->db_path);
+}
+
+static GVariant *
+options_for (Fixture    *fixture,
+             const char *filename,
+             gboolean    paused)
+{
+  g_auto (GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
+
+  g_variant_dict_insert (&dict, "directory", "s", fixture->dir_path);
+  if (filename != NULL)
+    g_variant_dict_insert (&dict, "filename", "s", filename);
+  if (paused)
+    g_variant_dict_insert (&dict, "paused", "b", TRUE);
+  return g_variant_ref_sink (g_variant_dict_end (&dict));
+}
+
+static SlDownload *
+add (SlSession  *session,
+     Fixture    *fixture,
+     const char *path_and_query,
+     const char *filename,
+     gboolean    paused)
+{
+  g_autofree char *url = sl_test_server_url (fixture->server, path_and_query);
+  g_autoptr (GVariant) options = options_for (fixture, filename, paused);
+  g_autoptr (GError) error = NULL;
+  SlDownload *download = sl_session_add (session, url, options, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (download);
+  return download;
+}
+
+typedef struct
+{
+  SlSession *session;
+  guint      max_seen_active;
+  guint      max_seen_running;
+} Observer;
+
+static void
+on_n_active (SlSession  *session,
+             GParamSpec *pspec,
+             Observer   *observer)
+{
+  guint running = 0;
+
+  observer->max_seen_active = MAX (observer->max_seen_active, sl_session_get_n_active (session));
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (session)); i++)
+    {
+      g_autoptr (SlDownload) download = g_list_model_get_item (G_LIST_MODEL (session), i);
+
+      if (sl_download_get_state (download) == SL_DOWNLOAD_STATE_RUNNING)
+        running++;
+    }
+  observer->max_seen_running = MAX (observer->max_seen_running, running);
+}
+
+static gboolean
+all_completed (gpointer data)
+{
+  GListModel *model = data;
+
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr (SlDownload) download = g_list_model_get_item (model, i);
+
+      if (sl_download_get_state (download) != SL_DOWNLOAD_STATE_COMPLETED)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+typedef struct
+{
+  SlDownload      *download;
+  SlDownloadState  state;
+} StateWait;
+
+static gboolean
+state_is (gpointer data)
+{
+  StateWait *wait = data;
+
+  return sl_download_get_state (wait->download) == wait->state;
+}
+
+static void
+wait_for_state (SlDownload      *download,
+                SlDownloadState  state)
+{
+  StateWait wait = { download, state };
+
+  sl_test_wait_until (NULL, state_is, &wait, WAIT_MS);
+}
+
+static gboolean
+store_flushed (gpointer data)
+{
+  return *(gboolean *) data;
+}
+
+static void
+on_flushed (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (sl_store_flush_finish (SL_STORE (object), result, &error));
+  g_assert_no_error (error);
+  *(gboolean *) user_data = TRUE;
+}
+
+static void
+flush (SlStore *store)
+{
+  gboolean done = FALSE;
+
+  sl_store_flush_async (store, NULL, on_flushed, &done);
+  sl_test_wait_until (NULL, store_flushed, &done, WAIT_MS);
+}
+
+static SlStore *
+open_store (Fixture *fixture)
+{
+  g_autofree char *recovery = NULL;
+  g_autoptr (GError) error = NULL;
+  SlStore *store = sl_store_open (fixture->db_path, &recovery, &error);
+
+  g_assert_no_error (error);
+  g_assert_null (recovery);
+  return store;
+}
+
+typedef struct
+{
+  guint added;
+  guint removed;
+} Changes;
+
+static void
+on_items_changed (GListModel *model,
+                  guint       position,
+                  guint       removed,
+                  guint       added,
+                  Changes    *changes)
+{
+  changes->added += added;
+  changes->removed += removed;
+}
+
+static void
+test_list_model (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  SlSession *session = sl_session_new (NULL);
+  g_autofree char *path = g_build_filename (fixture->dir_path, "one.bin", NULL);
+  SlDownload *download;
+  Changes changes = { 0, 0 };
+  gint64 id;
+
+  g_signal_connect (session, "items-changed", G_CALLBACK (on_items_changed), &changes);
+  g_assert_true (g_list_model_get_item_type (G_LIST_MODEL (session)) == SL_TYPE_DOWNLOAD);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (session)), ==, 0);
+
+  download = add (session, fixture, "/file?size=30000", "one.bin", FALSE);
+  g_assert_cmpuint (changes.added, ==, 1);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (session)), ==, 1);
+  id = sl_session_get_id (session, download);
+  g_assert_cmpint (id, >, 0);
+  g_assert_true (sl_session_lookup (session, id) == download);
+  g_assert_null (g_list_model_get_item (G_LIST_MODEL (session), 1));
+
+  wait_for_state (download, SL_DOWNLOAD_STATE_COMPLETED);
+  sl_test_assert_file_is_entity (path, 1, 30000);
+
+  sl_session_remove (session, download, TRUE);
+  g_assert_cmpuint (changes.removed, ==, 1);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (session)), ==, 0);
+  g_assert_null (sl_session_lookup (session, id));
+
+  g_signal_handlers_disconnect_by_data (session, &changes);
+  g_assert_finalize_object (session);
+}
+
+static void
+test_limits (Fixture       *fixture,
+             gconstpointer  data)
+{
+  SlSession *session = sl_session_new (NULL);
+  Observer observer = { session, 0, 0 };
+
+  sl_session_set_max_active (session, 2);
+  sl_session_set_max_per_host (session, 8);
+  g_signal_connect (session, "notify::n-active", G_CALLBACK (on_n_active), &observer);
+
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autofree char *query = g_strdup_printf ("/file?size=400000&seed=%u&rate=2000000", i);
+      g_autofree char *name = g_strdup_printf ("f%u", i);
+
+      add (session, fixture, query, name, FALSE);
+    }
+
+  sl_test_wait_until (NULL, all_completed, session, WAIT_MS);
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autofree char *path = g_strdup_printf ("%s/f%u", fixture->dir_path, i);
+
+      sl_test_assert_file_is_entity (path, i, 400000);
+    }
+
+  /* The queue ran, two at a time and never more. */
+  g_assert_cmpuint (observer.max_seen_active, ==, 2);
+  g_assert_cmpuint (observer.max_seen_running, <=, 2);
+  g_assert_cmpuint (sl_session_get_n_active (session), ==, 0);
+
+  g_signal_handlers_disconnect_by_data (session, &observer);
+  g_assert_finalize_object (session);
+}
+
+static void
+test_per_host (Fixture       *fixture,
+               gconstpointer  data)
+{
+  SlSession *session = sl_session_new (NULL);
+  Observer observer = { session, 0, 0 };
+
+  sl_session_set_max_active (session, 5);
+  sl_session_set_max_per_host (session, 1);
+  g_signal_connect (session, "notify::n-active", G_CALLBACK (on_n_active), &observer);
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *query = g_strdup_printf ("/file?size=200000&seed=%u&rate=2000000", i);
+      g_autofree char *name = g_strdup_printf ("h%u", i);
+
+      add (session, fixture, query, name, FALSE);
+    }
+
+  sl_test_wait_until (NULL, all_completed, session, WAIT_MS);
+  g_assert_cmpuint (observer.max_seen_active, ==, 1);
+
+  g_signal_handlers_disconnect_by_data (session, &observer);
+  g_assert_finalize_object (session);
+}
+
+static void
+test_pause_resume (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  SlSession *session = sl_session_new (NULL);
+  g_autofree char *path = g_build_filename (fixture->dir_path, "p.bin", NULL);
+  SlDownload *download;
+  SlDownload *queued;
+
+  sl_session_set_max_active (session, 1);
+  download = add (session, fixture, "/file?size=2000000&rate=2000000&chunk=16384", "p.bin",
+                  FALSE);
+  queued = add (session, fixture, "/file?size=1000&seed=2", "q.bin", TRUE);
+  wait_for_state (download, SL_DOWNLOAD_STATE_RUNNING);
+  g_assert_cmpint (sl_download_get_state (queued), ==, SL_DOWNLOAD_STATE_PAUSED);
+
+  sl_session_pause (session, download);
+  wait_for_state (download, SL_DOWNLOAD_STATE_PAUSED);
+  /* A paused download frees its slot, but the other one is paused too: nothing runs. */
+  g_assert_cmpint (sl_download_get_state (queued), ==, SL_DOWNLOAD_STATE_PAUSED);
+
+  sl_session_resume_all (session);
+  sl_test_wait_until (NULL, all_completed, session, WAIT_MS);
+  sl_test_assert_file_is_entity (path, 1, 2000000);
+
+  g_assert_finalize_object (session);
+}
+
+static void
+test_refused (Fixture       *fixture,
+              gconstpointer  data)
+{
+  SlSession *session = sl_session_new (NULL);
+  g_autofree char *url = sl_test_server_url (fixture->server, "/file?size=10");
+  g_autofree char *not_a_dir = g_build_filename (fixture->dir_path, "file", NULL);
+  struct {
+    const char *uri;
+    const char *options;
+    const char *fragment;
+  } cases[] = {
+    { "ftp://example.org/x", NULL, "ftp" },
+    { "not a url", NULL, NULL },
+    { NULL, "{'directory': <uint32 5>}", "directory" },
+    { NULL, "{'directory': <'relative/path'>}", "absolute" },
+    { NULL, "{'directory': <'/nonexistent/folder'>}", "/nonexistent/folder" },
+    { NULL, "{'paused': <'yes'>}", "paused" },
+    { NULL, "{'headers': <{'X-A': <'b'>}>}", "headers" },
+    { NULL, "{'headers': <{'Bad Name': 'v'}>}", "Bad Name" },
+    { NULL, "{'checksum': <'md5=00'>}", "sha256" },
+    { NULL, "{'connections': <uint32 0>}", "Connections" },
+    { NULL, "{'filename': <'..'>}", ".." },
+    { NULL, "{'frobnicate': <true>}", "frobnicate" },
+  };
+
+  g_assert_true (g_file_set_contents (not_a_dir, "x", -1, NULL));
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GVariant) options = NULL;
+      g_autoptr (GError) error = NULL;
+      SlDownload *download;
+
+      if (cases[i].options != NULL)
+        options = g_variant_ref_sink (g_variant_new_parsed (cases[i].options));
+      download = sl_session_add (session, cases[i].uri ? cases[i].uri : url, options, &error);
+      g_test_message ("case %u: %s", i, error ? error->message : "accepted");
+      g_assert_null (download);
+      g_assert_nonnull (error);
+      g_assert_null (strchr (error->message, '\n'));
+      if (cases[i].fragment != NULL && strstr (error->message, cases[i].fragment) == NULL)
+        g_error ("“%s” does not mention “%s”", error->message, cases[i].fragment);
+    }
+
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (session)), ==, 0);
+  g_assert_finalize_object (session);
+}
+
+static void
+test_hostile_filename (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  SlSession *session = sl_session_new (NULL);
+  SlDownload *download = add (session, fixture, "/file?size=100", "../../escape.sh", FALSE);
+  const char *listing[] = { "escape.sh", NULL };
+
+  wait_for_state (download, SL_DOWNLOAD_STATE_COMPLETED);
+  sl_test_assert_dir_is (fixture->dir, listing);
+
+  g_assert_finalize_object (session);
+}
+
+static void
+test_move (Fixture       *fixture,
+           gconstpointer  data)
+{
+  SlSession *session = sl_session_new (NULL);
+  SlDownload *a = add (session, fixture, "/file?size=10", "a", TRUE);
+  SlDownload *b = add (session, fixture, "/file?size=10", "b", TRUE);
+  SlDownload *c = add (session, fixture, "/file?size=10", "c", TRUE);
+  g_autoptr (SlDownload) first = NULL;
+  g_autoptr (SlDownload) last = NULL;
+
+  g_assert_true (sl_session_move (session, c, 0));
+  g_assert_false (sl_session_move (session, c, 0));
+  first = g_list_model_get_item (G_LIST_MODEL (session), 0);
+  last = g_list_model_get_item (G_LIST_MODEL (session), 2);
+  g_assert_true (first == c);
+  g_assert_true (last == b);
+  (void) a;
+
+  g_clear_object (&first);
+  g_clear_object (&last);
+  g_assert_finalize_object (session);
+}
+
+static gboolean
+partial_grew (gpointer data)
+{
+  GStatBuf st;
+
+  /* Past the first checkpoint (5 s in), so the store holds bytes to resume from. */
+  return g_stat (data, &st) == 0 && st.st_size >= 5600000;
+}
+
+/* The first life of test_restart, in a child process that dies by SIGKILL mid-download. */
+static void
+restart_child (void)
+{
+  g_autofree char *recovery = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *base = g_getenv ("SL_TEST_BASE");
+  const char *dir = g_getenv ("SL_TEST_DIR");
+  const char *db = g_getenv ("SL_TEST_DB");
+  g_autofree char *slow_partial = g_build_filename (dir, "slow.bin.part", NULL);
+  SlStore *store = sl_store_open (db, &recovery, &error);
+  SlSession *session;
+  struct {
+    const char *query;
+    const char *name;
+    gboolean    paused;
+  } adds[] = {
+    { "/file?size=5000&seed=1", "done.bin", FALSE },
+    { "/file?size=5000&seed=2", "paused.bin", TRUE },
+    { "/file?size=8000000&seed=3&rate=1000000&chunk=16384", "slow.bin", FALSE },
+  };
+  SlDownload *downloads[3];
+
+  g_assert_no_error (error);
+  session = sl_session_new (store);
+  for (guint i = 0; i < G_N_ELEMENTS (adds); i++)
+    {
+      g_autofree char *url = g_strconcat (base, adds[i].query, NULL);
+      g_auto (GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
+
+      g_variant_dict_insert (&dict, "directory", "s", dir);
+      g_variant_dict_insert (&dict, "filename", "s", adds[i].name);
+      g_variant_dict_insert (&dict, "paused", "b", adds[i].paused);
+      downloads[i] = sl_session_add (session, url, g_variant_dict_end (&dict), &error);
+      g_assert_no_error (error);
+    }
+
+  wait_for_state (downloads[0], SL_DOWNLOAD_STATE_COMPLETED);
+  sl_test_wait_until (NULL, partial_grew, slow_partial, WAIT_MS);
+  flush (store);
+
+  /* No pause, no goodbye: the list must survive as it was last recorded. */
+  raise (SIGKILL);
+}
+
+static void
+test_restart (Fixture       *fixture,
+              gconstpointer  data)
+{
+  g_autofree char *base = g_strdup_printf ("http://127.0.0.1:%u",
+                                           sl_test_server_port (fixture->server));
+  g_autofree char *done_path = g_build_filename (fixture->dir_path, "done.bin", NULL);
+  g_autofree char *slow_path = g_build_filename (fixture->dir_path, "slow.bin", NULL);
+  const char *listing[] = { "done.bin", "slow.bin", NULL };
+  SlStore *store;
+  SlSession *session;
+  SlDownload *done = NULL, *paused = NULL, *slow = NULL;
+  g_autoptr (GPtrArray) requests = NULL;
+  gint64 resumed_from = 0;
+
+  if (g_test_subprocess ())
+    {
+      restart_child ();
+      return;
+    }
+
+  g_setenv ("SL_TEST_BASE", base, TRUE);
+  g_setenv ("SL_TEST_DIR", fixture->dir_path, TRUE);
+  g_setenv ("SL_TEST_DB", fixture->db_path, TRUE);
+  g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_failed ();
+
+  store = open_store (fixture);
+  session = sl_session_new (store);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (session)), ==, 3);
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr (SlDownload) download = g_list_model_get_item (G_LIST_MODEL (session), i);
+      const char *name = sl_download_get_filename (download);
+
+      if (g_str_equal (name, "done.bin"))
+        done = download;
+      else if (g_str_equal (name, "paused.bin"))
+        paused = download;
+      else if (g_str_equal (name, "slow.bin"))
+        slow = download;
+    }
+  g_assert_nonnull (done);
+  g_assert_nonnull (paused);
+  g_assert_nonnull (slow);
+
+  /* History stays, paused stays paused, the running one resumes on its own and ends right. */
+  g_assert_cmpint (sl_download_get_state (done), ==, SL_DOWNLOAD_STATE_COMPLETED);
+  g_assert_cmpint (sl_download_get_bytes_received (done), ==, 5000);
+  g_assert_cmpint (sl_download_get_state (paused), ==, SL_DOWNLOAD_STATE_PAUSED);
+  wait_for_state (slow, SL_DOWNLOAD_STATE_COMPLETED);
+  sl_test_assert_file_is_entity (slow_path, 3, 8000000);
+  sl_test_assert_file_is_entity (done_path, 1, 5000);
+  g_assert_cmpint (sl_download_get_state (paused), ==, SL_DOWNLOAD_STATE_PAUSED);
+  sl_test_assert_dir_is (fixture->dir, listing);
+
+  /* It continued from its last checkpoint rather than from nothing. */
+  requests = sl_test_server_requests (fixture->server, "/file");
+  for (guint i = 0; i < requests->len; i++)
+    {
+      SlTestRequest *request = requests->pdata[i];
+
+      if (request->range != NULL && g_str_has_prefix (request->range, "bytes="))
+        resumed_from = MAX (resumed_from, g_ascii_strtoll (request->range + 6, NULL, 10));
+    }
+  g_test_message ("resumed from byte %" G_GINT64_FORMAT, resumed_from);
+  g_assert_cmpint (resumed_from, >, 1000000);
+
+  flush (store);
+  g_assert_finalize_object (session);
+  g_assert_finalize_object (store);
+}
+
+#define ADD(path, func) \
+  g_test_add ("/session/" path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  ADD ("list-model", test_list_model);
+  ADD ("limits", test_limits);
+  ADD ("per-host", test_per_host);
+  ADD ("pause-resume", test_pause_resume);
+  ADD ("refused", test_refused);
+  ADD ("hostile-filename", test_hostile_filename);
+  ADD ("move", test_move);
+  ADD ("restart", test_restart);
+
+  return g_test_run ();
+}
