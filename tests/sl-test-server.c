@@ -1224,7 +1224,7 @@ server_thread (gpointer data)
 
   soup = g_object_new (SOUP_TYPE_SERVER, NULL);
   soup_server_add_handler (soup, NULL, server_callback, self, NULL);
-  if (soup_server_listen_local (soup, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error))
+  if (soup_server_listen_local (soup, self->port, SOUP_SERVER_LISTEN_IPV4_ONLY, &error))
     {
       GSList *uris = soup_server_get_uris (soup);
 
@@ -1259,15 +1259,18 @@ server_thread (gpointer data)
 }
 
 /**
- * sl_test_server_new:
+ * sl_test_server_new_on_port:
+ * @port: a port on 127.0.0.1, or 0 for an ephemeral one
  *
- * Starts a server on 127.0.0.1 and an ephemeral port, in a thread of its own. Returns once it
- * is listening; fails the test if it cannot listen.
+ * Starts a server on 127.0.0.1:@port, in a thread of its own, for tests where a server that
+ * refused connections comes back. Returns once it is listening; fails the test if it cannot.
  */
 SlTestServer *
-sl_test_server_new (void)
+sl_test_server_new_on_port (guint16 port)
 {
   SlTestServer *self = g_new0 (SlTestServer, 1);
+
+  self->port = port;
 
   g_mutex_init (&self->mutex);
   g_cond_init (&self->cond);
@@ -1288,6 +1291,18 @@ sl_test_server_new (void)
     }
 
   return self;
+}
+
+/**
+ * sl_test_server_new:
+ *
+ * Starts a server on 127.0.0.1 and an ephemeral port, in a thread of its own. Returns once it
+ * is listening; fails the test if it cannot listen.
+ */
+SlTestServer *
+sl_test_server_new (void)
+{
+  return sl_test_server_new_on_port (0);
 }
 
 static gboolean

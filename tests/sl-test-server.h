@@ -28,6 +28,7 @@ typedef struct
 } SlTestRequest;
 
 SlTestServer *sl_test_server_new            (void);
+SlTestServer *sl_test_server_new_on_port    (guint16       port);
 void          sl_test_server_quit_unref     (SlTestServer *server);
 char         *sl_test_server_url            (SlTestServer *server,
                                              const char   *path_and_query);

@@ -292,3 +292,130 @@ sl_test_assert_file_is_entity (const char *path,
     g_error ("%s does not exist", path);
   g_assert_cmpstr (actual, ==, expected);
 }
+
+struct _SlTestNetworkMonitor
+{
+  GObject  parent_instance;
+  gboolean available;
+};
+
+enum {
+  MONITOR_PROP_0,
+  MONITOR_PROP_NETWORK_AVAILABLE,
+  MONITOR_PROP_NETWORK_METERED,
+  MONITOR_PROP_CONNECTIVITY,
+};
+
+static gboolean
+monitor_initable_init (GInitable     *initable,
+                       GCancellable  *cancellable,
+                       GError       **error)
+{
+  return TRUE;
+}
+
+static void
+monitor_initable_iface_init (GInitableIface *iface)
+{
+  iface->init = monitor_initable_init;
+}
+
+static gboolean
+monitor_can_reach (GNetworkMonitor     *monitor,
+                   GSocketConnectable  *connectable,
+                   GCancellable        *cancellable,
+                   GError             **error)
+{
+  if (SL_TEST_NETWORK_MONITOR (monitor)->available)
+    return TRUE;
+
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE, "No network (test)");
+  return FALSE;
+}
+
+static void
+monitor_iface_init (GNetworkMonitorInterface *iface)
+{
+  iface->can_reach = monitor_can_reach;
+}
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (SlTestNetworkMonitor, sl_test_network_monitor, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE,
+                                                      monitor_initable_iface_init)
+                               G_IMPLEMENT_INTERFACE (G_TYPE_NETWORK_MONITOR,
+                                                      monitor_iface_init))
+
+static void
+monitor_get_property (GObject    *object,
+                      guint       prop_id,
+                      GValue     *value,
+                      GParamSpec *pspec)
+{
+  SlTestNetworkMonitor *self = SL_TEST_NETWORK_MONITOR (object);
+
+  switch (prop_id)
+    {
+    case MONITOR_PROP_NETWORK_AVAILABLE:
+      g_value_set_boolean (value, self->available);
+      break;
+
+    case MONITOR_PROP_NETWORK_METERED:
+      g_value_set_boolean (value, FALSE);
+      break;
+
+    case MONITOR_PROP_CONNECTIVITY:
+      g_value_set_enum (value, self->available ? G_NETWORK_CONNECTIVITY_FULL
+                                               : G_NETWORK_CONNECTIVITY_LOCAL);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+sl_test_network_monitor_class_init (SlTestNetworkMonitorClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->get_property = monitor_get_property;
+  g_object_class_override_property (object_class, MONITOR_PROP_NETWORK_AVAILABLE,
+                                    "network-available");
+  g_object_class_override_property (object_class, MONITOR_PROP_NETWORK_METERED,
+                                    "network-metered");
+  g_object_class_override_property (object_class, MONITOR_PROP_CONNECTIVITY, "connectivity");
+}
+
+static void
+sl_test_network_monitor_init (SlTestNetworkMonitor *self)
+{
+  self->available = TRUE;
+}
+
+SlTestNetworkMonitor *
+sl_test_network_monitor_new (gboolean available)
+{
+  SlTestNetworkMonitor *self = g_object_new (SL_TYPE_TEST_NETWORK_MONITOR, NULL);
+
+  self->available = available;
+  return self;
+}
+
+/**
+ * sl_test_network_monitor_set_available:
+ * @self: a test monitor
+ * @available: whether there is a network now
+ *
+ * Changes the answer and emits #GNetworkMonitor::network-changed, as a real monitor would.
+ */
+void
+sl_test_network_monitor_set_available (SlTestNetworkMonitor *self,
+                                       gboolean              available)
+{
+  if (self->available == available)
+    return;
+
+  self->available = available;
+  g_object_notify (G_OBJECT (self), "network-available");
+  g_signal_emit_by_name (self, "network-changed", available);
+}

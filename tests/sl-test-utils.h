@@ -119,4 +119,13 @@ char      *_sl_test_describe_bytes     (GBytes       *actual,
       }                                                                                        \
   } G_STMT_END
 
+/* A network monitor whose answer the test decides. */
+#define SL_TYPE_TEST_NETWORK_MONITOR (sl_test_network_monitor_get_type ())
+G_DECLARE_FINAL_TYPE (SlTestNetworkMonitor, sl_test_network_monitor, SL, TEST_NETWORK_MONITOR,
+                      GObject)
+
+SlTestNetworkMonitor *sl_test_network_monitor_new           (gboolean              available);
+void                  sl_test_network_monitor_set_available (SlTestNetworkMonitor *self,
+                                                             gboolean              available);
+
 G_END_DECLS

@@ -884,6 +884,179 @@ test_length_changed (Fixture       *fixture,
 }
 
 static void
+test_refresh_link (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  /* An expired link (410), with 20000 bytes of the file already on disk. */
+  g_autoptr (GBytes) resume_data = craft_resume_data (fixture, "/status?code=410", "r.bin",
+                                                      "\"e1-50000\"", 50000, 20000);
+  g_autofree char *partial = dir_file (fixture, "r.bin.part");
+  g_autofree char *path = dir_file (fixture, "r.bin");
+  g_autofree char *other = sl_test_server_url (fixture->server, "/file?size=50000&seed=2");
+  g_autofree char *same = sl_test_server_url (fixture->server, "/file?size=50000&seed=1");
+  g_autoptr (GPtrArray) requests = NULL;
+  g_autoptr (GError) error = NULL;
+  SlDownload *download;
+  GStatBuf st;
+  Watch watch;
+
+  write_entity_prefix (partial, 1, 50000, 20000);
+  download = sl_download_new_from_resume_data (NULL, resume_data, &error);
+  g_assert_no_error (error);
+  watch_init (&watch, download);
+  watch.last_total = 20000;
+  run (&watch);
+  assert_failed (&watch, SL_ERROR_KIND_SERVER, SL_DOWNLOAD_ERROR_HTTP_STATUS);
+  g_assert_cmpuint (sl_download_get_http_status (download), ==, 410);
+
+  /* A link to another file: refused, and the bytes stay. */
+  g_assert_true (sl_download_refresh_link (download, other, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (sl_download_get_uri (download), ==, other);
+  watch_clear (&watch);
+  watch_init (&watch, download);
+  watch.last_total = 20000;
+  run (&watch);
+  assert_failed (&watch, SL_ERROR_KIND_SERVER, SL_DOWNLOAD_ERROR_BAD_RESPONSE);
+  g_assert_cmpuint (watch.restarts, ==, 0);
+  g_assert_cmpint (g_stat (partial, &st), ==, 0);
+  g_assert_cmpint (st.st_size, ==, 20000);
+  g_assert_cmpint (sl_download_get_bytes_received (download), ==, 20000);
+
+  /* The same file behind a new link: it continues where it stopped. */
+  g_assert_true (sl_download_refresh_link (download, same, &error));
+  watch_clear (&watch);
+  watch_init (&watch, download);
+  watch.last_total = 20000;
+  run (&watch);
+  assert_completed (&watch, 50000);
+  sl_test_assert_file_is_entity (path, 1, 50000);
+  requests = sl_test_server_requests (fixture->server, "/file");
+  g_assert_cmpuint (requests->len, ==, 2);
+  g_assert_cmpstr (((SlTestRequest *) requests->pdata[1])->range, ==, "bytes=20000-");
+  sl_assert_status (((SlTestRequest *) requests->pdata[1])->status, 206);
+
+  /* Not on a completed download, nor with a bad address. */
+  g_assert_false (sl_download_refresh_link (download, same, &error));
+  g_assert_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT);
+
+  watch_clear (&watch);
+  g_assert_finalize_object (download);
+}
+
+static void
+test_refresh_link_refused (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  SlDownload *download = new_download (fixture, "/file?size=4000000&rate=2000000&chunk=8192");
+  g_autoptr (GError) error = NULL;
+  Progress progress;
+  Watch watch;
+
+  watch_init (&watch, download);
+  progress.watch = &watch;
+  progress.target = 50000;
+  sl_download_start (download);
+  sl_test_wait_until (NULL, reached, &progress, WAIT_MS);
+
+  g_assert_false (sl_download_refresh_link (download, "http://127.0.0.1:1/x", &error));
+  g_assert_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  {
+    g_autoptr (GBytes) resume_data = pause_download (download);
+
+    g_assert_nonnull (resume_data);
+  }
+  g_assert_false (sl_download_refresh_link (download, "gopher://x/", &error));
+  g_assert_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_UNSUPPORTED_SCHEME);
+
+  sl_download_cancel (download);
+  sl_test_wait_until (NULL, watch_done, &watch, WAIT_MS);
+  watch_clear (&watch);
+  g_assert_finalize_object (download);
+}
+
+static void
+test_wait_for_network (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  SlTestNetworkMonitor *monitor = sl_test_network_monitor_new (FALSE);
+  SlDownload *download = new_download (fixture, "/file?size=30000&seed=4");
+  g_autofree char *path = dir_file (fixture, "file");
+  Watch watch;
+
+  /* No retries to spend: only waiting, not retrying, can get this one through. */
+  sl_download_set_max_retries (download, 0);
+  sl_download_set_network_monitor (download, G_NETWORK_MONITOR (monitor));
+  watch_init (&watch, download);
+  sl_download_start (download);
+
+  g_assert_cmpint (sl_download_get_state (download), ==, SL_DOWNLOAD_STATE_WAITING);
+  g_assert_cmpint (sl_download_get_error_kind (download), ==, SL_ERROR_KIND_NETWORK);
+  for (guint i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpuint (sl_test_server_request_count (fixture->server, "/file"), ==, 0);
+  g_assert_false (watch.done);
+
+  sl_test_network_monitor_set_available (monitor, TRUE);
+  sl_test_wait_until (NULL, watch_done, &watch, WAIT_MS);
+  assert_completed (&watch, 30000);
+  sl_test_assert_file_is_entity (path, 4, 30000);
+
+  watch_clear (&watch);
+  g_assert_finalize_object (download);
+  g_assert_finalize_object (monitor);
+}
+
+typedef struct
+{
+  SlDownload *download;
+  guint16     port;
+  SlTestServer *late_server;
+} LateServer;
+
+static gboolean
+start_late_server (gpointer data)
+{
+  LateServer *late = data;
+
+  late->late_server = sl_test_server_new_on_port (late->port);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_server_comes_back (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  guint16 port = sl_test_unused_port ();
+  g_autofree char *url = g_strdup_printf ("http://127.0.0.1:%u/file?size=40000&seed=6", port);
+  g_autofree char *path = dir_file (fixture, "file");
+  g_autoptr (GError) error = NULL;
+  SlDownload *download = sl_download_new (NULL, url, &error);
+  LateServer late = { download, port, NULL };
+  Watch watch;
+
+  /* Refused for a while, then the server is back: the download gets there on its own. */
+  g_assert_no_error (error);
+  sl_download_set_directory (download, fixture->dir);
+  sl_download_set_retry_delay (download, 100);
+  sl_download_set_max_retries (download, 8);
+  watch_init (&watch, download);
+  g_timeout_add (700, start_late_server, &late);
+  run (&watch);
+
+  assert_completed (&watch, 40000);
+  g_assert_cmpuint (watch.waiting, >=, 2);
+  sl_test_assert_file_is_entity (path, 6, 40000);
+
+  watch_clear (&watch);
+  g_assert_finalize_object (download);
+  g_assert_nonnull (late.late_server);
+  sl_test_server_quit_unref (late.late_server);
+}
+
+static void
 check_disposition (Fixture    *fixture,
                    const char *encoded_header,
                    const char *expected_name)
@@ -1261,6 +1434,10 @@ main (int    argc,
   ADD ("partial-file-shorter", test_partial_file_shorter);
   ADD ("partial-file-longer", test_partial_file_longer);
   ADD ("length-changed", test_length_changed);
+  ADD ("refresh-link", test_refresh_link);
+  ADD ("refresh-link-refused", test_refresh_link_refused);
+  ADD ("wait-for-network", test_wait_for_network);
+  ADD ("server-comes-back", test_server_comes_back);
   ADD ("disposition", test_disposition);
   ADD ("disposition-long-invalid", test_disposition_long_and_invalid);
   ADD ("chunked", test_chunked);

@@ -37,6 +37,8 @@
 #define MAX_RESTARTS         3
 #define MAX_RETRY_DELAY_MS   (60 * 1000)
 #define MAX_RETRY_AFTER_S    (60 * 60)
+/* With no network, look again now and then even if the monitor never says it is back. */
+#define NETWORK_RECHECK_MS   (60 * 1000)
 
 /* Not named by libsoup 3.2. */
 #define STATUS_TOO_MANY_REQUESTS 429
@@ -104,6 +106,7 @@ struct _SlDownload
   gboolean             sending;
   gboolean             reading;
   gboolean             ranged_request;
+  gboolean             link_refreshed;
 
   guint8              *buffer;
   gsize                fill;
@@ -122,6 +125,8 @@ struct _SlDownload
   guint                restarts;
   guint                retry_source;
   guint                tick_source;
+  GNetworkMonitor     *network_monitor;
+  gulong               network_handler;
   gboolean             checkpoint_pending;
   gint64               last_checkpoint_us;
 
@@ -353,6 +358,8 @@ stop_timers (SlDownload *self)
 {
   g_clear_handle_id (&self->tick_source, g_source_remove);
   g_clear_handle_id (&self->retry_source, g_source_remove);
+  if (self->network_monitor != NULL)
+    g_clear_signal_handler (&self->network_handler, self->network_monitor);
 }
 
 static void
@@ -439,10 +446,28 @@ stop_transfer (SlDownload *self,
   maybe_finish_stop (self);
 }
 
+/* After a new link, the bytes so far are only kept if the new server proves it serves the same
+ * file; anything that would start over means it does not, and the user decides. */
+static gboolean
+refuse_restart_after_refresh (SlDownload *self)
+{
+  if (!self->link_refreshed)
+    return FALSE;
+
+  stop_transfer (self, STOP_FAIL,
+                 g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_BAD_RESPONSE,
+                              _("The new link is for a different file; the bytes downloaded "
+                                "so far are kept")));
+  return TRUE;
+}
+
 static void
 restart_transfer (SlDownload *self,
                   const char *reason)
 {
+  if (refuse_restart_after_refresh (self))
+    return;
+
   g_free (self->restart_reason);
   self->restart_reason = g_strdup (reason);
   stop_transfer (self, STOP_RESTART, NULL);
@@ -923,6 +948,7 @@ handle_response (SlDownload *self)
 
           if (self->total < 0 && total >= 0)
             set_total (self, total);
+          self->link_refreshed = FALSE;
           start_streaming (self);
           return;
         }
@@ -940,6 +966,8 @@ handle_response (SlDownload *self)
 
       /* 200 to a ranged request: the range was ignored or the entity changed. This body is the
        * whole entity, so start over with it rather than make another request. */
+      if (refuse_restart_after_refresh (self))
+        return;
       if (++self->restarts > MAX_RESTARTS)
         {
           stop_transfer (self, STOP_FAIL,
@@ -959,6 +987,7 @@ handle_response (SlDownload *self)
       return;
     }
 
+  self->link_refreshed = FALSE;
   remember_entity (self, headers);
   set_total (self, length);
 
@@ -1103,9 +1132,14 @@ on_opened (GObject      *object,
     send_request (self);
 }
 
+static gboolean wait_for_network (SlDownload *self);
+
 static void
 begin_attempt (SlDownload *self)
 {
+  if (wait_for_network (self))
+    return;
+
   self->stop = STOP_NONE;
   g_clear_error (&self->stop_error);
   self->write_failed = FALSE;
@@ -1140,8 +1174,50 @@ retry_cb (gpointer user_data)
   SlDownload *self = user_data;
 
   self->retry_source = 0;
+  if (self->network_monitor != NULL)
+    g_clear_signal_handler (&self->network_handler, self->network_monitor);
   begin_attempt (self);
   return G_SOURCE_REMOVE;
+}
+
+static void
+on_network_changed (GNetworkMonitor *monitor,
+                    gboolean         available,
+                    SlDownload      *self)
+{
+  if (!available)
+    return;
+
+  g_clear_handle_id (&self->retry_source, g_source_remove);
+  g_clear_signal_handler (&self->network_handler, self->network_monitor);
+  begin_attempt (self);
+}
+
+/* With no network at all, a download waits for it instead of spending its retries; returns
+ * whether it does. */
+static gboolean
+wait_for_network (SlDownload *self)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (self->network_monitor == NULL)
+    self->network_monitor = g_object_ref (g_network_monitor_get_default ());
+
+  if (g_network_monitor_get_network_available (self->network_monitor))
+    return FALSE;
+
+  stop_timers (self);
+  error = g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_NETWORK,
+                       _("Waiting for the network"));
+  set_error (self, error);
+  set_state (self, SL_DOWNLOAD_STATE_WAITING);
+  settle_progress (self);
+
+  self->network_handler = g_signal_connect (self->network_monitor, "network-changed",
+                                            G_CALLBACK (on_network_changed), self);
+  self->retry_source = g_timeout_add_full (G_PRIORITY_DEFAULT, NETWORK_RECHECK_MS, retry_cb,
+                                           self, NULL);
+  return TRUE;
 }
 
 static guint
@@ -1167,6 +1243,13 @@ static void
 schedule_retry (SlDownload *self,
                 GError     *error)
 {
+  /* A failure while the whole network is gone says nothing about the server. */
+  if (sl_download_error_kind (error) == SL_ERROR_KIND_NETWORK && wait_for_network (self))
+    {
+      g_error_free (error);
+      return;
+    }
+
   if (self->committed > self->attempt_committed)
     self->attempts = 0;
   self->attempts++;
@@ -1434,6 +1517,7 @@ sl_download_dispose (GObject *object)
   drop_request (self);
   g_clear_object (&self->writer);
   g_clear_object (&self->session);
+  g_clear_object (&self->network_monitor);
 
   G_OBJECT_CLASS (sl_download_parent_class)->dispose (object);
 }
@@ -1565,7 +1649,7 @@ sl_download_class_init (SlDownloadClass *klass)
 
   properties[PROP_URI] =
     g_param_spec_string ("uri", NULL, NULL, NULL,
-                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_FINAL_URI] =
     g_param_spec_string ("final-uri", NULL, NULL, NULL,
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
@@ -1961,6 +2045,24 @@ sl_download_set_checkpoint_interval (SlDownload *self,
 }
 
 /**
+ * sl_download_set_network_monitor:
+ * @self: a download
+ * @monitor: the monitor that says whether there is a network
+ *
+ * Replaces the default network monitor, for owners that know better or tests that decide.
+ */
+void
+sl_download_set_network_monitor (SlDownload      *self,
+                                 GNetworkMonitor *monitor)
+{
+  g_return_if_fail (SL_IS_DOWNLOAD (self));
+  g_return_if_fail (G_IS_NETWORK_MONITOR (monitor));
+  g_return_if_fail (self->network_handler == 0);
+
+  g_set_object (&self->network_monitor, monitor);
+}
+
+/**
  * sl_download_start:
  * @self: a download
  *
@@ -2071,6 +2173,49 @@ sl_download_restore_state (SlDownload      *self,
   set_http_status (self, http_status);
   set_error (self, error);
   set_state (self, state);
+}
+
+/**
+ * sl_download_refresh_link:
+ * @self: a paused, failed, waiting or queued download
+ * @uri: a new http or https URI for the same file (an expired link renewed, another mirror)
+ * @error: return location for an error
+ *
+ * Gives the download a new address while keeping its bytes. When it continues, the new server
+ * must show, by its validators and length, that it serves the same file; if it does not, the
+ * download fails saying so and still keeps its bytes.
+ *
+ * Returns: whether the link was changed
+ */
+gboolean
+sl_download_refresh_link (SlDownload  *self,
+                          const char  *uri,
+                          GError     **error)
+{
+  g_autoptr (GUri) parsed = NULL;
+
+  g_return_val_if_fail (SL_IS_DOWNLOAD (self), FALSE);
+
+  if (self->state == SL_DOWNLOAD_STATE_RUNNING || self->state == SL_DOWNLOAD_STATE_COMPLETED ||
+      self->state == SL_DOWNLOAD_STATE_CANCELED || self->stop != STOP_NONE ||
+      self->file_op_pending)
+    {
+      g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT,
+                   _("Only a paused, failed or waiting download can get a new link"));
+      return FALSE;
+    }
+
+  parsed = sl_uri_parse_download (uri, error);
+  if (parsed == NULL)
+    return FALSE;
+
+  g_free (self->uri);
+  self->uri = g_uri_to_string (parsed);
+  g_clear_pointer (&self->final_uri, g_free);
+  self->link_refreshed = self->committed > 0;
+  notify (self, PROP_URI);
+  notify (self, PROP_FINAL_URI);
+  return TRUE;
 }
 
 /**

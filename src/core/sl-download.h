@@ -43,6 +43,8 @@ void             sl_download_set_stall_timeout    (SlDownload           *self,
                                                    guint                 seconds);
 void             sl_download_set_checkpoint_interval (SlDownload        *self,
                                                    guint                 msec);
+void             sl_download_set_network_monitor  (SlDownload           *self,
+                                                   GNetworkMonitor      *monitor);
 
 void             sl_download_start                (SlDownload           *self);
 void             sl_download_enqueue              (SlDownload           *self);
@@ -61,6 +63,9 @@ GBytes          *sl_download_pause_finish         (SlDownload           *self,
                                                    GAsyncResult         *result,
                                                    GError              **error);
 void             sl_download_cancel               (SlDownload           *self);
+gboolean         sl_download_refresh_link         (SlDownload           *self,
+                                                   const char           *uri,
+                                                   GError              **error);
 GBytes          *sl_download_get_resume_data      (SlDownload           *self);
 
 const char      *sl_download_get_uri              (SlDownload           *self);

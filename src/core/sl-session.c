@@ -106,6 +106,8 @@ persist (Entry *entry)
   SlDownloadState state = sl_download_get_state (download);
   g_autofree char *directory = g_file_get_path (sl_download_get_directory (download));
 
+  g_free (record->uri);
+  record->uri = g_strdup (sl_download_get_uri (download));
   g_free (record->directory);
   record->directory = g_steal_pointer (&directory);
   g_free (record->filename);
@@ -199,6 +201,7 @@ entry_new (SlSession     *self,
 
   g_signal_connect (download, "notify::state", G_CALLBACK (on_state_changed), entry);
   g_signal_connect (download, "notify::filename", G_CALLBACK (on_name_changed), entry);
+  g_signal_connect (download, "notify::uri", G_CALLBACK (on_name_changed), entry);
   g_signal_connect (download, "checkpoint", G_CALLBACK (on_checkpoint), entry);
 
   g_ptr_array_add (self->entries, entry);
