@@ -1154,6 +1154,10 @@ begin_attempt (SlDownload *self)
   set_state (self, SL_DOWNLOAD_STATE_RUNNING);
   ensure_tick (self);
 
+  /* A long list holds many downloads that never run again: only running ones get a writer. */
+  if (self->writer == NULL)
+    self->writer = sl_file_writer_new ();
+
   if (self->committed > 0 && !can_continue (self))
     reset_bytes (self);
 
@@ -1762,7 +1766,6 @@ sl_download_init (SlDownload *self)
   self->range_ok = TRUE;
   self->extra_headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
   self->spare_buffers = g_ptr_array_new_with_free_func (g_free);
-  self->writer = sl_file_writer_new ();
   g_queue_init (&self->pause_tasks);
 }
 

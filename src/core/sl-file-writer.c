@@ -461,7 +461,8 @@ sl_file_writer_finalize (GObject *object)
 
   /* Every queued job holds a reference, so the queue is empty by now; the last reference may
    * be dropped on the worker thread itself, which must not wait for itself. */
-  g_thread_pool_free (self->pool, FALSE, FALSE);
+  if (self->pool != NULL)
+    g_thread_pool_free (self->pool, FALSE, FALSE);
   close_fd (self);
   g_free (self->path);
 
@@ -478,7 +479,6 @@ static void
 sl_file_writer_init (SlFileWriter *self)
 {
   self->fd = -1;
-  self->pool = g_thread_pool_new (run_job, self, 1, FALSE, NULL);
 }
 
 SlFileWriter *
@@ -499,6 +499,9 @@ queue_job (SlFileWriter        *self,
 
   g_task_set_source_tag (task, source_tag);
   g_task_set_task_data (task, job, (GDestroyNotify) job_free);
+
+  if (self->pool == NULL)
+    self->pool = g_thread_pool_new (run_job, self, 1, FALSE, NULL);
   g_thread_pool_push (self->pool, task, NULL);
 }
 
