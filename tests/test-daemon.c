@@ -1,0 +1,1217 @@
+/* test-daemon.c
+ *
+ * sluiced as its clients see it: the daemon binary runs as a subprocess on a private bus
+ * (GTestDBus), with its own data folder, and the test drives it through the generated proxies,
+ * downloading from the loopback test server. Also how it stops: idle, SIGTERM, SIGKILL, and a
+ * damaged database.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "sl-dbus-generated.h"
+#include "sl-test-server.h"
+#include "sl-test-utils.h"
+
+#define BUS_NAME          "org.sluice.Downloads"
+#define MANAGER_PATH      "/org/sluice/Downloads"
+#define DOWNLOAD_IFACE    "org.sluice.Downloads.Download1"
+#define ERROR_PREFIX      "org.sluice.Downloads.Error."
+
+#define START_MS          (20 * 1000)
+#define STOP_MS           (20 * 1000)
+#define TRANSFER_MS       (30 * 1000)
+#define SHORT_MS          (5 * 1000)
+
+typedef struct
+{
+  GTestDBus          *bus;
+  GDBusConnection    *connection;
+  guint               watch_id;
+  gboolean            name_owned;
+
+  SlTestServer       *server;
+  GFile              *data_home;
+  GFile              *downloads;
+  GFile              *services;
+  char               *downloads_path;
+
+  GSubprocess        *daemon;
+  gboolean            exited;
+  int                 status;     /* the raw wait status once exited */
+  char               *stderr_path;
+
+  SlDBusManager1     *manager;
+  GDBusObjectManager *objects;
+} Fixture;
+
+/* The daemon process */
+
+static void
+on_name_appeared (GDBusConnection *connection,
+                  const char      *name,
+                  const char      *owner,
+                  gpointer         user_data)
+{
+  ((Fixture *) user_data)->name_owned = TRUE;
+}
+
+static void
+on_name_vanished (GDBusConnection *connection,
+                  const char      *name,
+                  gpointer         user_data)
+{
+  ((Fixture *) user_data)->name_owned = FALSE;
+}
+
+static void
+on_daemon_exited (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  Fixture *f = user_data;
+  GSubprocess *daemon = G_SUBPROCESS (source);
+
+  g_assert_true (g_subprocess_wait_finish (daemon, result, NULL));
+  f->status = g_subprocess_get_status (daemon);
+  f->exited = TRUE;
+}
+
+static gboolean
+name_owned_or_exited (gpointer data)
+{
+  Fixture *f = data;
+
+  return f->name_owned || f->exited;
+}
+
+/* A daemon must not outlive a test that crashed. */
+static void
+die_with_parent (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static void
+connect_proxies (Fixture *f)
+{
+  g_autoptr (GError) error = NULL;
+
+  f->manager = sl_dbus_manager1_proxy_new_sync (f->connection,
+                                                G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                                BUS_NAME, MANAGER_PATH, NULL, &error);
+  g_assert_no_error (error);
+
+  f->objects =
+    sl_dbus_object_manager_client_new_sync (f->connection,
+                                            G_DBUS_OBJECT_MANAGER_CLIENT_FLAGS_DO_NOT_AUTO_START,
+                                            BUS_NAME, MANAGER_PATH, NULL, &error);
+  g_assert_no_error (error);
+}
+
+static void
+disconnect_proxies (Fixture *f)
+{
+  g_clear_object (&f->manager);
+  g_clear_object (&f->objects);
+}
+
+/* Spawns sluiced with @args after the program name and @data_home as its data folder
+ * (f->data_home if NULL). With @stderr_path, its stderr goes there. */
+static GSubprocess *
+daemon_spawn (Fixture            *f,
+              const char * const *args,
+              const char         *data_home,
+              const char         *stderr_path)
+{
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *default_data_home = g_file_get_path (f->data_home);
+  const char *sluiced = g_getenv ("SLUICED");
+  GSubprocess *daemon;
+
+  g_assert_nonnull (sluiced);
+
+  g_ptr_array_add (argv, (char *) sluiced);
+  for (guint i = 0; args != NULL && args[i] != NULL; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, NULL);
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS",
+                                g_test_dbus_get_bus_address (f->bus), TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_DATA_HOME",
+                                data_home ? data_home : default_data_home, TRUE);
+  g_subprocess_launcher_unsetenv (launcher, "SLUICE_IDLE_TIMEOUT");
+  if (stderr_path != NULL)
+    g_subprocess_launcher_set_stderr_file_path (launcher, stderr_path);
+
+  daemon = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
+  g_assert_no_error (error);
+
+  return daemon;
+}
+
+/* Starts the daemon of the test, waits for its name on the bus, and connects the proxies.
+ * With @capture_stderr, its stderr goes to f->stderr_path. */
+static void
+daemon_start_full (Fixture            *f,
+                   const char * const *args,
+                   gboolean            capture_stderr)
+{
+  g_assert_null (f->daemon);
+
+  g_clear_pointer (&f->stderr_path, g_free);
+  if (capture_stderr)
+    {
+      g_autofree char *data_home = g_file_get_path (f->data_home);
+
+      f->stderr_path = g_build_filename (data_home, "sluiced.log", NULL);
+    }
+
+  f->exited = FALSE;
+  f->daemon = daemon_spawn (f, args, NULL, f->stderr_path);
+  g_subprocess_wait_async (f->daemon, NULL, on_daemon_exited, f);
+
+  sl_test_wait_until (NULL, name_owned_or_exited, f, START_MS);
+  if (f->exited)
+    g_error ("sluiced exited at start with status %d", f->status);
+
+  connect_proxies (f);
+}
+
+/* A daemon that does not leave on its own while a test runs. */
+static void
+daemon_start (Fixture *f)
+{
+  static const char * const args[] = { "--idle-timeout", "600", NULL };
+
+  daemon_start_full (f, args, FALSE);
+}
+
+static gboolean
+daemon_exited_and_name_gone (gpointer data)
+{
+  Fixture *f = data;
+
+  return f->exited && !f->name_owned;
+}
+
+/* Waits for the daemon to exit, which the test expects, and forgets it. */
+static void
+daemon_reap (Fixture *f)
+{
+  sl_test_wait_until (NULL, daemon_exited_and_name_gone, f, STOP_MS);
+  g_clear_object (&f->daemon);
+  disconnect_proxies (f);
+}
+
+static void
+daemon_kill (Fixture *f,
+             int      signum)
+{
+  g_assert_nonnull (f->daemon);
+  g_subprocess_send_signal (f->daemon, signum);
+  daemon_reap (f);
+}
+
+static void
+assert_exited_cleanly (Fixture *f)
+{
+  g_assert_true (f->exited);
+  if (!WIFEXITED (f->status))
+    g_error ("sluiced died of signal %d", WTERMSIG (f->status));
+  g_assert_cmpint (WEXITSTATUS (f->status), ==, 0);
+}
+
+/* Fixture */
+
+/* The service file the build made, pointing at the daemon in the build tree and the test's
+ * data folder, for the private bus to start it on demand. */
+static void
+write_service_file (Fixture *f)
+{
+  g_autofree char *exec = g_strdup_printf ("/usr/bin/env XDG_DATA_HOME=%s %s",
+                                           g_file_peek_path (f->data_home),
+                                           g_getenv ("SLUICED"));
+  g_autoptr (GKeyFile) service = g_key_file_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *built = g_test_build_filename (G_TEST_BUILT, "..", "data",
+                                                  BUS_NAME ".service", NULL);
+  g_autofree char *name = NULL;
+  g_autofree char *path = g_build_filename (g_file_peek_path (f->services), BUS_NAME ".service",
+                                            NULL);
+
+  g_key_file_load_from_file (service, built, G_KEY_FILE_NONE, &error);
+  g_assert_no_error (error);
+  name = g_key_file_get_string (service, "D-BUS Service", "Name", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (name, ==, BUS_NAME);
+
+  g_key_file_set_string (service, "D-BUS Service", "Exec", exec);
+  g_key_file_save_to_file (service, path, &error);
+  g_assert_no_error (error);
+}
+
+static void
+fixture_setup (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr (GError) error = NULL;
+
+  f->server = sl_test_server_new ();
+  f->data_home = sl_test_make_temp_dir ();
+  f->downloads = sl_test_make_temp_dir ();
+  f->downloads_path = g_file_get_path (f->downloads);
+  f->services = sl_test_make_temp_dir ();
+  write_service_file (f);
+
+  f->bus = g_test_dbus_new (G_TEST_DBUS_NONE);
+  g_test_dbus_add_service_dir (f->bus, g_file_peek_path (f->services));
+  g_test_dbus_up (f->bus);
+
+  /* A connection of our own rather than the session bus singleton, which would outlive the
+   * private bus. */
+  f->connection =
+    g_dbus_connection_new_for_address_sync (g_test_dbus_get_bus_address (f->bus),
+                                            G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                            G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                            NULL, NULL, &error);
+  g_assert_no_error (error);
+  f->watch_id = g_bus_watch_name_on_connection (f->connection, BUS_NAME,
+                                                G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                                on_name_appeared, on_name_vanished, f, NULL);
+}
+
+static void
+fixture_teardown (Fixture       *f,
+                  gconstpointer  data)
+{
+  /* Every daemon a test leaves running must stop cleanly, which under the sanitizers also
+   * means without leaks. */
+  if (f->daemon != NULL)
+    {
+      daemon_kill (f, SIGTERM);
+      assert_exited_cleanly (f);
+    }
+  disconnect_proxies (f);
+
+  g_bus_unwatch_name (f->watch_id);
+  g_dbus_connection_close_sync (f->connection, NULL, NULL);
+  g_clear_object (&f->connection);
+  g_test_dbus_down (f->bus);
+  g_clear_object (&f->bus);
+
+  sl_test_server_quit_unref (f->server);
+  sl_test_rm_rf (f->data_home);
+  sl_test_rm_rf (f->downloads);
+  sl_test_rm_rf (f->services);
+  g_clear_object (&f->data_home);
+  g_clear_object (&f->downloads);
+  g_clear_object (&f->services);
+  g_free (f->downloads_path);
+  g_free (f->stderr_path);
+}
+
+/* Helpers */
+
+static GVariant *
+options_in (Fixture *f)
+{
+  GVariantDict dict;
+
+  g_variant_dict_init (&dict, NULL);
+  g_variant_dict_insert (&dict, "directory", "s", f->downloads_path);
+  return g_variant_dict_end (&dict);
+}
+
+/* Adds @path_and_query of the test server into the downloads folder; returns the object path. */
+static char *
+add (Fixture    *f,
+     const char *path_and_query)
+{
+  g_autofree char *url = sl_test_server_url (f->server, path_and_query);
+  g_autoptr (GError) error = NULL;
+  char *object_path = NULL;
+
+  sl_dbus_manager1_call_add_sync (f->manager, url, options_in (f), &object_path, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_variant_is_object_path (object_path));
+  g_assert_true (g_str_has_prefix (object_path, MANAGER_PATH "/"));
+
+  return object_path;
+}
+
+typedef struct
+{
+  Fixture    *f;
+  const char *path;
+} ObjectWait;
+
+static gboolean
+object_exists (gpointer data)
+{
+  ObjectWait *wait = data;
+  g_autoptr (GDBusInterface) iface =
+    g_dbus_object_manager_get_interface (wait->f->objects, wait->path, DOWNLOAD_IFACE);
+
+  return iface != NULL;
+}
+
+static gboolean
+object_gone (gpointer data)
+{
+  return !object_exists (data);
+}
+
+/* The proxy of the download at @path, once the object manager client has heard of it. */
+static SlDBusDownload1 *
+get_download (Fixture    *f,
+              const char *path)
+{
+  ObjectWait wait = { f, path };
+
+  sl_test_wait_until (NULL, object_exists, &wait, SHORT_MS);
+  return SL_DBUS_DOWNLOAD1 (g_dbus_object_manager_get_interface (f->objects, path,
+                                                                 DOWNLOAD_IFACE));
+}
+
+static void
+wait_object_gone (Fixture    *f,
+                  const char *path)
+{
+  ObjectWait wait = { f, path };
+
+  sl_test_wait_until (NULL, object_gone, &wait, SHORT_MS);
+}
+
+typedef struct
+{
+  SlDBusDownload1 *download;
+  const char      *state;
+  guint64          min_bytes;
+} StateWait;
+
+static gboolean
+state_reached (gpointer data)
+{
+  StateWait *wait = data;
+
+  return g_strcmp0 (sl_dbus_download1_get_state (wait->download), wait->state) == 0 &&
+         sl_dbus_download1_get_bytes_received (wait->download) >= wait->min_bytes;
+}
+
+/* Waits for @download to be in @state with at least @min_bytes, failing with what it is in
+ * instead. */
+static void
+wait_state_bytes (SlDBusDownload1 *download,
+                  const char      *state,
+                  guint64          min_bytes,
+                  guint            timeout_ms)
+{
+  StateWait wait = { download, state, min_bytes };
+
+  if (!sl_test_iterate_until (NULL, state_reached, &wait, timeout_ms))
+    g_error ("%s is %s with %" G_GUINT64_FORMAT " bytes (error “%s” “%s”), not %s with at "
+             "least %" G_GUINT64_FORMAT " bytes, after %u ms",
+             g_dbus_proxy_get_object_path (G_DBUS_PROXY (download)),
+             sl_dbus_download1_get_state (download),
+             sl_dbus_download1_get_bytes_received (download),
+             sl_dbus_download1_get_error_kind (download),
+             sl_dbus_download1_get_error (download), state, min_bytes, timeout_ms);
+}
+
+static void
+wait_state (SlDBusDownload1 *download,
+            const char      *state,
+            guint            timeout_ms)
+{
+  wait_state_bytes (download, state, 0, timeout_ms);
+}
+
+static gboolean
+set_flag_cb (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+flag_is_set (gpointer data)
+{
+  return *(gboolean *) data;
+}
+
+/* Runs the main loop for @ms, so that signals arrive meanwhile. */
+static void
+run_for (guint ms)
+{
+  gboolean done = FALSE;
+
+  g_timeout_add (ms, set_flag_cb, &done);
+  sl_test_wait_until (NULL, flag_is_set, &done, ms + SHORT_MS);
+}
+
+static char *
+download_file_path (SlDBusDownload1 *download)
+{
+  return g_build_filename (sl_dbus_download1_get_directory (download),
+                           sl_dbus_download1_get_filename (download), NULL);
+}
+
+static char *
+partial_file_path (SlDBusDownload1 *download)
+{
+  g_autofree char *name = g_strconcat (sl_dbus_download1_get_filename (download), ".part",
+                                       NULL);
+
+  return g_build_filename (sl_dbus_download1_get_directory (download), name, NULL);
+}
+
+/* GetManagedObjects as any client calls it, without the object manager client's cache. */
+static GVariant *
+get_managed_objects (Fixture *f)
+{
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GError) error = NULL;
+  GVariant *objects;
+
+  reply = g_dbus_connection_call_sync (f->connection, BUS_NAME, MANAGER_PATH,
+                                       "org.freedesktop.DBus.ObjectManager",
+                                       "GetManagedObjects", NULL,
+                                       G_VARIANT_TYPE ("(a{oa{sa{sv}}})"),
+                                       G_DBUS_CALL_FLAGS_NO_AUTO_START, -1, NULL, &error);
+  g_assert_no_error (error);
+  g_variant_get (reply, "(@a{oa{sa{sv}}})", &objects);
+
+  return objects;
+}
+
+/* The Download1 properties of @path in GetManagedObjects, or NULL if it is not listed. */
+static GVariant *
+lookup_managed (GVariant   *objects,
+                const char *path)
+{
+  g_autoptr (GVariant) interfaces = NULL;
+
+  interfaces = g_variant_lookup_value (objects, path, G_VARIANT_TYPE ("a{sa{sv}}"));
+  if (interfaces == NULL)
+    return NULL;
+
+  return g_variant_lookup_value (interfaces, DOWNLOAD_IFACE, G_VARIANT_TYPE_VARDICT);
+}
+
+/* Tests */
+
+static void
+test_add_completes (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autofree char *url = sl_test_server_url (f->server, "/file?size=300000&seed=7");
+  g_autofree char *path = NULL;
+  g_autofree char *file = NULL;
+  g_autoptr (GVariant) objects = NULL;
+  g_autoptr (GVariant) props = NULL;
+  g_autoptr (SlDBusDownload1) download = NULL;
+  const char *str;
+  gint64 total;
+
+  daemon_start (f);
+
+  path = add (f, "/file?size=300000&seed=7");
+
+  objects = get_managed_objects (f);
+  g_assert_cmpuint (g_variant_n_children (objects), ==, 1);
+  props = lookup_managed (objects, path);
+  g_assert_nonnull (props);
+  g_assert_true (g_variant_lookup (props, "Uri", "&s", &str));
+  g_assert_cmpstr (str, ==, url);
+  g_assert_true (g_variant_lookup (props, "Directory", "&s", &str));
+  g_assert_cmpstr (str, ==, f->downloads_path);
+  g_assert_true (g_variant_lookup (props, "State", "&s", &str));
+  g_assert_true (g_strv_contains ((const char * const[]) { "queued", "running", "completed",
+                                                           NULL }, str));
+  g_assert_true (g_variant_lookup (props, "BytesTotal", "x", &total));
+  g_assert_true (total == -1 || total == 300000);
+  g_assert_true (g_variant_lookup (props, "ErrorKind", "&s", &str));
+  g_assert_cmpstr (str, ==, "");
+
+  download = get_download (f, path);
+  wait_state (download, "completed", TRANSFER_MS);
+
+  g_assert_cmpstr (sl_dbus_download1_get_filename (download), ==, "file");
+  g_assert_cmpuint (sl_dbus_download1_get_bytes_received (download), ==, 300000);
+  g_assert_cmpint (sl_dbus_download1_get_bytes_total (download), ==, 300000);
+  g_assert_cmpuint (sl_dbus_download1_get_http_status (download), ==, 200);
+  g_assert_cmpstr (sl_dbus_download1_get_error_kind (download), ==, "");
+  g_assert_cmpstr (sl_dbus_download1_get_error (download), ==, "");
+
+  file = download_file_path (download);
+  sl_test_assert_file_is_entity (file, 7, 300000);
+}
+
+typedef struct
+{
+  const char *uri;          /* NULL: the test server's /file */
+  const char *key;          /* an option, or NULL */
+  GVariant   *(*value) (Fixture *f);
+  const char *error_name;   /* after ERROR_PREFIX */
+  const char *fragment;     /* in the message */
+} Refusal;
+
+static GVariant *
+value_wrong_type (Fixture *f)
+{
+  return g_variant_new_string ("yes");
+}
+
+static GVariant *
+value_any (Fixture *f)
+{
+  return g_variant_new_string ("red");
+}
+
+static GVariant *
+value_relative (Fixture *f)
+{
+  return g_variant_new_string ("relative/folder");
+}
+
+static GVariant *
+value_missing (Fixture *f)
+{
+  g_autofree char *path = g_build_filename (f->downloads_path, "missing", NULL);
+
+  return g_variant_new_string (path);
+}
+
+/* A folder this process cannot write to: one without write permission, or, when permissions
+ * do not apply (root), one on a read-only file system. NULL if there is none. */
+static char *
+unwritable_folder (Fixture *f)
+{
+  g_autofree char *path = g_build_filename (f->downloads_path, "read-only", NULL);
+
+  g_assert_cmpint (g_mkdir (path, 0500), ==, 0);
+  if (access (path, W_OK) != 0)
+    return g_steal_pointer (&path);
+
+  if (g_file_test ("/proc/sys", G_FILE_TEST_IS_DIR) && access ("/proc/sys", W_OK) != 0)
+    return g_strdup ("/proc/sys");
+
+  return NULL;
+}
+
+static void
+assert_refused (Fixture    *f,
+                const char *uri,
+                GVariant   *options,
+                const char *error_name,
+                const char *fragment)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *object_path = NULL;
+  g_autofree char *remote = NULL;
+  g_autofree char *expected = g_strconcat (ERROR_PREFIX, error_name, NULL);
+  g_autofree char *printed = g_variant_print (options, TRUE);
+
+  g_test_message ("Add (%s, %s)", uri, printed);
+  sl_dbus_manager1_call_add_sync (f->manager, uri, options, &object_path, NULL, &error);
+  g_assert_nonnull (error);
+  g_assert_null (object_path);
+
+  remote = g_dbus_error_get_remote_error (error);
+  g_assert_cmpstr (remote, ==, expected);
+  g_dbus_error_strip_remote_error (error);
+  if (strstr (error->message, fragment) == NULL)
+    g_error ("“%s” does not say “%s”", error->message, fragment);
+}
+
+static void
+test_add_refused (Fixture       *f,
+                  gconstpointer  data)
+{
+  static const Refusal refusals[] = {
+    { "ftp://example.com/file", NULL, NULL, "UnsupportedScheme", "unsupported scheme “ftp”" },
+    { "%%% garbage %%%", NULL, NULL, "InvalidUri", "has no scheme" },
+    { "http://", NULL, NULL, "InvalidUri", "no host name" },
+    { NULL, "paused", value_wrong_type, "InvalidArgument", "“paused” must be of type b" },
+    { NULL, "colour", value_any, "InvalidArgument", "Unknown option “colour”" },
+    { NULL, "directory", value_relative, "InvalidArgument", "not an absolute path" },
+    { NULL, "directory", value_missing, "File", "does not exist" },
+  };
+  g_autofree char *url = sl_test_server_url (f->server, "/file?size=1000");
+  g_autofree char *unwritable = NULL;
+  g_autoptr (GVariant) objects = NULL;
+
+  daemon_start (f);
+
+  for (guint i = 0; i < G_N_ELEMENTS (refusals); i++)
+    {
+      GVariantDict dict;
+
+      /* The folder is a good one, unless the case is about the folder. */
+      g_variant_dict_init (&dict, NULL);
+      g_variant_dict_insert (&dict, "directory", "s", f->downloads_path);
+      if (refusals[i].key != NULL)
+        g_variant_dict_insert_value (&dict, refusals[i].key, refusals[i].value (f));
+      assert_refused (f, refusals[i].uri ? refusals[i].uri : url, g_variant_dict_end (&dict),
+                      refusals[i].error_name, refusals[i].fragment);
+    }
+
+  unwritable = unwritable_folder (f);
+  if (unwritable != NULL)
+    {
+      GVariantDict dict;
+
+      g_variant_dict_init (&dict, NULL);
+      g_variant_dict_insert (&dict, "directory", "s", unwritable);
+      assert_refused (f, url, g_variant_dict_end (&dict), "File", "is not writable");
+    }
+  else
+    g_test_message ("No unwritable folder to try: permissions do not apply to this user");
+
+  /* Nothing refused was added. */
+  objects = get_managed_objects (f);
+  g_assert_cmpuint (g_variant_n_children (objects), ==, 0);
+}
+
+static void
+test_pause_resume_cancel (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *partial = NULL;
+  g_autoptr (SlDBusDownload1) download = NULL;
+  g_autoptr (GVariant) objects = NULL;
+  g_autoptr (GError) error = NULL;
+  guint64 bytes;
+
+  daemon_start (f);
+
+  path = add (f, "/file?size=4000000&seed=3&rate=400000");
+  download = get_download (f, path);
+  wait_state_bytes (download, "running", 1, TRANSFER_MS);
+
+  sl_dbus_download1_call_pause_sync (download, NULL, &error);
+  g_assert_no_error (error);
+  wait_state (download, "paused", SHORT_MS);
+  bytes = sl_dbus_download1_get_bytes_received (download);
+  g_assert_cmpuint (bytes, >, 0);
+  g_assert_cmpuint (bytes, <, 4000000);
+  partial = partial_file_path (download);
+  g_assert_true (g_file_test (partial, G_FILE_TEST_IS_REGULAR));
+
+  /* Paused stays paused, bytes and all. */
+  run_for (300);
+  g_assert_cmpstr (sl_dbus_download1_get_state (download), ==, "paused");
+  g_assert_cmpuint (sl_dbus_download1_get_bytes_received (download), ==, bytes);
+
+  sl_dbus_download1_call_resume_sync (download, NULL, &error);
+  g_assert_no_error (error);
+  wait_state_bytes (download, "running", bytes + 1, TRANSFER_MS);
+
+  sl_dbus_download1_call_refresh_link_sync (download, "http://example.com/other", NULL,
+                                            &error);
+  g_assert_error (error, G_DBUS_ERROR, G_DBUS_ERROR_NOT_SUPPORTED);
+  g_assert_nonnull (strstr (error->message, "Refresh link is not available yet"));
+  g_clear_error (&error);
+
+  sl_dbus_download1_call_cancel_sync (download, NULL, &error);
+  g_assert_no_error (error);
+  wait_state (download, "canceled", SHORT_MS);
+  g_assert_cmpstr (sl_dbus_download1_get_error_kind (download), ==, "user");
+  g_assert_false (g_file_test (partial, G_FILE_TEST_EXISTS));
+
+  sl_dbus_download1_call_remove_sync (download, FALSE, NULL, &error);
+  g_assert_no_error (error);
+  wait_object_gone (f, path);
+  g_clear_pointer (&path, g_free);
+  g_clear_object (&download);
+
+  /* Removing a running download cancels it: the partial file goes too. */
+  path = add (f, "/file?size=4000000&seed=4&rate=400000");
+  download = get_download (f, path);
+  wait_state_bytes (download, "running", 1, TRANSFER_MS);
+  g_clear_pointer (&partial, g_free);
+  partial = partial_file_path (download);
+  sl_dbus_download1_call_remove_sync (download, TRUE, NULL, &error);
+  g_assert_no_error (error);
+  wait_object_gone (f, path);
+  run_for (200);
+  g_assert_false (g_file_test (partial, G_FILE_TEST_EXISTS));
+  objects = get_managed_objects (f);
+  g_assert_cmpuint (g_variant_n_children (objects), ==, 0);
+}
+
+static gboolean
+file_is_gone (gpointer data)
+{
+  return !g_file_test (data, G_FILE_TEST_EXISTS);
+}
+
+static void
+test_remove (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *file = NULL;
+  g_autoptr (SlDBusDownload1) download = NULL;
+  g_autoptr (GError) error = NULL;
+
+  daemon_start (f);
+
+  /* Remove (false) keeps the file. */
+  path = add (f, "/file?size=20000&seed=11");
+  download = get_download (f, path);
+  wait_state (download, "completed", TRANSFER_MS);
+  file = download_file_path (download);
+  sl_dbus_download1_call_remove_sync (download, FALSE, NULL, &error);
+  g_assert_no_error (error);
+  wait_object_gone (f, path);
+  run_for (200);
+  sl_test_assert_file_is_entity (file, 11, 20000);
+  g_clear_pointer (&path, g_free);
+  g_clear_pointer (&file, g_free);
+  g_clear_object (&download);
+
+  /* Remove (true) deletes it. */
+  path = add (f, "/file?size=20000&seed=12");
+  download = get_download (f, path);
+  wait_state (download, "completed", TRANSFER_MS);
+  file = download_file_path (download);
+  sl_test_assert_file_is_entity (file, 12, 20000);
+  sl_dbus_download1_call_remove_sync (download, TRUE, NULL, &error);
+  g_assert_no_error (error);
+  wait_object_gone (f, path);
+  sl_test_wait_until (NULL, file_is_gone, file, SHORT_MS);
+}
+
+static void
+test_pause_all (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autofree char *path1 = NULL;
+  g_autofree char *path2 = NULL;
+  g_autoptr (SlDBusDownload1) download1 = NULL;
+  g_autoptr (SlDBusDownload1) download2 = NULL;
+  g_autoptr (GError) error = NULL;
+
+  daemon_start (f);
+
+  path1 = add (f, "/file?size=4000000&seed=21&rate=400000");
+  path2 = add (f, "/file?size=4000000&seed=22&rate=400000");
+  download1 = get_download (f, path1);
+  download2 = get_download (f, path2);
+  wait_state_bytes (download1, "running", 1, TRANSFER_MS);
+  wait_state_bytes (download2, "running", 1, TRANSFER_MS);
+
+  sl_dbus_manager1_call_pause_all_sync (f->manager, NULL, &error);
+  g_assert_no_error (error);
+  wait_state (download1, "paused", SHORT_MS);
+  wait_state (download2, "paused", SHORT_MS);
+
+  sl_dbus_manager1_call_resume_all_sync (f->manager, NULL, &error);
+  g_assert_no_error (error);
+  wait_state_bytes (download1, "running", sl_dbus_download1_get_bytes_received (download1) + 1,
+                    TRANSFER_MS);
+  wait_state_bytes (download2, "running", sl_dbus_download1_get_bytes_received (download2) + 1,
+                    TRANSFER_MS);
+}
+
+static void
+on_properties_changed (GDBusConnection *connection,
+                       const char      *sender,
+                       const char      *object_path,
+                       const char      *interface,
+                       const char      *signal,
+                       GVariant        *parameters,
+                       gpointer         user_data)
+{
+  const char *changed_interface;
+
+  g_variant_get (parameters, "(&sa{sv}as)", &changed_interface, NULL, NULL);
+  if (g_strcmp0 (changed_interface, DOWNLOAD_IFACE) == 0)
+    {
+      gint64 now = g_get_monotonic_time ();
+
+      g_array_append_val ((GArray *) user_data, now);
+    }
+}
+
+/* The most signals at @times within any one second. */
+static guint
+max_per_second (GArray *times)
+{
+  guint most = 0;
+
+  for (guint i = 0; i < times->len; i++)
+    {
+      guint n = 0;
+
+      for (guint j = i; j < times->len; j++)
+        {
+          if (g_array_index (times, gint64, j) - g_array_index (times, gint64, i) <
+              G_USEC_PER_SEC)
+            n++;
+        }
+      most = MAX (most, n);
+    }
+
+  return most;
+}
+
+static void
+test_properties_coalesced (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autofree char *path = NULL;
+  g_autoptr (SlDBusDownload1) download = NULL;
+  g_autoptr (GArray) times = g_array_new (FALSE, FALSE, sizeof (gint64));
+  guint subscription;
+  guint64 before;
+
+  daemon_start (f);
+
+  /* Small chunks: the bytes change far more often than ten times a second. */
+  path = add (f, "/file?size=4000000&seed=31&rate=500000&chunk=4096");
+  download = get_download (f, path);
+  wait_state_bytes (download, "running", 1, TRANSFER_MS);
+
+  subscription = g_dbus_connection_signal_subscribe (f->connection, BUS_NAME,
+                                                     "org.freedesktop.DBus.Properties",
+                                                     "PropertiesChanged", path, NULL,
+                                                     G_DBUS_SIGNAL_FLAGS_NONE,
+                                                     on_properties_changed, times, NULL);
+  before = sl_dbus_download1_get_bytes_received (download);
+  run_for (1500);
+  g_dbus_connection_signal_unsubscribe (f->connection, subscription);
+
+  g_test_message ("%u PropertiesChanged in 1.5 s, at most %u in one second", times->len,
+                  max_per_second (times));
+  g_assert_cmpuint (sl_dbus_download1_get_bytes_received (download), >, before);
+  g_assert_cmpuint (times->len, >=, 3);
+  g_assert_cmpuint (times->len, <=, 16);
+  g_assert_cmpuint (max_per_second (times), <=, 11);
+}
+
+static void
+test_kill_restart (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autofree char *done_path = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *file = NULL;
+  g_autoptr (SlDBusDownload1) done = NULL;
+  g_autoptr (SlDBusDownload1) download = NULL;
+  g_autoptr (GVariant) objects = NULL;
+
+  daemon_start (f);
+
+  done_path = add (f, "/file?size=50000&seed=41");
+  path = add (f, "/file?size=3000000&seed=42&rate=1000000");
+  done = get_download (f, done_path);
+  download = get_download (f, path);
+  wait_state (done, "completed", TRANSFER_MS);
+  wait_state_bytes (download, "running", 600000, TRANSFER_MS);
+  g_clear_object (&done);
+  g_clear_object (&download);
+
+  daemon_kill (f, SIGKILL);
+  g_assert_false (WIFEXITED (f->status));
+
+  daemon_start (f);
+  objects = get_managed_objects (f);
+  g_assert_cmpuint (g_variant_n_children (objects), ==, 2);
+  g_assert_nonnull (lookup_managed (objects, done_path));
+  g_assert_nonnull (lookup_managed (objects, path));
+
+  done = get_download (f, done_path);
+  g_assert_cmpstr (sl_dbus_download1_get_state (done), ==, "completed");
+  file = download_file_path (done);
+  sl_test_assert_file_is_entity (file, 41, 50000);
+  g_clear_pointer (&file, g_free);
+
+  download = get_download (f, path);
+  wait_state (download, "completed", TRANSFER_MS);
+  file = download_file_path (download);
+  sl_test_assert_file_is_entity (file, 42, 3000000);
+}
+
+static void
+test_sigterm_pauses (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *partial = NULL;
+  g_autofree char *file = NULL;
+  g_autoptr (SlDBusDownload1) download = NULL;
+  g_autoptr (GError) error = NULL;
+  GStatBuf st;
+  guint64 before, after;
+
+  daemon_start (f);
+
+  path = add (f, "/file?size=2000000&seed=51&rate=500000");
+  download = get_download (f, path);
+  wait_state_bytes (download, "running", 300000, TRANSFER_MS);
+  before = sl_dbus_download1_get_bytes_received (download);
+  g_clear_object (&download);
+
+  daemon_kill (f, SIGTERM);
+  assert_exited_cleanly (f);
+
+  daemon_start (f);
+  download = get_download (f, path);
+  g_assert_cmpstr (sl_dbus_download1_get_state (download), ==, "paused");
+  after = sl_dbus_download1_get_bytes_received (download);
+  g_assert_cmpuint (after, >=, before);
+  g_assert_cmpuint (after, <, 2000000);
+  partial = partial_file_path (download);
+  g_assert_cmpint (g_stat (partial, &st), ==, 0);
+  g_assert_cmpint (st.st_size, >=, (gint64) after);
+
+  /* And it goes on from there. */
+  sl_dbus_download1_call_resume_sync (download, NULL, &error);
+  g_assert_no_error (error);
+  wait_state (download, "completed", TRANSFER_MS);
+  file = download_file_path (download);
+  sl_test_assert_file_is_entity (file, 51, 2000000);
+}
+
+static void
+test_corrupt_database (Fixture       *f,
+                       gconstpointer  data)
+{
+  static const char * const args[] = { "--idle-timeout", "600", NULL };
+  g_autofree char *data_home = g_file_get_path (f->data_home);
+  g_autofree char *folder = g_build_filename (data_home, "sluice", NULL);
+  g_autofree char *db = g_build_filename (folder, "downloads.db", NULL);
+  g_autofree char *log = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr (SlDBusDownload1) download = NULL;
+  g_autoptr (GVariant) objects = NULL;
+  g_autoptr (GError) error = NULL;
+  char garbage[8192];
+
+  for (gsize i = 0; i < sizeof garbage; i++)
+    garbage[i] = (char) (i * 7 + 13);
+  g_assert_cmpint (g_mkdir_with_parents (folder, 0700), ==, 0);
+  g_file_set_contents (db, garbage, sizeof garbage, &error);
+  g_assert_no_error (error);
+
+  daemon_start_full (f, args, TRUE);
+  objects = get_managed_objects (f);
+  g_assert_cmpuint (g_variant_n_children (objects), ==, 0);
+
+  /* The fresh list works. */
+  path = add (f, "/file?size=1000&seed=61");
+  download = get_download (f, path);
+  wait_state (download, "completed", TRANSFER_MS);
+  g_clear_object (&download);
+
+  daemon_kill (f, SIGTERM);
+  assert_exited_cleanly (f);
+
+  g_file_get_contents (f->stderr_path, &log, NULL, &error);
+  g_assert_no_error (error);
+  g_test_message ("sluiced said: %s", log);
+  g_assert_nonnull (strstr (log, "-Message"));
+  g_assert_nonnull (strstr (log, "downloads.db"));
+  g_assert_nonnull (strstr (log, "empty list"));
+}
+
+static void
+test_idle_exit (Fixture       *f,
+                gconstpointer  data)
+{
+  static const char * const args[] = { "--idle-timeout", "1", NULL };
+  g_autofree char *path = NULL;
+  g_autoptr (SlDBusDownload1) download = NULL;
+
+  /* Alone, it leaves after the timeout. */
+  daemon_start_full (f, args, FALSE);
+  daemon_reap (f);
+  assert_exited_cleanly (f);
+
+  /* It does not while a download runs, however long it takes; then it does. */
+  daemon_start_full (f, args, FALSE);
+  path = add (f, "/file?size=1200000&seed=71&rate=500000");
+  download = get_download (f, path);
+  wait_state (download, "completed", TRANSFER_MS);
+  g_assert_false (f->exited);
+  g_clear_object (&download);
+  daemon_reap (f);
+  assert_exited_cleanly (f);
+}
+
+typedef struct
+{
+  gboolean  done;
+  int       status;
+} Exit;
+
+static void
+on_exit_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  Exit *exited = user_data;
+
+  g_assert_true (g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL));
+  exited->status = g_subprocess_get_status (G_SUBPROCESS (source));
+  exited->done = TRUE;
+}
+
+/* Runs a daemon that is expected to give up at start; returns what it said on stderr. */
+static char *
+run_failing_daemon (Fixture    *f,
+                    const char *data_home)
+{
+  static const char * const args[] = { "--idle-timeout", "600", NULL };
+  g_autofree char *folder = g_file_get_path (f->downloads);
+  g_autofree char *log_path = g_build_filename (folder, "failing.log", NULL);
+  g_autoptr (GSubprocess) daemon = NULL;
+  g_autoptr (GError) error = NULL;
+  Exit result = { FALSE, 0 };
+  char *log = NULL;
+
+  daemon = daemon_spawn (f, args, data_home, log_path);
+  g_subprocess_wait_async (daemon, NULL, on_exit_cb, &result);
+  sl_test_wait_until (NULL, flag_is_set, &result.done, STOP_MS);
+
+  g_assert_true (WIFEXITED (result.status));
+  g_assert_cmpint (WEXITSTATUS (result.status), !=, 0);
+
+  g_file_get_contents (log_path, &log, NULL, &error);
+  g_assert_no_error (error);
+  g_test_message ("sluiced said: %s", log);
+
+  return log;
+}
+
+static void
+test_second_instance (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autofree char *log = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr (SlDBusDownload1) download = NULL;
+
+  daemon_start (f);
+
+  /* A second daemon finds the name taken and leaves; the first one carries on. */
+  log = run_failing_daemon (f, NULL);
+  g_assert_nonnull (strstr (log, BUS_NAME));
+  g_assert_true (f->name_owned);
+  g_assert_false (f->exited);
+
+  path = add (f, "/file?size=1000&seed=81");
+  download = get_download (f, path);
+  wait_state (download, "completed", TRANSFER_MS);
+}
+
+static void
+test_cannot_open (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autofree char *folder = g_file_get_path (f->downloads);
+  g_autofree char *not_a_folder = g_build_filename (folder, "not-a-folder", NULL);
+  g_autofree char *log = NULL;
+  g_autoptr (GError) error = NULL;
+
+  /* The data folder is a file, so there is nowhere to keep the list. */
+  g_file_set_contents (not_a_folder, "", 0, &error);
+  g_assert_no_error (error);
+
+  log = run_failing_daemon (f, not_a_folder);
+  g_assert_nonnull (strstr (log, "Cannot open the download list"));
+  g_assert_nonnull (strstr (log, "not-a-folder"));
+}
+
+static gboolean
+name_not_owned (gpointer data)
+{
+  return !((Fixture *) data)->name_owned;
+}
+
+static void
+test_activation (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autofree char *url = sl_test_server_url (f->server, "/file?size=20000&seed=91");
+  g_autofree char *path = NULL;
+  g_autofree char *file = NULL;
+  g_autoptr (SlDBusManager1) manager = NULL;
+  g_autoptr (SlDBusDownload1) download = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GError) error = NULL;
+  guint32 pid;
+
+  /* Nothing runs: the first call starts the daemon through its service file. */
+  g_assert_false (f->name_owned);
+  manager = sl_dbus_manager1_proxy_new_sync (f->connection, G_DBUS_PROXY_FLAGS_NONE, BUS_NAME,
+                                             MANAGER_PATH, NULL, &error);
+  g_assert_no_error (error);
+  sl_dbus_manager1_call_add_sync (manager, url, options_in (f), &path, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_prefix (path, MANAGER_PATH "/"));
+
+  connect_proxies (f);
+  download = get_download (f, path);
+  wait_state (download, "completed", TRANSFER_MS);
+  file = download_file_path (download);
+  sl_test_assert_file_is_entity (file, 91, 20000);
+  g_clear_object (&download);
+
+  /* It is not our child: stop it through its pid. */
+  reply = g_dbus_connection_call_sync (f->connection, "org.freedesktop.DBus",
+                                       "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                       "GetConnectionUnixProcessID",
+                                       g_variant_new ("(s)", BUS_NAME), G_VARIANT_TYPE ("(u)"),
+                                       G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  g_assert_no_error (error);
+  g_variant_get (reply, "(u)", &pid);
+  g_assert_cmpint (kill ((pid_t) pid, SIGTERM), ==, 0);
+  sl_test_wait_until (NULL, name_not_owned, f, STOP_MS);
+  disconnect_proxies (f);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+#define ADD_TEST(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+
+  ADD_TEST ("/daemon/add/completes", test_add_completes);
+  ADD_TEST ("/daemon/add/refused", test_add_refused);
+  ADD_TEST ("/daemon/download/pause-resume-cancel", test_pause_resume_cancel);
+  ADD_TEST ("/daemon/download/remove", test_remove);
+  ADD_TEST ("/daemon/manager/pause-all", test_pause_all);
+  ADD_TEST ("/daemon/properties/coalesced", test_properties_coalesced);
+  ADD_TEST ("/daemon/lifecycle/kill-restart", test_kill_restart);
+  ADD_TEST ("/daemon/lifecycle/sigterm-pauses", test_sigterm_pauses);
+  ADD_TEST ("/daemon/lifecycle/corrupt-database", test_corrupt_database);
+  ADD_TEST ("/daemon/lifecycle/idle-exit", test_idle_exit);
+  ADD_TEST ("/daemon/lifecycle/second-instance", test_second_instance);
+  ADD_TEST ("/daemon/lifecycle/cannot-open", test_cannot_open);
+  ADD_TEST ("/daemon/lifecycle/activation", test_activation);
+
+#undef ADD_TEST
+
+  return g_test_run ();
+}
