@@ -546,6 +546,76 @@ test_restart (Fixture       *fixture,
   g_assert_finalize_object (store);
 }
 
+static gboolean
+nothing_active (gpointer data)
+{
+  return sl_session_get_n_active (data) == 0;
+}
+
+static gboolean
+has_bytes (gpointer data)
+{
+  return sl_download_get_bytes_received (data) >= 200000;
+}
+
+static void
+test_shutdown (Fixture       *fixture,
+               gconstpointer  data)
+{
+  SlStore *store = open_store (fixture);
+  SlSession *session = sl_session_new (store);
+  g_autofree char *slow_path = g_build_filename (fixture->dir_path, "slow.bin", NULL);
+  g_autofree char *next_path = g_build_filename (fixture->dir_path, "next.bin", NULL);
+  g_autoptr (GPtrArray) requests = NULL;
+  SlDownload *slow, *next;
+  gint64 slow_id, next_id, kept;
+
+  sl_session_set_max_active (session, 1);
+  slow = add (session, fixture, "/file?size=2000000&seed=7&rate=1000000&chunk=16384",
+              "slow.bin", FALSE);
+  next = add (session, fixture, "/file?size=3000&seed=8", "next.bin", FALSE);
+  slow_id = sl_session_get_id (session, slow);
+  next_id = sl_session_get_id (session, next);
+  sl_test_wait_until (NULL, has_bytes, slow, WAIT_MS);
+  g_assert_cmpint (sl_download_get_state (next), ==, SL_DOWNLOAD_STATE_QUEUED);
+
+  /* The slot the running one leaves is not given to the queued one. */
+  sl_session_shutdown (session);
+  sl_test_wait_until (NULL, nothing_active, session, WAIT_MS);
+  g_assert_cmpint (sl_download_get_state (slow), ==, SL_DOWNLOAD_STATE_PAUSED);
+  for (guint i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpint (sl_download_get_state (next), ==, SL_DOWNLOAD_STATE_QUEUED);
+  kept = sl_download_get_bytes_received (slow);
+  flush (store);
+  g_assert_finalize_object (session);
+  g_assert_finalize_object (store);
+
+  /* The next start picks up both: the interrupted one first, from its bytes. */
+  store = open_store (fixture);
+  session = sl_session_new (store);
+  slow = sl_session_lookup (session, slow_id);
+  next = sl_session_lookup (session, next_id);
+  wait_for_state (slow, SL_DOWNLOAD_STATE_COMPLETED);
+  wait_for_state (next, SL_DOWNLOAD_STATE_COMPLETED);
+  sl_test_assert_file_is_entity (slow_path, 7, 2000000);
+  sl_test_assert_file_is_entity (next_path, 8, 3000);
+
+  requests = sl_test_server_requests (fixture->server, "/file");
+  {
+    g_autofree char *expected = g_strdup_printf ("bytes=%" G_GINT64_FORMAT "-", kept);
+    gboolean found = FALSE;
+
+    for (guint i = 0; i < requests->len; i++)
+      found |= g_strcmp0 (((SlTestRequest *) requests->pdata[i])->range, expected) == 0;
+    g_assert_true (found);
+  }
+
+  flush (store);
+  g_assert_finalize_object (session);
+  g_assert_finalize_object (store);
+}
+
 #define ADD(path, func) \
   g_test_add ("/session/" path, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
@@ -563,6 +633,7 @@ main (int    argc,
   ADD ("hostile-filename", test_hostile_filename);
   ADD ("move", test_move);
   ADD ("restart", test_restart);
+  ADD ("shutdown", test_shutdown);
 
   return g_test_run ();
 }

@@ -21,6 +21,8 @@
 
 #define DEFAULT_MAX_ACTIVE   3
 #define DEFAULT_MAX_PER_HOST 2
+/* The most the limits go: as many connections as the HTTP session allows. */
+#define MAX_CONNECTIONS      256
 
 typedef struct
 {
@@ -28,6 +30,7 @@ typedef struct
   SlDownload    *download;
   SlStoreRecord *record;
   char          *host;
+  gboolean       interrupted;  /* paused by a shutdown: recorded as running */
 } Entry;
 
 struct _SlSession
@@ -46,6 +49,7 @@ struct _SlSession
   guint        max_per_host;
   guint        n_active;
   guint        schedule_source;
+  gboolean     shutting_down;
 };
 
 static void sl_session_list_model_init (GListModelInterface *iface);
@@ -112,7 +116,9 @@ persist (Entry *entry)
   record->directory = g_steal_pointer (&directory);
   g_free (record->filename);
   record->filename = g_strdup (sl_download_get_filename (download));
-  record->state = state;
+  /* What a shutdown paused was running, and runs again at the next start. */
+  record->state = entry->interrupted && state == SL_DOWNLOAD_STATE_PAUSED
+                    ? SL_DOWNLOAD_STATE_RUNNING : state;
   record->error_kind = sl_download_get_error_kind (download);
   g_free (record->error_message);
   record->error_message = g_strdup (sl_download_get_error_message (download));
@@ -220,6 +226,8 @@ schedule_cb (gpointer user_data)
   guint active = 0;
 
   self->schedule_source = 0;
+  if (self->shutting_down)
+    return G_SOURCE_REMOVE;
 
   for (guint i = 0; i < self->entries->len; i++)
     {
@@ -259,7 +267,7 @@ schedule_cb (gpointer user_data)
 static void
 queue_schedule (SlSession *self)
 {
-  if (self->schedule_source == 0)
+  if (self->schedule_source == 0 && !self->shutting_down)
     self->schedule_source = g_idle_add_full (G_PRIORITY_DEFAULT, schedule_cb, self, NULL);
 }
 
@@ -612,10 +620,10 @@ sl_session_class_init (SlSessionClass *klass)
   object_class->set_property = sl_session_set_property;
 
   properties[PROP_MAX_ACTIVE] =
-    g_param_spec_uint ("max-active", NULL, NULL, 1, 64, DEFAULT_MAX_ACTIVE,
+    g_param_spec_uint ("max-active", NULL, NULL, 1, MAX_CONNECTIONS, DEFAULT_MAX_ACTIVE,
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_MAX_PER_HOST] =
-    g_param_spec_uint ("max-per-host", NULL, NULL, 1, 64, DEFAULT_MAX_PER_HOST,
+    g_param_spec_uint ("max-per-host", NULL, NULL, 1, MAX_CONNECTIONS, DEFAULT_MAX_PER_HOST,
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_N_ACTIVE] =
     g_param_spec_uint ("n-active", NULL, NULL, 0, G_MAXUINT, 0,
@@ -635,12 +643,12 @@ sl_session_init (SlSession *self)
   self->by_download = g_hash_table_new (NULL, NULL);
   self->by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
   self->default_directory = g_file_new_for_path (downloads ? downloads : g_get_home_dir ());
-  /* More connections than libsoup's default of 2 per host leave room for the per-host limit
-   * the scheduler sets. */
+  /* Connection limits well above libsoup's defaults (2 per host): the scheduler's own limits
+   * are the ones that hold, and they can be raised. */
   self->soup_session = soup_session_new_with_options ("user-agent",
                                                       PACKAGE_NAME "/" PACKAGE_VERSION,
-                                                      "max-conns", 64,
-                                                      "max-conns-per-host", 8,
+                                                      "max-conns", MAX_CONNECTIONS,
+                                                      "max-conns-per-host", MAX_CONNECTIONS,
                                                       NULL);
 }
 
@@ -939,6 +947,35 @@ sl_session_resume_all (SlSession *self)
 }
 
 /**
+ * sl_session_shutdown:
+ * @self: a session
+ *
+ * Gets the session ready for the process to end: no download starts any more, and the running
+ * and waiting ones pause, flushing their partial files and recording their resume data, but
+ * stay recorded as running, so that the next session resumes them; queued ones stay queued.
+ * The pauses land asynchronously: #SlSession:n-active reaches 0 when they all have.
+ */
+void
+sl_session_shutdown (SlSession *self)
+{
+  g_return_if_fail (SL_IS_SESSION (self));
+
+  self->shutting_down = TRUE;
+  g_clear_handle_id (&self->schedule_source, g_source_remove);
+
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+
+      if (is_active (sl_download_get_state (entry->download)))
+        {
+          entry->interrupted = TRUE;
+          sl_download_pause_async (entry->download, NULL, NULL, NULL);
+        }
+    }
+}
+
+/**
  * sl_session_move:
  * @self: a session
  * @download: one of its downloads
@@ -1042,7 +1079,7 @@ sl_session_set_max_active (SlSession *self,
                            guint      max_active)
 {
   g_return_if_fail (SL_IS_SESSION (self));
-  g_return_if_fail (max_active >= 1);
+  g_return_if_fail (max_active >= 1 && max_active <= MAX_CONNECTIONS);
 
   if (self->max_active == max_active)
     return;
@@ -1065,7 +1102,7 @@ sl_session_set_max_per_host (SlSession *self,
                              guint      max_per_host)
 {
   g_return_if_fail (SL_IS_SESSION (self));
-  g_return_if_fail (max_per_host >= 1);
+  g_return_if_fail (max_per_host >= 1 && max_per_host <= MAX_CONNECTIONS);
 
   if (self->max_per_host == max_per_host)
     return;

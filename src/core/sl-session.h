@@ -32,6 +32,7 @@ void         sl_session_resume                (SlSession    *self,
                                                SlDownload   *download);
 void         sl_session_pause_all             (SlSession    *self);
 void         sl_session_resume_all            (SlSession    *self);
+void         sl_session_shutdown              (SlSession    *self);
 gboolean     sl_session_move                  (SlSession    *self,
                                                SlDownload   *download,
                                                guint         position);

@@ -13,6 +13,7 @@
 
 #include "sl-daemon.h"
 #include "sl-dbus-export.h"
+#include "sl-inhibitor.h"
 #include "sl-session.h"
 #include "sl-store.h"
 
@@ -37,6 +38,7 @@ struct _SlDaemon
   GApplication  parent_instance;
 
   SlDBusExport *export;
+  SlInhibitor  *inhibitor;
   SlStore      *store;
   SlSession    *session;
 
@@ -47,6 +49,13 @@ struct _SlDaemon
   guint         sigint_source;
   guint         stop_timeout_source;
   int           exit_status;
+
+  /* Main-loop lateness, measured only when SLUICE_MEASURE_LATENCY is set (benchmarks). */
+  guint         latency_source;
+  gint64        latency_expected;
+  gint64        latency_max;
+  guint64       latency_ticks;
+  guint64       latency_late;   /* ticks later than one frame (16 ms) */
 };
 
 G_DEFINE_FINAL_TYPE (SlDaemon, sl_daemon, G_TYPE_APPLICATION)
@@ -80,6 +89,9 @@ static void
 update_active_hold (SlDaemon *self)
 {
   gboolean active = self->session != NULL && sl_session_get_n_active (self->session) > 0;
+
+  if (self->inhibitor != NULL)
+    sl_inhibitor_set_active (self->inhibitor, active);
 
   if (active && !self->active_held)
     {
@@ -123,10 +135,10 @@ on_stop_signal (gpointer user_data)
   self->stopping = TRUE;
   self->stop_timeout_source = g_timeout_add_seconds (STOP_TIMEOUT_S, on_stop_timeout, self);
 
-  /* Queued downloads are paused too, or the scheduler would start them in the slots the
-   * paused ones leave. */
+  /* Running downloads pause and are recorded as running, so the next start resumes them;
+   * queued ones stay queued, and nothing new starts meanwhile. */
   if (self->session != NULL)
-    sl_session_pause_all (self->session);
+    sl_session_shutdown (self->session);
 
   update_active_hold (self);
 
@@ -163,6 +175,37 @@ open_session (SlDaemon  *self,
                            G_CALLBACK (update_active_hold), self, G_CONNECT_SWAPPED);
 
   return TRUE;
+}
+
+#define LATENCY_TICK_MS 10
+
+static gboolean
+on_latency_tick (gpointer user_data)
+{
+  SlDaemon *self = user_data;
+  gint64 now = g_get_monotonic_time ();
+  gint64 late = now - self->latency_expected;
+
+  self->latency_max = MAX (self->latency_max, late);
+  self->latency_ticks++;
+  if (late > 16 * G_TIME_SPAN_MILLISECOND)
+    self->latency_late++;
+  self->latency_expected = now + LATENCY_TICK_MS * G_TIME_SPAN_MILLISECOND;
+
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+report_latency (SlDaemon *self)
+{
+  if (self->latency_source == 0)
+    return;
+
+  g_clear_handle_id (&self->latency_source, g_source_remove);
+  g_message ("main loop: %" G_GUINT64_FORMAT " ticks of %d ms, max lateness %.1f ms, "
+             "%" G_GUINT64_FORMAT " later than 16 ms",
+             self->latency_ticks, LATENCY_TICK_MS, self->latency_max / 1000.0,
+             self->latency_late);
 }
 
 /* GApplication */
@@ -218,6 +261,9 @@ sl_daemon_dbus_register (GApplication     *application,
       return FALSE;
     }
 
+  g_clear_object (&self->inhibitor);
+  self->inhibitor = sl_inhibitor_new (connection);
+
   g_clear_object (&self->export);
   self->export = sl_dbus_export_new (application);
   sl_dbus_export_set_session (self->export, self->session);
@@ -267,6 +313,12 @@ sl_daemon_startup (GApplication *application)
   g_application_hold (application);
   g_application_release (application);
 
+  if (g_getenv ("SLUICE_MEASURE_LATENCY") != NULL)
+    {
+      self->latency_expected = g_get_monotonic_time () + LATENCY_TICK_MS * G_TIME_SPAN_MILLISECOND;
+      self->latency_source = g_timeout_add (LATENCY_TICK_MS, on_latency_tick, self);
+    }
+
   self->sigterm_source = g_unix_signal_add (SIGTERM, on_stop_signal, self);
   self->sigint_source = g_unix_signal_add (SIGINT, on_stop_signal, self);
 }
@@ -279,6 +331,8 @@ sl_daemon_shutdown (GApplication *application)
   g_clear_handle_id (&self->sigterm_source, g_source_remove);
   g_clear_handle_id (&self->sigint_source, g_source_remove);
   g_clear_handle_id (&self->stop_timeout_source, g_source_remove);
+
+  report_latency (self);
 
   /* Whatever ended the main loop, what is recorded reaches the disk. */
   flush_store (self);
@@ -296,11 +350,13 @@ sl_daemon_dispose (GObject *object)
   g_clear_handle_id (&self->sigterm_source, g_source_remove);
   g_clear_handle_id (&self->sigint_source, g_source_remove);
   g_clear_handle_id (&self->stop_timeout_source, g_source_remove);
+  g_clear_handle_id (&self->latency_source, g_source_remove);
 
   /* The export goes first: it follows the session's downloads. When GApplication has not
    * called dbus_unregister yet, it does from its finalize, after this, and finds nothing left
    * to unexport. */
   g_clear_object (&self->export);
+  g_clear_object (&self->inhibitor);
   g_clear_object (&self->session);
   g_clear_object (&self->store);
 

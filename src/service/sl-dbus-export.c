@@ -233,6 +233,26 @@ release (SlDBusExport *self)
     g_application_release (self->application);
 }
 
+/* A client set MaxActive or MaxPerHost: the session takes them, clamped to what it allows. */
+static void
+on_limits_changed (SlDBusManager1 *skeleton,
+                   GParamSpec     *pspec,
+                   SlDBusExport   *self)
+{
+  guint max_active = CLAMP (sl_dbus_manager1_get_max_active (skeleton), 1, 256);
+  guint max_per_host = CLAMP (sl_dbus_manager1_get_max_per_host (skeleton), 1, 256);
+
+  if (self->session == NULL)
+    return;
+
+  sl_session_set_max_active (self->session, max_active);
+  sl_session_set_max_per_host (self->session, max_per_host);
+  if (sl_dbus_manager1_get_max_active (skeleton) != max_active)
+    sl_dbus_manager1_set_max_active (skeleton, max_active);
+  if (sl_dbus_manager1_get_max_per_host (skeleton) != max_per_host)
+    sl_dbus_manager1_set_max_per_host (skeleton, max_per_host);
+}
+
 static gboolean
 on_handle_pause (SlDBusDownload1       *skeleton,
                  GDBusMethodInvocation *invocation,
@@ -304,11 +324,20 @@ on_handle_refresh_link (SlDBusDownload1       *skeleton,
                         Item                  *item)
 {
   SlDBusExport *self = item->export;
+  g_autoptr (GError) error = NULL;
+  SlDownloadState state = sl_download_get_state (item->download);
 
   hold (self);
-  g_dbus_method_invocation_return_error_literal (invocation, G_DBUS_ERROR,
-                                                 G_DBUS_ERROR_NOT_SUPPORTED,
-                                                 _("Refresh link is not available yet"));
+  if (!sl_download_refresh_link (item->download, uri, &error))
+    g_dbus_method_invocation_return_gerror (invocation, error);
+  else
+    {
+      /* A download that stopped on the old link goes on with the new one; a paused one
+       * stays paused until resumed. */
+      if (state == SL_DOWNLOAD_STATE_FAILED || state == SL_DOWNLOAD_STATE_WAITING)
+        sl_session_resume (self->session, item->download);
+      sl_dbus_download1_complete_refresh_link (skeleton, invocation);
+    }
   release (self);
 
   return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -603,6 +632,15 @@ sl_dbus_export_register (SlDBusExport     *self,
   g_return_val_if_fail (self->manager == NULL, FALSE);
 
   manager_skeleton = sl_dbus_manager1_skeleton_new ();
+  if (self->session != NULL)
+    {
+      sl_dbus_manager1_set_max_active (manager_skeleton, sl_session_get_max_active (self->session));
+      sl_dbus_manager1_set_max_per_host (manager_skeleton,
+                                         sl_session_get_max_per_host (self->session));
+    }
+  g_signal_connect (manager_skeleton, "notify::max-active", G_CALLBACK (on_limits_changed), self);
+  g_signal_connect (manager_skeleton, "notify::max-per-host", G_CALLBACK (on_limits_changed),
+                    self);
   g_signal_connect (manager_skeleton, "handle-add", G_CALLBACK (on_handle_add), self);
   g_signal_connect (manager_skeleton, "handle-pause-all", G_CALLBACK (on_handle_pause_all), self);
   g_signal_connect (manager_skeleton, "handle-resume-all",
