@@ -16,6 +16,7 @@
 #include <gio/gio.h>
 #include <glib/gi18n.h>
 
+#include "sl-cli-util.h"
 #include "sl-remote.h"
 
 #define BUS_NAME           "org.sluice.Downloads"
@@ -25,39 +26,11 @@
 #define START_TIMEOUT_MS   (15 * 1000)
 #define CALL_TIMEOUT_MS    (60 * 1000)
 
-enum {
-  EXIT_DONE = 0,
-  EXIT_USAGE = 1,
-  EXIT_NETWORK = 2,
-  EXIT_HTTP = 3,
-  EXIT_FILE = 4,
-  EXIT_DAEMON = 6,
-};
-
-static void
-print_error (const char *format,
-             ...) G_GNUC_PRINTF (1, 2);
-
-static void
-print_error (const char *format,
-             ...)
-{
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-
-  g_strdelimit (message, "\r\n", ' ');
-  fprintf (stderr, "sluicectl: %s\n", message);
-}
-
 static void
 print_dbus_error (GError *error)
 {
   g_dbus_error_strip_remote_error (error);
-  print_error ("%s", error->message);
+  sl_cli_print_error ("%s", error->message);
 }
 
 static gboolean
@@ -174,12 +147,12 @@ connect_to_daemon (void)
 
   if (bus == NULL)
     {
-      print_error (_("Cannot reach the session bus: %s"), error->message);
+      sl_cli_print_error (_("Cannot reach the session bus: %s"), error->message);
       return NULL;
     }
   if (!ensure_daemon (bus, &error))
     {
-      print_error ("%s", error->message);
+      sl_cli_print_error ("%s", error->message);
       return NULL;
     }
 
@@ -219,17 +192,6 @@ id_of_path (const char *path)
 }
 
 static int
-usage_error (GOptionContext *context,
-             const char     *message)
-{
-  g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
-
-  print_error ("%s", message);
-  fprintf (stderr, "%s", help);
-  return EXIT_USAGE;
-}
-
-static int
 cmd_add (int    argc,
          char **argv)
 {
@@ -239,7 +201,7 @@ cmd_add (int    argc,
   g_autofree char *directory = NULL;
   g_autofree char *filename = NULL;
   gboolean paused = FALSE;
-  int status = EXIT_DONE;
+  int status = SL_EXIT_DONE;
   GOptionEntry entries[] = {
     { "directory", 'd', 0, G_OPTION_ARG_FILENAME, &directory, N_("Save into DIR"), N_("DIR") },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &filename,
@@ -250,15 +212,15 @@ cmd_add (int    argc,
 
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   if (!g_option_context_parse (context, &argc, &argv, &error))
-    return usage_error (context, error->message);
+    return sl_cli_usage_error (context, error->message);
   if (argc < 2)
-    return usage_error (context, _("No URL given"));
+    return sl_cli_usage_error (context, _("No URL given"));
   if (filename != NULL && argc != 2)
-    return usage_error (context, _("-o NAME goes with exactly one URL"));
+    return sl_cli_usage_error (context, _("-o NAME goes with exactly one URL"));
 
   bus = connect_to_daemon ();
   if (bus == NULL)
-    return EXIT_DAEMON;
+    return SL_EXIT_DAEMON;
 
   for (int i = 1; i < argc; i++)
     {
@@ -284,7 +246,7 @@ cmd_add (int    argc,
       if (reply == NULL)
         {
           print_dbus_error (call_error);
-          status = EXIT_USAGE;
+          status = SL_EXIT_USAGE;
           continue;
         }
 
@@ -511,26 +473,26 @@ cmd_list (int    argc,
 
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   if (!g_option_context_parse (context, &argc, &argv, &error))
-    return usage_error (context, error->message);
+    return sl_cli_usage_error (context, error->message);
   if (argc != 1)
-    return usage_error (context, _("list takes no arguments"));
+    return sl_cli_usage_error (context, _("list takes no arguments"));
 
   bus = connect_to_daemon ();
   if (bus == NULL)
-    return EXIT_DAEMON;
+    return SL_EXIT_DAEMON;
 
   rows = fetch_rows (bus, &error);
   if (rows == NULL)
     {
       print_dbus_error (error);
-      return EXIT_DAEMON;
+      return SL_EXIT_DAEMON;
     }
 
   if (json)
     print_json (rows);
   else
     print_table (rows);
-  return EXIT_DONE;
+  return SL_EXIT_DONE;
 }
 
 /* pause, resume, cancel and remove: one method on each download named, or one on all. */
@@ -547,7 +509,7 @@ cmd_each (const char *verb,
   gboolean delete_file = FALSE;
   gboolean takes_all = g_str_equal (verb, "pause") || g_str_equal (verb, "resume");
   const char *method;
-  int status = EXIT_DONE;
+  int status = SL_EXIT_DONE;
   GOptionEntry all_entries[] = {
     { "all", 'a', 0, G_OPTION_ARG_NONE, &all, N_("All downloads"), NULL },
     G_OPTION_ENTRY_NULL
@@ -564,11 +526,11 @@ cmd_each (const char *verb,
   if (g_str_equal (verb, "remove"))
     g_option_context_add_main_entries (context, remove_entries, GETTEXT_PACKAGE);
   if (!g_option_context_parse (context, &argc, &argv, &error))
-    return usage_error (context, error->message);
+    return sl_cli_usage_error (context, error->message);
   if (all && argc > 1)
-    return usage_error (context, _("Give IDs or --all, not both"));
+    return sl_cli_usage_error (context, _("Give IDs or --all, not both"));
   if (!all && argc < 2)
-    return usage_error (context, _("No download ID given"));
+    return sl_cli_usage_error (context, _("No download ID given"));
 
   for (int i = 1; i < argc; i++)
     {
@@ -578,13 +540,13 @@ cmd_each (const char *verb,
         {
           g_autofree char *message = g_strdup_printf (_("“%s” is not a download ID"), argv[i]);
 
-          return usage_error (context, message);
+          return sl_cli_usage_error (context, message);
         }
     }
 
   bus = connect_to_daemon ();
   if (bus == NULL)
-    return EXIT_DAEMON;
+    return SL_EXIT_DAEMON;
 
   if (all)
     {
@@ -595,9 +557,9 @@ cmd_each (const char *verb,
       if (reply == NULL)
         {
           print_dbus_error (error);
-          return EXIT_DAEMON;
+          return SL_EXIT_DAEMON;
         }
-      return EXIT_DONE;
+      return SL_EXIT_DONE;
     }
 
   if (g_str_equal (verb, "pause"))
@@ -622,10 +584,10 @@ cmd_each (const char *verb,
         {
           if (g_error_matches (call_error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD) ||
               g_error_matches (call_error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_OBJECT))
-            print_error (_("No download has the ID %s"), argv[i]);
+            sl_cli_print_error (_("No download has the ID %s"), argv[i]);
           else
             print_dbus_error (call_error);
-          status = EXIT_USAGE;
+          status = SL_EXIT_USAGE;
         }
     }
 
@@ -644,14 +606,14 @@ status_for (const char *state,
             const char *error_kind)
 {
   if (g_str_equal (state, "completed"))
-    return EXIT_DONE;
+    return SL_EXIT_DONE;
   if (g_str_equal (error_kind, "network"))
-    return EXIT_NETWORK;
+    return SL_EXIT_NETWORK;
   if (g_str_equal (error_kind, "server"))
-    return EXIT_HTTP;
+    return SL_EXIT_HTTP;
   if (g_str_equal (error_kind, "file"))
-    return EXIT_FILE;
-  return EXIT_USAGE;
+    return SL_EXIT_FILE;
+  return SL_EXIT_USAGE;
 }
 
 static gboolean
@@ -674,10 +636,10 @@ settle (WaitContext *ctx,
     return;
 
   status = status_for (state, error_kind);
-  if (status != EXIT_DONE)
+  if (status != SL_EXIT_DONE)
     {
-      print_error ("%s: %s", id_of_path (path), *error ? error : state);
-      if (ctx->status == EXIT_DONE)
+      sl_cli_print_error ("%s: %s", id_of_path (path), *error ? error : state);
+      if (ctx->status == SL_EXIT_DONE)
         ctx->status = status;
     }
 
@@ -731,8 +693,8 @@ on_name_vanished (GDBusConnection *bus,
 {
   WaitContext *ctx = user_data;
 
-  print_error (_("The Sluice daemon went away"));
-  ctx->status = EXIT_DAEMON;
+  sl_cli_print_error (_("The Sluice daemon went away"));
+  ctx->status = SL_EXIT_DAEMON;
   g_main_loop_quit (ctx->loop);
 }
 
@@ -746,13 +708,13 @@ cmd_wait (int    argc,
   g_autoptr (GPtrArray) rows = NULL;
   g_autoptr (GHashTable) pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
-  WaitContext ctx = { loop, pending, EXIT_DONE };
+  WaitContext ctx = { loop, pending, SL_EXIT_DONE };
   guint subscription, watch;
 
   if (!g_option_context_parse (context, &argc, &argv, &error))
-    return usage_error (context, error->message);
+    return sl_cli_usage_error (context, error->message);
   if (argc < 2)
-    return usage_error (context, _("No download ID given"));
+    return sl_cli_usage_error (context, _("No download ID given"));
 
   for (int i = 1; i < argc; i++)
     {
@@ -762,14 +724,14 @@ cmd_wait (int    argc,
         {
           g_autofree char *message = g_strdup_printf (_("“%s” is not a download ID"), argv[i]);
 
-          return usage_error (context, message);
+          return sl_cli_usage_error (context, message);
         }
       g_hash_table_add (pending, path);
     }
 
   bus = connect_to_daemon ();
   if (bus == NULL)
-    return EXIT_DAEMON;
+    return SL_EXIT_DAEMON;
 
   /* Subscribe first, then read the current states, so that no change falls in between. */
   subscription = g_dbus_connection_signal_subscribe (bus, BUS_NAME,
@@ -785,7 +747,7 @@ cmd_wait (int    argc,
   if (rows == NULL)
     {
       print_dbus_error (error);
-      ctx.status = EXIT_DAEMON;
+      ctx.status = SL_EXIT_DAEMON;
     }
   else
     {
@@ -805,8 +767,8 @@ cmd_wait (int    argc,
         {
           if (!g_hash_table_contains (known, path))
             {
-              print_error (_("No download has the ID %s"), id_of_path (path));
-              ctx.status = EXIT_USAGE;
+              sl_cli_print_error (_("No download has the ID %s"), id_of_path (path));
+              ctx.status = SL_EXIT_USAGE;
               g_hash_table_iter_remove (&iter);
             }
         }

@@ -19,20 +19,10 @@
 #include <glib/gstdio.h>
 
 #include "sl-download.h"
+#include "sl-cli-util.h"
 #include "sl-remote.h"
 #include "sl-resume-data.h"
 #include "sl-uri.h"
-
-enum {
-  EXIT_DONE = 0,
-  EXIT_USAGE = 1,
-  EXIT_NETWORK = 2,
-  EXIT_HTTP = 3,
-  EXIT_FILE = 4,
-  EXIT_CHECKSUM = 5,
-  EXIT_SIGINT = 130,
-  EXIT_SIGTERM = 143,
-};
 
 #define RESUME_SUFFIX ".resume"
 #define PLAIN_PROGRESS_USEC (5 * G_TIME_SPAN_SECOND)
@@ -55,26 +45,6 @@ typedef struct
   gboolean    quit_after_write;
   gboolean    delete_resume;
 } GetContext;
-
-static void
-print_error (const char *format,
-             ...) G_GNUC_PRINTF (1, 2);
-
-static void
-print_error (const char *format,
-             ...)
-{
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-
-  /* One line, whatever the message holds. */
-  g_strdelimit (message, "\r\n", ' ');
-  fprintf (stderr, "sluicectl: %s\n", message);
-}
 
 static void
 clear_progress_line (GetContext *ctx)
@@ -194,7 +164,7 @@ on_resume_written (GObject      *object,
 
   ctx->resume_writing = FALSE;
   if (!g_file_replace_contents_finish (G_FILE (object), result, NULL, &error))
-    print_error (_("Cannot save resume data: %s"), error->message);
+    sl_cli_print_error (_("Cannot save resume data: %s"), error->message);
 
   write_next_resume (ctx);
   maybe_quit (ctx);
@@ -262,23 +232,23 @@ static int
 exit_code_for_error (const GError *error)
 {
   if (g_error_matches (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_CHECKSUM))
-    return EXIT_CHECKSUM;
+    return SL_EXIT_CHECKSUM;
 
   switch (sl_download_error_kind (error))
     {
     case SL_ERROR_KIND_NETWORK:
-      return EXIT_NETWORK;
+      return SL_EXIT_NETWORK;
 
     case SL_ERROR_KIND_SERVER:
-      return EXIT_HTTP;
+      return SL_EXIT_HTTP;
 
     case SL_ERROR_KIND_FILE:
-      return EXIT_FILE;
+      return SL_EXIT_FILE;
 
     case SL_ERROR_KIND_USER:
     case SL_ERROR_KIND_NONE:
     default:
-      return EXIT_USAGE;
+      return SL_EXIT_USAGE;
     }
 }
 
@@ -299,11 +269,11 @@ on_completed (SlDownload   *download,
       ctx->delete_resume = TRUE;
       g_clear_pointer (&ctx->resume_pending, g_bytes_unref);
       info (ctx, message);
-      ctx->exit_code = EXIT_DONE;
+      ctx->exit_code = SL_EXIT_DONE;
     }
   else
     {
-      print_error ("%s", error->message);
+      sl_cli_print_error ("%s", error->message);
       ctx->exit_code = exit_code_for_error (error);
       /* The bytes that did not match are gone, and so is what they were. */
       if (g_error_matches (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_CHECKSUM))
@@ -498,17 +468,6 @@ find_resume_data (GetContext *ctx,
 }
 
 static int
-usage_error (GOptionContext *context,
-             const char     *message)
-{
-  g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
-
-  print_error ("%s", message);
-  fprintf (stderr, "%s", help);
-  return EXIT_USAGE;
-}
-
-static int
 cmd_get (int    argc,
          char **argv)
 {
@@ -534,8 +493,8 @@ cmd_get (int    argc,
   int stall_timeout = 30;
   guint64 rate = 0;
   GetContext ctx = { 0 };
-  SignalData sigint_data = { &ctx, EXIT_SIGINT };
-  SignalData sigterm_data = { &ctx, EXIT_SIGTERM };
+  SignalData sigint_data = { &ctx, SL_EXIT_SIGINT };
+  SignalData sigterm_data = { &ctx, SL_EXIT_SIGTERM };
   guint sigint_source, sigterm_source;
   GOptionEntry entries[] = {
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, N_("Save as FILE"), N_("FILE") },
@@ -563,24 +522,24 @@ cmd_get (int    argc,
   g_option_context_set_help_enabled (context, TRUE);
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   if (!g_option_context_parse (context, &argc, &argv, &error))
-    return usage_error (context, error->message);
+    return sl_cli_usage_error (context, error->message);
 
   if (argc != 2)
-    return usage_error (context, argc < 2 ? _("No URL given") : _("Give exactly one URL"));
+    return sl_cli_usage_error (context, argc < 2 ? _("No URL given") : _("Give exactly one URL"));
   if (output != NULL && directory != NULL)
-    return usage_error (context, _("Give either -o FILE or -d DIR, not both"));
+    return sl_cli_usage_error (context, _("Give either -o FILE or -d DIR, not both"));
   if (connections < 1 || connections > 16)
-    return usage_error (context, _("Connections must be between 1 and 16"));
+    return sl_cli_usage_error (context, _("Connections must be between 1 and 16"));
   if (retries < 0 || retry_delay < 0 || retry_delay > 3600 || stall_timeout < 1)
-    return usage_error (context, _("Retry and timeout values must be positive"));
+    return sl_cli_usage_error (context, _("Retry and timeout values must be positive"));
   if (limit_rate != NULL && !parse_rate (limit_rate, &rate))
-    return usage_error (context, _("A rate is a number with an optional K, M or G suffix"));
+    return sl_cli_usage_error (context, _("A rate is a number with an optional K, M or G suffix"));
 
   uri = sl_uri_parse_download (argv[1], &error);
   if (uri == NULL)
     {
-      print_error ("%s", error->message);
-      return EXIT_USAGE;
+      sl_cli_print_error ("%s", error->message);
+      return SL_EXIT_USAGE;
     }
   uri_string = g_uri_to_string (uri);
 
@@ -591,8 +550,8 @@ cmd_get (int    argc,
 
       if (g_str_has_suffix (output, "/") || g_str_equal (base, ".") || g_str_equal (base, ".."))
         {
-          print_error (_("“%s” is not a file name"), output);
-          return EXIT_USAGE;
+          sl_cli_print_error (_("“%s” is not a file name"), output);
+          return SL_EXIT_USAGE;
         }
       filename = g_steal_pointer (&base);
       dir_path = g_canonicalize_filename (parent, NULL);
@@ -602,13 +561,13 @@ cmd_get (int    argc,
 
   if (!g_file_test (dir_path, G_FILE_TEST_IS_DIR))
     {
-      print_error (_("The folder “%s” does not exist"), dir_path);
-      return EXIT_FILE;
+      sl_cli_print_error (_("The folder “%s” does not exist"), dir_path);
+      return SL_EXIT_FILE;
     }
 
   ctx.quiet = quiet;
   ctx.tty = isatty (STDERR_FILENO);
-  ctx.exit_code = EXIT_DONE;
+  ctx.exit_code = SL_EXIT_DONE;
 
   if (connections > 1)
     info (&ctx, _("Segmented transfers are not available yet; using one connection"));
@@ -642,8 +601,8 @@ cmd_get (int    argc,
       download = sl_download_new (session, uri_string, &error);
       if (download == NULL)
         {
-          print_error ("%s", error->message);
-          return EXIT_USAGE;
+          sl_cli_print_error ("%s", error->message);
+          return SL_EXIT_USAGE;
         }
       sl_download_set_directory (download, dir);
       if (filename != NULL)
@@ -657,16 +616,16 @@ cmd_get (int    argc,
 
       if (!parse_header (headers[i], &name, &value, &error))
         {
-          print_error ("%s", error->message);
-          return EXIT_USAGE;
+          sl_cli_print_error ("%s", error->message);
+          return SL_EXIT_USAGE;
         }
       sl_download_add_header (download, name, value);
     }
 
   if (!sl_download_set_checksum (download, checksum, &error))
     {
-      print_error ("%s", error->message);
-      return EXIT_USAGE;
+      sl_cli_print_error ("%s", error->message);
+      return SL_EXIT_USAGE;
     }
 
   sl_download_set_max_retries (download, retries);
@@ -738,20 +697,20 @@ main (int    argc,
   if (argc < 2)
     {
       print_usage (stderr);
-      return EXIT_USAGE;
+      return SL_EXIT_USAGE;
     }
 
   if (g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h") ||
       g_str_equal (argv[1], "help"))
     {
       print_usage (stdout);
-      return EXIT_DONE;
+      return SL_EXIT_DONE;
     }
 
   if (g_str_equal (argv[1], "--version"))
     {
       printf ("sluicectl %s\n", PACKAGE_VERSION);
-      return EXIT_DONE;
+      return SL_EXIT_DONE;
     }
 
   if (g_str_equal (argv[1], "get"))
@@ -764,7 +723,7 @@ main (int    argc,
       return status;
   }
 
-  print_error (_("Unknown command “%s”"), argv[1]);
+  sl_cli_print_error (_("Unknown command “%s”"), argv[1]);
   print_usage (stderr);
-  return EXIT_USAGE;
+  return SL_EXIT_USAGE;
 }

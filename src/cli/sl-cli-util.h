@@ -1,0 +1,30 @@
+/* sl-cli-util.h
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Exit statuses shared by every sluicectl verb; DESIGN.md fixes 0 to 5. */
+enum {
+  SL_EXIT_DONE = 0,
+  SL_EXIT_USAGE = 1,
+  SL_EXIT_NETWORK = 2,
+  SL_EXIT_HTTP = 3,
+  SL_EXIT_FILE = 4,
+  SL_EXIT_CHECKSUM = 5,
+  SL_EXIT_DAEMON = 6,
+  SL_EXIT_SIGINT = 130,
+  SL_EXIT_SIGTERM = 143,
+};
+
+void sl_cli_print_error (const char     *format,
+                         ...) G_GNUC_PRINTF (1, 2);
+int  sl_cli_usage_error (GOptionContext *context,
+                         const char     *message);
+
+G_END_DECLS
