@@ -1308,6 +1308,1083 @@ test_activation (Fixture       *f,
   disconnect_proxies (f);
 }
 
+/* Crash safety under stress: downloads survive a daemon killed over and over.
+ *
+ * Two downloads run at once (the per-host limit), the other three wait. The first two are slow
+ * enough to be half done when the first kill comes, after a life longer than the daemon's
+ * checkpoint interval (5 s), so that there are recorded bytes to resume from; then the daemon
+ * is killed at random moments, more often than it checkpoints. The last three are fast, to
+ * keep the whole short. */
+
+#define STRESS_COUNT      5
+#define STRESS_SIZE       (64 * 1024 * 1024)
+#define STRESS_SLOW_RATE  (8 * 1024 * 1024)
+#define STRESS_FAST_RATE  (24 * 1024 * 1024)
+#define STRESS_FIRST_MS   6000
+#define STRESS_KILLS      10
+#define STRESS_SEED       100
+#define STRESS_MS         (120 * 1000)
+
+/* The Download1 properties of every object in @objects, by path. */
+static GHashTable *
+downloads_by_path (GVariant *objects)
+{
+  GHashTable *by_path = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                               (GDestroyNotify) g_variant_unref);
+  GVariantIter iter;
+  const char *path;
+  GVariant *interfaces;
+
+  g_variant_iter_init (&iter, objects);
+  while (g_variant_iter_next (&iter, "{&o@a{sa{sv}}}", &path, &interfaces))
+    {
+      GVariant *props = g_variant_lookup_value (interfaces, DOWNLOAD_IFACE,
+                                                G_VARIANT_TYPE_VARDICT);
+
+      g_assert_nonnull (props);
+      g_hash_table_insert (by_path, g_strdup (path), props);
+      g_variant_unref (interfaces);
+    }
+
+  return by_path;
+}
+
+static guint64
+props_bytes (GVariant *props)
+{
+  guint64 bytes = 0;
+
+  g_assert_true (g_variant_lookup (props, "BytesReceived", "t", &bytes));
+  return bytes;
+}
+
+static const char *
+props_string (GVariant   *props,
+              const char *name)
+{
+  const char *value = NULL;
+
+  g_assert_true (g_variant_lookup (props, name, "&s", &value));
+  return value;
+}
+
+static char *
+props_file_path (GVariant   *props,
+                 const char *suffix)
+{
+  g_autofree char *name = g_strconcat (props_string (props, "Filename"), suffix, NULL);
+
+  return g_build_filename (props_string (props, "Directory"), name, NULL);
+}
+
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+static void
+test_kill_stress (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GVariant) objects = NULL;
+  guint64 recorded[STRESS_COUNT] = { 0 };
+  gboolean completed[STRESS_COUNT] = { FALSE };
+  gint64 started, killing_done, all_done;
+
+  started = g_get_monotonic_time ();
+  daemon_start (f);
+  for (guint i = 0; i < STRESS_COUNT; i++)
+    {
+      g_autofree char *query =
+        g_strdup_printf ("/file?size=%u&seed=%u&rate=%u&chunk=65536", STRESS_SIZE,
+                         STRESS_SEED + i, i < 2 ? STRESS_SLOW_RATE : STRESS_FAST_RATE);
+
+      g_ptr_array_add (paths, add (f, query));
+    }
+
+  /* Kill 0 comes after a checkpoint; kills 1 to STRESS_KILLS at random. */
+  for (guint kill_no = 0; kill_no <= STRESS_KILLS; kill_no++)
+    {
+      guint wait_ms = kill_no == 0 ? STRESS_FIRST_MS : g_test_rand_int_range (300, 1501);
+      g_autoptr (GHashTable) before = NULL;
+      g_autoptr (GHashTable) after = NULL;
+      g_autoptr (GString) report = g_string_new (NULL);
+      guint64 live_total = 0, found_total = 0;
+
+      run_for (wait_ms);
+      g_clear_pointer (&objects, g_variant_unref);
+      objects = get_managed_objects (f);
+      before = downloads_by_path (objects);
+
+      daemon_kill (f, SIGKILL);
+      g_assert_true (WIFSIGNALED (f->status));
+      g_assert_cmpint (WTERMSIG (f->status), ==, SIGKILL);
+
+      daemon_start (f);
+      g_clear_pointer (&objects, g_variant_unref);
+      objects = get_managed_objects (f);
+      after = downloads_by_path (objects);
+
+      /* The same downloads, none lost, none added. */
+      g_assert_cmpuint (g_hash_table_size (after), ==, STRESS_COUNT);
+      for (guint i = 0; i < STRESS_COUNT; i++)
+        {
+          const char *path = paths->pdata[i];
+          GVariant *props = g_hash_table_lookup (after, path);
+          GVariant *live = g_hash_table_lookup (before, path);
+          const char *state;
+          guint64 bytes;
+
+          if (props == NULL)
+            g_error ("kill %u: %s is no longer listed", kill_no, path);
+          g_assert_nonnull (live);
+          state = props_string (props, "State");
+          bytes = props_bytes (props);
+          live_total += props_bytes (live);
+          found_total += bytes;
+          g_string_append_printf (report, " %s=%" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT,
+                                  strrchr (path, '/') + 1, props_bytes (live), bytes);
+
+          if (!g_strv_contains ((const char * const[]) { "queued", "running", "completed",
+                                                         NULL }, state))
+            g_error ("kill %u: %s is %s (“%s”)", kill_no, path, state,
+                     props_string (props, "Error"));
+
+          /* What was recorded stays recorded: no download goes back. */
+          if (bytes < recorded[i])
+            g_error ("kill %u: %s went back from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT
+                     " bytes", kill_no, path, recorded[i], bytes);
+          g_assert_cmpuint (bytes, <=, STRESS_SIZE);
+
+          if (completed[i])
+            g_assert_cmpstr (state, ==, "completed");
+
+          if (g_str_equal (state, "completed"))
+            {
+              g_autofree char *file = props_file_path (props, "");
+              g_autofree char *partial = props_file_path (props, ".part");
+              GStatBuf st;
+
+              g_assert_cmpuint (bytes, ==, STRESS_SIZE);
+              g_assert_cmpint (g_stat (file, &st), ==, 0);
+              g_assert_cmpint (st.st_size, ==, STRESS_SIZE);
+              g_assert_false (g_file_test (partial, G_FILE_TEST_EXISTS));
+              completed[i] = TRUE;
+            }
+          else if (recorded[i] > 0)
+            {
+              g_autofree char *partial = props_file_path (props, ".part");
+              GStatBuf st;
+
+              /* Bytes recorded at an earlier restart were on disk then, and still are. */
+              g_assert_cmpint (g_stat (partial, &st), ==, 0);
+              g_assert_cmpint (st.st_size, >=, (gint64) recorded[i]);
+            }
+
+          recorded[i] = bytes;
+        }
+
+      g_test_message ("kill %u after %u ms: %" G_GUINT64_FORMAT " bytes done before it, %"
+                      G_GUINT64_FORMAT " found done after the restart (id=live/found:%s)",
+                      kill_no, wait_ms, live_total, found_total, report->str);
+    }
+  killing_done = g_get_monotonic_time ();
+
+  for (guint i = 0; i < STRESS_COUNT; i++)
+    {
+      g_autoptr (SlDBusDownload1) download = get_download (f, paths->pdata[i]);
+      gint64 left_ms = STRESS_MS - (g_get_monotonic_time () - killing_done) / 1000;
+
+      wait_state (download, "completed", (guint) MAX (left_ms, 1));
+    }
+  all_done = g_get_monotonic_time ();
+
+  /* Exactly the five files, each the entity it should be, and nothing else. */
+  g_clear_pointer (&objects, g_variant_unref);
+  objects = get_managed_objects (f);
+  g_assert_cmpuint (g_variant_n_children (objects), ==, STRESS_COUNT);
+  for (guint i = 0; i < STRESS_COUNT; i++)
+    {
+      g_autoptr (GVariant) props = lookup_managed (objects, paths->pdata[i]);
+      g_autofree char *file = NULL;
+
+      g_assert_nonnull (props);
+      g_assert_cmpstr (props_string (props, "State"), ==, "completed");
+      g_assert_cmpstr (props_string (props, "Directory"), ==, f->downloads_path);
+      file = props_file_path (props, "");
+      sl_test_assert_file_is_entity (file, STRESS_SEED + i, STRESS_SIZE);
+      g_ptr_array_add (names, g_strdup (props_string (props, "Filename")));
+    }
+  g_ptr_array_sort (names, compare_names);
+  g_ptr_array_add (names, NULL);
+  sl_test_assert_dir_is (f->downloads, (const char **) names->pdata);
+
+  g_test_message ("%u kills in %.1f s, all %u downloads of %u MiB done %.1f s after the last "
+                  "restart, %.1f s in all", STRESS_KILLS + 1,
+                  (killing_done - started) / (double) G_USEC_PER_SEC, STRESS_COUNT,
+                  STRESS_SIZE / (1024 * 1024),
+                  (all_done - killing_done) / (double) G_USEC_PER_SEC,
+                  (g_get_monotonic_time () - started) / (double) G_USEC_PER_SEC);
+}
+
+/* A full disk, as the daemon meets it: a file size limit stands in for the disk. */
+
+#define DISK_LIMIT     (1024 * 1024 + 7)
+#define DISK_SIZE      3145728
+#define DISK_SEED      201
+
+typedef struct
+{
+  Fixture         *f;
+  SlDBusDownload1 *download;
+} DownloadEndWait;
+
+static gboolean
+resumed_or_daemon_exited (gpointer data)
+{
+  DownloadEndWait *wait = data;
+
+  return wait->f->exited ||
+         g_strcmp0 (sl_dbus_download1_get_state (wait->download), "failed") != 0;
+}
+
+static gboolean
+ended_or_daemon_exited (gpointer data)
+{
+  DownloadEndWait *wait = data;
+  const char *state = sl_dbus_download1_get_state (wait->download);
+
+  return wait->f->exited || g_strcmp0 (state, "completed") == 0 ||
+         g_strcmp0 (state, "failed") == 0 || g_strcmp0 (state, "canceled") == 0;
+}
+
+static void
+test_disk_full (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *partial = NULL;
+  g_autofree char *file = NULL;
+  g_autofree char *range = NULL;
+  g_autoptr (SlDBusDownload1) download = NULL;
+  g_autoptr (GPtrArray) requests = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *listing[] = { "file", NULL };
+  const SlTestRequest *first, *second;
+  DownloadEndWait wait;
+  GStatBuf st;
+  guint64 failed_bytes, kept;
+
+  f->file_size_limit = DISK_LIMIT;
+  daemon_start (f);
+
+  path = add (f, "/file?size=" G_STRINGIFY (DISK_SIZE) "&seed=" G_STRINGIFY (DISK_SEED));
+  download = get_download (f, path);
+  wait_state (download, "failed", TRANSFER_MS);
+  g_test_message ("with the limit: %s (%s), %" G_GUINT64_FORMAT " bytes",
+                  sl_dbus_download1_get_error (download),
+                  sl_dbus_download1_get_error_kind (download),
+                  sl_dbus_download1_get_bytes_received (download));
+  g_assert_cmpstr (sl_dbus_download1_get_error_kind (download), ==, "file");
+  if (strstr (sl_dbus_download1_get_error (download), "File too large") == NULL)
+    g_error ("“%s” does not say “File too large”", sl_dbus_download1_get_error (download));
+
+  /* It keeps what it could write. */
+  failed_bytes = sl_dbus_download1_get_bytes_received (download);
+  g_assert_cmpuint (failed_bytes, >, 0);
+  g_assert_cmpuint (failed_bytes, <=, DISK_LIMIT);
+  partial = partial_file_path (download);
+  g_assert_cmpint (g_stat (partial, &st), ==, 0);
+  g_assert_cmpint (st.st_size, >=, (gint64) failed_bytes);
+  g_clear_object (&download);
+
+  daemon_kill (f, SIGTERM);
+  assert_exited_cleanly (f);
+
+  /* With room again, Resume goes on from the bytes kept. */
+  f->file_size_limit = 0;
+  daemon_start (f);
+  download = get_download (f, path);
+  g_assert_cmpstr (sl_dbus_download1_get_state (download), ==, "failed");
+  kept = sl_dbus_download1_get_bytes_received (download);
+  g_assert_cmpuint (kept, ==, failed_bytes);
+
+  sl_dbus_download1_call_resume_sync (download, NULL, &error);
+  g_assert_no_error (error);
+  wait.f = f;
+  wait.download = download;
+  sl_test_wait_until (NULL, resumed_or_daemon_exited, &wait, SHORT_MS);
+  sl_test_iterate_until (NULL, ended_or_daemon_exited, &wait, TRANSFER_MS);
+  if (f->exited)
+    {
+      int status = f->status;
+
+      daemon_reap (f);
+      g_error ("sluiced died (wait status %d) resuming a download that failed before a restart",
+               status);
+    }
+  wait_state (download, "completed", SHORT_MS);
+  file = download_file_path (download);
+  sl_test_assert_file_is_entity (file, DISK_SEED, DISK_SIZE);
+  sl_test_assert_dir_is (f->downloads, listing);
+
+  requests = sl_test_server_requests (f->server, "/file");
+  g_assert_cmpuint (requests->len, ==, 2);
+  first = requests->pdata[0];
+  second = requests->pdata[1];
+  g_assert_null (first->range);
+  range = g_strdup_printf ("bytes=%" G_GUINT64_FORMAT "-", kept);
+  if (second->range == NULL || !g_str_has_prefix (second->range, range))
+    g_error ("the second request asked for range “%s”, not one starting “%s”",
+             second->range ? second->range : "(none)", range);
+  g_assert_nonnull (second->if_range);
+  sl_assert_status (second->status, SOUP_STATUS_PARTIAL_CONTENT);
+}
+
+/* sluicectl against the daemon */
+
+#define CTL_MS (30 * 1000)
+
+typedef struct
+{
+  int   status;   /* exit status, or 128 + signal */
+  char *out;
+  char *err;
+} CtlResult;
+
+static void
+ctl_result_clear (CtlResult *result)
+{
+  g_clear_pointer (&result->out, g_free);
+  g_clear_pointer (&result->err, g_free);
+}
+
+typedef struct
+{
+  gboolean  done;
+  GError   *error;
+  char     *out;
+  char     *err;
+} Communication;
+
+static void
+on_communicated (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  Communication *comm = user_data;
+
+  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), result, &comm->out, &comm->err,
+                                        &comm->error);
+  comm->done = TRUE;
+}
+
+/* A launcher for sluicectl as a user of this session would run it: on the private bus, with
+ * the test's data folder, the daemon of the build, and no daemon running unless a test started
+ * one. */
+static GSubprocessLauncher *
+ctl_launcher (Fixture          *f,
+              GSubprocessFlags  flags)
+{
+  GSubprocessLauncher *launcher = g_subprocess_launcher_new (flags);
+
+  g_subprocess_launcher_set_cwd (launcher, f->downloads_path);
+  g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS",
+                                g_test_dbus_get_bus_address (f->bus), TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_DATA_HOME", g_file_peek_path (f->data_home),
+                                TRUE);
+  g_subprocess_launcher_setenv (launcher, "SLUICED", g_getenv ("SLUICED"), TRUE);
+  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
+  g_subprocess_launcher_unsetenv (launcher, "SLUICE_IDLE_TIMEOUT");
+
+  return launcher;
+}
+
+static GSubprocess *
+ctl_spawnv (GSubprocessLauncher *launcher,
+            const char * const  *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  const char *sluicectl = g_getenv ("SLUICECTL");
+  GSubprocess *process;
+
+  g_assert_nonnull (sluicectl);
+  g_ptr_array_add (argv, (char *) sluicectl);
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, NULL);
+
+  process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  return process;
+}
+
+static int
+exit_status_of (GSubprocess *process)
+{
+  if (g_subprocess_get_if_signaled (process))
+    return 128 + g_subprocess_get_term_sig (process);
+  return g_subprocess_get_exit_status (process);
+}
+
+/* Runs sluicectl with the arguments after @result, NULL-terminated, and waits (bounded) until
+ * it has exited and closed its output. With @stderr_path, stderr goes to that file and is read
+ * back from there. */
+static void
+ctl_run_full (Fixture    *f,
+              const char *stderr_path,
+              CtlResult  *result,
+              const char *first,
+              ...) G_GNUC_NULL_TERMINATED;
+
+static void
+ctl_run_full (Fixture    *f,
+              const char *stderr_path,
+              CtlResult  *result,
+              const char *first,
+              ...)
+{
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GSubprocess) process = NULL;
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  Communication comm = { FALSE, NULL, NULL, NULL };
+  va_list ap;
+
+  launcher = ctl_launcher (f, G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                              (stderr_path ? 0 : G_SUBPROCESS_FLAGS_STDERR_PIPE));
+  if (stderr_path != NULL)
+    g_subprocess_launcher_set_stderr_file_path (launcher, stderr_path);
+
+  va_start (ap, first);
+  for (const char *arg = first; arg != NULL; arg = va_arg (ap, const char *))
+    g_ptr_array_add (args, (char *) arg);
+  va_end (ap);
+  g_ptr_array_add (args, NULL);
+  process = ctl_spawnv (launcher, (const char * const *) args->pdata);
+
+  g_subprocess_communicate_utf8_async (process, NULL, NULL, on_communicated, &comm);
+  if (!sl_test_iterate_until (NULL, flag_is_set, &comm.done, CTL_MS))
+    {
+      g_subprocess_force_exit (process);
+      sl_test_wait_until (NULL, flag_is_set, &comm.done, SHORT_MS);
+      g_error ("sluicectl %s … did not finish within %u ms", first, CTL_MS);
+    }
+  g_assert_no_error (comm.error);
+
+  result->status = exit_status_of (process);
+  result->out = g_steal_pointer (&comm.out);
+  result->err = g_steal_pointer (&comm.err);
+  if (stderr_path != NULL)
+    {
+      g_autoptr (GError) error = NULL;
+
+      g_file_get_contents (stderr_path, &result->err, NULL, &error);
+      g_assert_no_error (error);
+    }
+  g_test_message ("sluicectl %s …: exit %d, stdout “%s”, stderr “%s”", first, result->status,
+                  result->out, result->err);
+}
+
+#define ctl_run(f, result, ...) ctl_run_full ((f), NULL, (result), __VA_ARGS__)
+
+static guint
+count_lines (const char *text)
+{
+  guint n = 0;
+
+  for (const char *p = text; *p != '\0'; p++)
+    n += *p == '\n';
+  return n;
+}
+
+static void
+assert_one_error_line (CtlResult  *result,
+                       const char *fragment)
+{
+  if (count_lines (result->err) != 1 || !g_str_has_suffix (result->err, "\n"))
+    g_error ("expected one line on stderr, got “%s”", result->err);
+  g_assert_true (g_str_has_prefix (result->err, "sluicectl: "));
+  if (strstr (result->err, fragment) == NULL)
+    g_error ("stderr “%s” does not mention “%s”", result->err, fragment);
+}
+
+/* Whether @word occurs in @text with no letter or digit right before or after it. */
+static gboolean
+contains_word (const char *text,
+               const char *word)
+{
+  gsize len = strlen (word);
+
+  for (const char *p = strstr (text, word); p != NULL; p = strstr (p + 1, word))
+    {
+      if ((p == text || !g_ascii_isalnum (p[-1])) && !g_ascii_isalnum (p[len]))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* The download ID sluicectl printed on the @index-th line of @out. */
+static char *
+printed_id (const char *out,
+            guint       index)
+{
+  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+  guint64 value;
+
+  g_assert_cmpuint (g_strv_length (lines), >, index);
+  if (!g_ascii_string_to_unsigned (lines[index], 10, 1, G_MAXINT64, &value, NULL))
+    g_error ("line %u of “%s” is not a download ID", index, out);
+  return g_strdup (lines[index]);
+}
+
+static char *
+path_of_id (const char *id)
+{
+  return g_strconcat (MANAGER_PATH "/", id, NULL);
+}
+
+/* The rows of `sluicectl list` (after its header) whose first column is @id, as a line. */
+static const char *
+table_row (GStrv       lines,
+           const char *id)
+{
+  for (guint i = 1; lines[i] != NULL; i++)
+    {
+      g_auto (GStrv) columns = g_strsplit_set (lines[i], " ", -1);
+      guint first = 0;
+
+      while (columns[first] != NULL && *columns[first] == '\0')
+        first++;
+      if (columns[first] != NULL && g_str_equal (columns[first], id))
+        return lines[i];
+    }
+  return NULL;
+}
+
+/* A small JSON reader, enough to check that `sluicectl list --json` is well-formed and to read
+ * the scalar members of the objects in its top-level array. */
+
+typedef struct
+{
+  const char *p;
+  guint       depth;
+} JsonReader;
+
+static gboolean json_value (JsonReader *reader,
+                            GString    *scalar);
+
+static void
+json_space (JsonReader *reader)
+{
+  while (*reader->p == ' ' || *reader->p == '\t' || *reader->p == '\n' || *reader->p == '\r')
+    reader->p++;
+}
+
+static gboolean
+json_string (JsonReader *reader,
+             GString    *text)
+{
+  if (*reader->p != '"')
+    return FALSE;
+  reader->p++;
+
+  while (*reader->p != '"')
+    {
+      guchar c = (guchar) *reader->p;
+
+      if (c == '\0' || c < 0x20)
+        return FALSE;
+      if (c == '\\')
+        {
+          reader->p++;
+          if (*reader->p == 'u')
+            {
+              for (guint i = 1; i <= 4; i++)
+                {
+                  if (!g_ascii_isxdigit (reader->p[i]))
+                    return FALSE;
+                }
+              if (text != NULL)
+                g_string_append_len (text, reader->p - 1, 6);
+              reader->p += 5;
+              continue;
+            }
+          if (strchr ("\"\\/bfnrt", *reader->p) == NULL || *reader->p == '\0')
+            return FALSE;
+        }
+      if (text != NULL)
+        g_string_append_c (text, *reader->p);
+      reader->p++;
+    }
+  reader->p++;
+
+  return text == NULL || g_utf8_validate (text->str, text->len, NULL);
+}
+
+static gboolean
+json_number (JsonReader *reader,
+             GString    *text)
+{
+  const char *start = reader->p;
+
+  if (*reader->p == '-')
+    reader->p++;
+  if (*reader->p == '0')
+    reader->p++;
+  else if (g_ascii_isdigit (*reader->p))
+    while (g_ascii_isdigit (*reader->p))
+      reader->p++;
+  else
+    return FALSE;
+  if (*reader->p == '.')
+    {
+      reader->p++;
+      if (!g_ascii_isdigit (*reader->p))
+        return FALSE;
+      while (g_ascii_isdigit (*reader->p))
+        reader->p++;
+    }
+  if (*reader->p == 'e' || *reader->p == 'E')
+    {
+      reader->p++;
+      if (*reader->p == '+' || *reader->p == '-')
+        reader->p++;
+      if (!g_ascii_isdigit (*reader->p))
+        return FALSE;
+      while (g_ascii_isdigit (*reader->p))
+        reader->p++;
+    }
+
+  if (text != NULL)
+    g_string_append_len (text, start, reader->p - start);
+  return TRUE;
+}
+
+/* Reads an object; with @members, its scalar members go there as text. */
+static gboolean
+json_object (JsonReader *reader,
+             GHashTable *members)
+{
+  reader->p++;
+  json_space (reader);
+  if (*reader->p == '}')
+    {
+      reader->p++;
+      return TRUE;
+    }
+
+  for (;;)
+    {
+      g_autoptr (GString) key = g_string_new (NULL);
+      g_autoptr (GString) scalar = g_string_new (NULL);
+
+      json_space (reader);
+      if (!json_string (reader, key))
+        return FALSE;
+      json_space (reader);
+      if (*reader->p != ':')
+        return FALSE;
+      reader->p++;
+      json_space (reader);
+      if (!json_value (reader, scalar))
+        return FALSE;
+      if (members != NULL)
+        {
+          /* A duplicate key is legal JSON but not what a client expects. */
+          if (g_hash_table_contains (members, key->str))
+            return FALSE;
+          g_hash_table_insert (members, g_strdup (key->str), g_strdup (scalar->str));
+        }
+      json_space (reader);
+      if (*reader->p == '}')
+        {
+          reader->p++;
+          return TRUE;
+        }
+      if (*reader->p != ',')
+        return FALSE;
+      reader->p++;
+    }
+}
+
+/* Reads an array; with @objects, a table of members for each element (which must then all be
+ * objects) goes there. */
+static gboolean
+json_array (JsonReader *reader,
+            GPtrArray  *objects)
+{
+  reader->p++;
+  json_space (reader);
+  if (*reader->p == ']')
+    {
+      reader->p++;
+      return TRUE;
+    }
+
+  for (;;)
+    {
+      json_space (reader);
+      if (objects != NULL)
+        {
+          GHashTable *members = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+
+          g_ptr_array_add (objects, members);
+          if (*reader->p != '{' || !json_object (reader, members))
+            return FALSE;
+        }
+      else if (!json_value (reader, NULL))
+        return FALSE;
+      json_space (reader);
+      if (*reader->p == ']')
+        {
+          reader->p++;
+          return TRUE;
+        }
+      if (*reader->p != ',')
+        return FALSE;
+      reader->p++;
+    }
+}
+
+/* Reads any value; a string, number or literal also goes into @scalar as text. */
+static gboolean
+json_value (JsonReader *reader,
+            GString    *scalar)
+{
+  gboolean ok;
+
+  if (++reader->depth > 64)
+    return FALSE;
+
+  switch (*reader->p)
+    {
+    case '{':
+      ok = json_object (reader, NULL);
+      break;
+    case '[':
+      ok = json_array (reader, NULL);
+      break;
+    case '"':
+      ok = json_string (reader, scalar);
+      break;
+    case 't':
+    case 'f':
+    case 'n':
+      {
+        const char *literals[] = { "true", "false", "null" };
+
+        ok = FALSE;
+        for (guint i = 0; i < G_N_ELEMENTS (literals) && !ok; i++)
+          {
+            if (g_str_has_prefix (reader->p, literals[i]))
+              {
+                if (scalar != NULL)
+                  g_string_append (scalar, literals[i]);
+                reader->p += strlen (literals[i]);
+                ok = TRUE;
+              }
+          }
+      }
+      break;
+    default:
+      ok = json_number (reader, scalar);
+    }
+
+  reader->depth--;
+  return ok;
+}
+
+/* Parses @text, which must be a JSON array of objects and nothing else, into a table of
+ * scalar members per object; fails the test, saying where, if it is not. */
+static GPtrArray *
+parse_json_list (const char *text)
+{
+  GPtrArray *objects = g_ptr_array_new_with_free_func ((GDestroyNotify) g_hash_table_unref);
+  JsonReader reader = { text, 0 };
+
+  json_space (&reader);
+  if (*reader.p != '[' || !json_array (&reader, objects))
+    g_error ("not a JSON array of objects, at offset %td: “%s”", reader.p - text, text);
+  json_space (&reader);
+  if (*reader.p != '\0')
+    g_error ("trailing text after the JSON array, at offset %td: “%s”", reader.p - text, text);
+
+  return objects;
+}
+
+static GHashTable *
+json_find_id (GPtrArray  *objects,
+              const char *id)
+{
+  for (guint i = 0; i < objects->len; i++)
+    {
+      GHashTable *members = objects->pdata[i];
+
+      if (g_strcmp0 (g_hash_table_lookup (members, "id"), id) == 0)
+        return members;
+    }
+  return NULL;
+}
+
+/* With the service file gone, the bus cannot start the daemon; sluicectl has to. */
+static void
+forget_service_file (Fixture *f)
+{
+  g_autofree char *service = g_build_filename (g_file_peek_path (f->services),
+                                               BUS_NAME ".service", NULL);
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_cmpint (g_unlink (service), ==, 0);
+  reply = g_dbus_connection_call_sync (f->connection, "org.freedesktop.DBus",
+                                       "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                       "StartServiceByName", g_variant_new ("(su)", BUS_NAME, 0),
+                                       G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, START_MS,
+                                       NULL, &error);
+  g_assert_null (reply);
+  g_assert_nonnull (error);
+  g_test_message ("the bus cannot start sluiced any more: %s", error->message);
+}
+
+static void
+test_sluicectl_verbs (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autofree char *url = sl_test_server_url (f->server, "/file?size=300000&seed=301");
+  g_autofree char *slow_url2 = sl_test_server_url (f->server,
+                                                   "/file?size=8000000&seed=302&rate=400000");
+  g_autofree char *slow_url3 = sl_test_server_url (f->server,
+                                                   "/file?size=8000000&seed=303&rate=400000");
+  g_autofree char *missing_url = sl_test_server_url (f->server, "/status?code=404");
+  g_autofree char *log = g_build_filename (g_file_peek_path (f->data_home), "sluicectl.log",
+                                           NULL);
+  g_autofree char *id = NULL, *id2 = NULL, *id3 = NULL, *id4 = NULL;
+  g_autofree char *path = NULL, *path2 = NULL, *path3 = NULL, *path4 = NULL;
+  g_autofree char *file = NULL;
+  g_autofree char *partial2 = NULL;
+  g_autofree char *id_member = NULL;
+  g_autoptr (SlDBusDownload1) download = NULL;
+  g_autoptr (SlDBusDownload1) download2 = NULL;
+  g_autoptr (SlDBusDownload1) download3 = NULL;
+  g_autoptr (GPtrArray) objects = NULL;
+  g_auto (GStrv) lines = NULL;
+  CtlResult result = { 0 };
+  GHashTable *members;
+  const char *row;
+  guint64 bytes;
+
+  forget_service_file (f);
+  g_assert_false (f->name_owned);
+
+  /* add starts the daemon and prints the ID. The daemon it starts keeps sluicectl's stderr
+   * (see test_sluicectl_detached), so that goes to a file here. */
+  ctl_run_full (f, log, &result, "add", url, "-d", f->downloads_path, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_null (strstr (result.err, "sluicectl:"));
+  g_assert_cmpuint (count_lines (result.out), ==, 1);
+  id = printed_id (result.out, 0);
+  path = path_of_id (id);
+  ctl_result_clear (&result);
+  sl_test_wait_until (NULL, name_owned_or_exited, f, START_MS);
+  g_assert_true (f->name_owned);
+  connect_proxies (f);
+
+  /* wait: 0 once completed. */
+  ctl_run (f, &result, "wait", id, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_cmpstr (result.err, ==, "");
+  ctl_result_clear (&result);
+  download = get_download (f, path);
+  g_assert_cmpstr (sl_dbus_download1_get_state (download), ==, "completed");
+  file = download_file_path (download);
+  sl_test_assert_file_is_entity (file, 301, 300000);
+
+  /* list: a header, then a row per download. */
+  ctl_run (f, &result, "list", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  lines = g_strsplit (result.out, "\n", -1);
+  g_assert_true (g_str_has_prefix (lines[0], "ID"));
+  g_assert_nonnull (strstr (lines[0], "STATE"));
+  row = table_row (lines, id);
+  if (row == NULL || !contains_word (row, "completed"))
+    g_error ("no row says %s is completed in “%s”", id, result.out);
+  g_clear_pointer (&lines, g_strfreev);
+  ctl_result_clear (&result);
+
+  /* list --json: well-formed, one object per download. */
+  ctl_run (f, &result, "list", "--json", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_true (g_str_has_prefix (result.out, "["));
+  g_assert_true (g_str_has_suffix (result.out, "]\n"));
+  objects = parse_json_list (result.out);
+  g_assert_cmpuint (objects->len, ==, 1);
+  members = json_find_id (objects, id);
+  g_assert_nonnull (members);
+  g_assert_cmpstr (g_hash_table_lookup (members, "state"), ==, "completed");
+  g_assert_cmpstr (g_hash_table_lookup (members, "bytes_received"), ==, "300000");
+  g_assert_cmpstr (g_hash_table_lookup (members, "directory"), ==, f->downloads_path);
+  id_member = g_strdup_printf ("\"id\": %s,", id);
+  g_assert_nonnull (strstr (result.out, id_member));
+  g_assert_nonnull (strstr (result.out, "\"state\": \"completed\""));
+  g_clear_pointer (&objects, g_ptr_array_unref);
+  ctl_result_clear (&result);
+
+  /* pause and resume one of two slow downloads, then pause --all. */
+  ctl_run (f, &result, "add", slow_url2, slow_url3, "-d", f->downloads_path, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_cmpuint (count_lines (result.out), ==, 2);
+  id2 = printed_id (result.out, 0);
+  id3 = printed_id (result.out, 1);
+  ctl_result_clear (&result);
+  path2 = path_of_id (id2);
+  path3 = path_of_id (id3);
+  download2 = get_download (f, path2);
+  download3 = get_download (f, path3);
+  wait_state_bytes (download2, "running", 1, TRANSFER_MS);
+  wait_state_bytes (download3, "running", 1, TRANSFER_MS);
+
+  ctl_run (f, &result, "pause", id2, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  ctl_result_clear (&result);
+  wait_state (download2, "paused", SHORT_MS);
+  g_assert_cmpstr (sl_dbus_download1_get_state (download3), ==, "running");
+  bytes = sl_dbus_download1_get_bytes_received (download2);
+
+  ctl_run (f, &result, "resume", id2, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  ctl_result_clear (&result);
+  wait_state_bytes (download2, "running", bytes + 1, TRANSFER_MS);
+
+  ctl_run (f, &result, "pause", "--all", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  ctl_result_clear (&result);
+  wait_state (download2, "paused", SHORT_MS);
+  wait_state (download3, "paused", SHORT_MS);
+  g_assert_cmpstr (sl_dbus_download1_get_state (download), ==, "completed");
+
+  /* cancel: canceled, and the partial file goes. */
+  partial2 = partial_file_path (download2);
+  g_assert_true (g_file_test (partial2, G_FILE_TEST_IS_REGULAR));
+  ctl_run (f, &result, "cancel", id2, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  ctl_result_clear (&result);
+  wait_state (download2, "canceled", SHORT_MS);
+  sl_test_wait_until (NULL, file_is_gone, partial2, SHORT_MS);
+  g_assert_cmpstr (sl_dbus_download1_get_state (download3), ==, "paused");
+
+  /* remove --delete-file: out of the list, and the file deleted. */
+  g_clear_object (&download);
+  ctl_run (f, &result, "remove", id, "--delete-file", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  ctl_result_clear (&result);
+  wait_object_gone (f, path);
+  sl_test_wait_until (NULL, file_is_gone, file, SHORT_MS);
+  ctl_run (f, &result, "list", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  lines = g_strsplit (result.out, "\n", -1);
+  g_assert_null (table_row (lines, id));
+  g_assert_nonnull (table_row (lines, id2));
+  g_assert_nonnull (table_row (lines, id3));
+  g_clear_pointer (&lines, g_strfreev);
+  ctl_result_clear (&result);
+
+  /* wait on a download that fails with 404: 3, and one line naming it and the status. */
+  ctl_run (f, &result, "add", missing_url, "-d", f->downloads_path, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  id4 = printed_id (result.out, 0);
+  path4 = path_of_id (id4);
+  ctl_result_clear (&result);
+  ctl_run (f, &result, "wait", id4, NULL);
+  g_assert_cmpint (result.status, ==, 3);
+  assert_one_error_line (&result, "404");
+  if (!contains_word (result.err, id4))
+    g_error ("“%s” does not name download %s", result.err, id4);
+  ctl_result_clear (&result);
+
+  /* Bad input. */
+  ctl_run (f, &result, "add", "ftp://x/y", NULL);
+  g_assert_cmpint (result.status, ==, 1);
+  assert_one_error_line (&result, "ftp");
+  g_assert_cmpstr (result.out, ==, "");
+  ctl_result_clear (&result);
+
+  ctl_run (f, &result, "pause", "abc", NULL);
+  g_assert_cmpint (result.status, ==, 1);
+  g_assert_nonnull (strstr (result.err, "abc"));
+  ctl_result_clear (&result);
+
+  ctl_run (f, &result, "pause", "99999", NULL);
+  g_assert_cmpint (result.status, ==, 1);
+  assert_one_error_line (&result, "No download has the ID 99999");
+  ctl_result_clear (&result);
+
+  /* None of it added anything. */
+  ctl_run (f, &result, "list", "--json", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  objects = parse_json_list (result.out);
+  g_assert_cmpuint (objects->len, ==, 3);
+  g_assert_nonnull (json_find_id (objects, id2));
+  g_assert_nonnull (json_find_id (objects, id3));
+  g_assert_nonnull (json_find_id (objects, id4));
+  ctl_result_clear (&result);
+}
+
+static void
+on_process_exited (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_assert_true (g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL));
+  *(gboolean *) user_data = TRUE;
+}
+
+/* A daemon that sluicectl starts must not hold on to sluicectl's output: a script that reads
+ * it, as in err=$(sluicectl list 2>&1), would wait for the daemon to exit. */
+static void
+test_sluicectl_detached (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GSubprocess) process = NULL;
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+  Communication comm = { FALSE, NULL, NULL, NULL };
+  static const char * const args[] = { "list", NULL };
+  gboolean exited = FALSE;
+
+  forget_service_file (f);
+
+  launcher = ctl_launcher (f, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  process = ctl_spawnv (launcher, args);
+  g_subprocess_wait_async (process, NULL, on_process_exited, &exited);
+  g_subprocess_communicate_utf8_async (process, NULL, cancellable, on_communicated, &comm);
+
+  sl_test_wait_until (NULL, flag_is_set, &exited, CTL_MS);
+  g_assert_cmpint (exit_status_of (process), ==, 0);
+  sl_test_wait_until (NULL, name_owned_or_exited, f, START_MS);
+
+  if (!sl_test_iterate_until (NULL, flag_is_set, &comm.done, SHORT_MS))
+    {
+      g_cancellable_cancel (cancellable);
+      sl_test_wait_until (NULL, flag_is_set, &comm.done, SHORT_MS);
+      g_clear_error (&comm.error);
+      g_free (comm.out);
+      g_free (comm.err);
+      g_error ("the daemon sluicectl starts keeps its stderr open: a caller reading it waits "
+               "until the daemon exits");
+    }
+
+  g_assert_no_error (comm.error);
+  g_assert_cmpstr (comm.out, ==, "No downloads\n");
+  g_assert_cmpstr (comm.err, ==, "");
+  g_free (comm.out);
+  g_free (comm.err);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1330,6 +2407,10 @@ main (int   argc,
   ADD_TEST ("/daemon/lifecycle/second-instance", test_second_instance);
   ADD_TEST ("/daemon/lifecycle/cannot-open", test_cannot_open);
   ADD_TEST ("/daemon/lifecycle/activation", test_activation);
+  ADD_TEST ("/daemon/lifecycle/kill-stress", test_kill_stress);
+  ADD_TEST ("/daemon/download/disk-full", test_disk_full);
+  ADD_TEST ("/daemon/sluicectl/verbs", test_sluicectl_verbs);
+  ADD_TEST ("/daemon/sluicectl/detached", test_sluicectl_detached);
 
 #undef ADD_TEST
 

@@ -91,6 +91,12 @@ wait_for_owner (GDBusConnection *bus)
   return FALSE;
 }
 
+static void
+detach_daemon (gpointer user_data)
+{
+  setsid ();
+}
+
 /* Makes sure sluiced runs: by D-Bus activation where it is installed, else by starting the
  * binary from the build tree. */
 static gboolean
@@ -122,11 +128,13 @@ ensure_daemon (GDBusConnection  *bus,
       return FALSE;
     }
 
+  /* The daemon outlives this command: it must not hold its caller's terminal or pipes. */
   argv[0] = binary;
   argv[1] = NULL;
   if (!g_spawn_async (NULL, (char **) argv, NULL,
-                      G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL,
-                      NULL, error))
+                      G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL |
+                        G_SPAWN_STDIN_FROM_DEV_NULL,
+                      detach_daemon, NULL, NULL, error))
     return FALSE;
 
   if (!wait_for_owner (bus))

@@ -1158,7 +1158,8 @@ begin_attempt (SlDownload *self)
   if (self->writer == NULL)
     self->writer = sl_file_writer_new ();
 
-  if (self->committed > 0 && !can_continue (self))
+  /* Bytes are only continued from a partial file that holds them. */
+  if (self->committed > 0 && (!can_continue (self) || self->partial_path == NULL))
     reset_bytes (self);
 
   if (!self->file_open && self->partial_path != NULL)
@@ -2154,8 +2155,9 @@ sl_download_restore_state (SlDownload      *self,
   if (state == SL_DOWNLOAD_STATE_RUNNING || state == SL_DOWNLOAD_STATE_WAITING)
     state = SL_DOWNLOAD_STATE_QUEUED;
 
-  /* Bytes from resume data were checked; a finished download's are only for display. */
-  if (state == SL_DOWNLOAD_STATE_COMPLETED || self->partial_path == NULL)
+  /* Bytes from resume data are checked when the download starts; a completed download's are
+   * only for display; without a partial file, there are none to continue from. */
+  if (state == SL_DOWNLOAD_STATE_COMPLETED)
     {
       self->committed = self->flushed = self->offset = MAX (bytes_received, 0);
       self->notified_bytes = self->speed_sample_bytes = self->committed;

@@ -90,7 +90,7 @@ set_errno_error (GError    **error,
                  const char *what,
                  const char *path)
 {
-  g_autofree char *display = g_filename_display_name (path);
+  g_autofree char *display = g_filename_display_name (path ? path : "");
 
   g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_FILE,
                /* Translators: the first %s is an action such as "Cannot write to" */

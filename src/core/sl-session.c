@@ -422,7 +422,9 @@ restore (SlSession     *self,
   g_autoptr (GFile) destination = NULL;
   SlDownloadState state = record->state;
 
-  if (record->resume_data != NULL && !is_finished (state))
+  /* A failed download keeps its resume data, so that Retry continues from its bytes. */
+  if (record->resume_data != NULL && state != SL_DOWNLOAD_STATE_COMPLETED &&
+      state != SL_DOWNLOAD_STATE_CANCELED)
     {
       download = sl_download_new_from_resume_data (self->soup_session, record->resume_data,
                                                    &error);
