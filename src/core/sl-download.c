@@ -1132,14 +1132,9 @@ on_opened (GObject      *object,
     send_request (self);
 }
 
-static gboolean wait_for_network (SlDownload *self);
-
 static void
 begin_attempt (SlDownload *self)
 {
-  if (wait_for_network (self))
-    return;
-
   self->stop = STOP_NONE;
   g_clear_error (&self->stop_error);
   self->write_failed = FALSE;
@@ -1198,8 +1193,10 @@ on_network_changed (GNetworkMonitor *monitor,
   begin_attempt (self);
 }
 
-/* With no network at all, a download waits for it instead of spending its retries; returns
- * whether it does. */
+/* After a network error with no network at all, a download waits for it instead of spending
+ * its retries; returns whether it does. The monitor is only trusted after a failure: it
+ * reports no network on a machine without a default route, where a local server may still
+ * answer. */
 static gboolean
 wait_for_network (SlDownload *self)
 {
