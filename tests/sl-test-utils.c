@@ -272,6 +272,37 @@ sl_test_assert_dir_is (GFile       *dir,
     g_error ("folder holds [%s], expected [%s]", got, want);
 }
 
+typedef struct
+{
+  SlDownload      *download;
+  SlDownloadState  state;
+} StateWait;
+
+static gboolean
+state_is (gpointer data)
+{
+  StateWait *wait = data;
+
+  return sl_download_get_state (wait->download) == wait->state;
+}
+
+/**
+ * sl_test_wait_for_state:
+ * @download: a download
+ * @state: the state to wait for
+ *
+ * Iterates the default main context until @download is in @state; fails the test after a
+ * minute.
+ */
+void
+sl_test_wait_for_state (SlDownload      *download,
+                        SlDownloadState  state)
+{
+  StateWait wait = { download, state };
+
+  sl_test_wait_until (NULL, state_is, &wait, 60 * 1000);
+}
+
 /**
  * sl_test_assert_file_is_entity:
  * @path: a file

@@ -11,6 +11,8 @@
 #include <gio/gio.h>
 #include <libsoup/soup.h>
 
+#include "sl-download.h"
+
 G_BEGIN_DECLS
 
 char      *sl_test_file_sha256         (const char   *path);
@@ -19,6 +21,8 @@ void       sl_test_rm_rf               (GFile        *dir);
 char     **sl_test_list_dir            (GFile        *dir);
 void       sl_test_assert_dir_is       (GFile        *dir,
                                         const char  **expected);
+void       sl_test_wait_for_state      (SlDownload   *download,
+                                        SlDownloadState state);
 void       sl_test_assert_file_is_entity (const char *path,
                                         guint32       seed,
                                         gsize         size);

@@ -977,29 +977,6 @@ test_refresh_link_refused (Fixture       *fixture,
   g_assert_finalize_object (download);
 }
 
-typedef struct
-{
-  SlDownload      *download;
-  SlDownloadState  state;
-} StateWait;
-
-static gboolean
-state_is (gpointer data)
-{
-  StateWait *wait = data;
-
-  return sl_download_get_state (wait->download) == wait->state;
-}
-
-static void
-wait_for_state (SlDownload      *download,
-                SlDownloadState  state)
-{
-  StateWait wait = { download, state };
-
-  sl_test_wait_until (NULL, state_is, &wait, WAIT_MS);
-}
-
 static void
 test_wait_for_network (Fixture       *fixture,
                        gconstpointer  data)
@@ -1021,7 +998,7 @@ test_wait_for_network (Fixture       *fixture,
   sl_download_set_network_monitor (download, G_NETWORK_MONITOR (monitor));
   watch_init (&watch, download);
   sl_download_start (download);
-  wait_for_state (download, SL_DOWNLOAD_STATE_WAITING);
+  sl_test_wait_for_state (download, SL_DOWNLOAD_STATE_WAITING);
   g_assert_cmpint (sl_download_get_error_kind (download), ==, SL_ERROR_KIND_NETWORK);
   g_assert_nonnull (strstr (sl_download_get_error_message (download), "Waiting for the network"));
   for (guint i = 0; i < 20; i++)

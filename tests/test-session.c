@@ -128,29 +128,6 @@ all_completed (gpointer data)
   return TRUE;
 }
 
-typedef struct
-{
-  SlDownload      *download;
-  SlDownloadState  state;
-} StateWait;
-
-static gboolean
-state_is (gpointer data)
-{
-  StateWait *wait = data;
-
-  return sl_download_get_state (wait->download) == wait->state;
-}
-
-static void
-wait_for_state (SlDownload      *download,
-                SlDownloadState  state)
-{
-  StateWait wait = { download, state };
-
-  sl_test_wait_until (NULL, state_is, &wait, WAIT_MS);
-}
-
 static gboolean
 store_flushed (gpointer data)
 {
@@ -229,7 +206,7 @@ test_list_model (Fixture       *fixture,
   g_assert_true (sl_session_lookup (session, id) == download);
   g_assert_null (g_list_model_get_item (G_LIST_MODEL (session), 1));
 
-  wait_for_state (download, SL_DOWNLOAD_STATE_COMPLETED);
+  sl_test_wait_for_state (download, SL_DOWNLOAD_STATE_COMPLETED);
   sl_test_assert_file_is_entity (path, 1, 30000);
 
   sl_session_remove (session, download, TRUE);
@@ -316,11 +293,11 @@ test_pause_resume (Fixture       *fixture,
   download = add (session, fixture, "/file?size=2000000&rate=2000000&chunk=16384", "p.bin",
                   FALSE);
   queued = add (session, fixture, "/file?size=1000&seed=2", "q.bin", TRUE);
-  wait_for_state (download, SL_DOWNLOAD_STATE_RUNNING);
+  sl_test_wait_for_state (download, SL_DOWNLOAD_STATE_RUNNING);
   g_assert_cmpint (sl_download_get_state (queued), ==, SL_DOWNLOAD_STATE_PAUSED);
 
   sl_session_pause (session, download);
-  wait_for_state (download, SL_DOWNLOAD_STATE_PAUSED);
+  sl_test_wait_for_state (download, SL_DOWNLOAD_STATE_PAUSED);
   /* A paused download frees its slot, but the other one is paused too: nothing runs. */
   g_assert_cmpint (sl_download_get_state (queued), ==, SL_DOWNLOAD_STATE_PAUSED);
 
@@ -388,7 +365,7 @@ test_hostile_filename (Fixture       *fixture,
   SlDownload *download = add (session, fixture, "/file?size=100", "../../escape.sh", FALSE);
   const char *listing[] = { "escape.sh", NULL };
 
-  wait_for_state (download, SL_DOWNLOAD_STATE_COMPLETED);
+  sl_test_wait_for_state (download, SL_DOWNLOAD_STATE_COMPLETED);
   sl_test_assert_dir_is (fixture->dir, listing);
 
   g_assert_finalize_object (session);
@@ -464,7 +441,7 @@ restart_child (void)
       g_assert_no_error (error);
     }
 
-  wait_for_state (downloads[0], SL_DOWNLOAD_STATE_COMPLETED);
+  sl_test_wait_for_state (downloads[0], SL_DOWNLOAD_STATE_COMPLETED);
   sl_test_wait_until (NULL, partial_grew, slow_partial, WAIT_MS);
   flush (store);
 
@@ -523,7 +500,7 @@ test_restart (Fixture       *fixture,
   g_assert_cmpint (sl_download_get_state (done), ==, SL_DOWNLOAD_STATE_COMPLETED);
   g_assert_cmpint (sl_download_get_bytes_received (done), ==, 5000);
   g_assert_cmpint (sl_download_get_state (paused), ==, SL_DOWNLOAD_STATE_PAUSED);
-  wait_for_state (slow, SL_DOWNLOAD_STATE_COMPLETED);
+  sl_test_wait_for_state (slow, SL_DOWNLOAD_STATE_COMPLETED);
   sl_test_assert_file_is_entity (slow_path, 3, 8000000);
   sl_test_assert_file_is_entity (done_path, 1, 5000);
   g_assert_cmpint (sl_download_get_state (paused), ==, SL_DOWNLOAD_STATE_PAUSED);
@@ -596,8 +573,8 @@ test_shutdown (Fixture       *fixture,
   session = sl_session_new (store);
   slow = sl_session_lookup (session, slow_id);
   next = sl_session_lookup (session, next_id);
-  wait_for_state (slow, SL_DOWNLOAD_STATE_COMPLETED);
-  wait_for_state (next, SL_DOWNLOAD_STATE_COMPLETED);
+  sl_test_wait_for_state (slow, SL_DOWNLOAD_STATE_COMPLETED);
+  sl_test_wait_for_state (next, SL_DOWNLOAD_STATE_COMPLETED);
   sl_test_assert_file_is_entity (slow_path, 7, 2000000);
   sl_test_assert_file_is_entity (next_path, 8, 3000);
 
