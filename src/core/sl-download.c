@@ -803,7 +803,7 @@ open_partial_file (SlDownload *self)
     name = g_strdup (self->filename);
 
   self->file_op_pending = TRUE;
-  sl_file_writer_create_async (self->writer, directory, name, NULL, on_created,
+  sl_file_writer_create_async (self->writer, directory, name, on_created,
                                g_object_ref (self));
 }
 
@@ -1160,8 +1160,8 @@ begin_attempt (SlDownload *self)
   if (!self->file_open && self->partial_path != NULL)
     {
       self->file_op_pending = TRUE;
-      sl_file_writer_open_async (self->writer, self->partial_path, self->committed, NULL,
-                                 on_opened, g_object_ref (self));
+      sl_file_writer_open_async (self->writer, self->partial_path, self->committed, on_opened,
+                                 g_object_ref (self));
       return;
     }
 

@@ -491,11 +491,12 @@ static void
 queue_job (SlFileWriter        *self,
            Job                 *job,
            gpointer             source_tag,
-           GCancellable        *cancellable,
            GAsyncReadyCallback  callback,
            gpointer             user_data)
 {
-  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  /* No cancellable: a job that ran must report what it did (a created file, bytes written),
+   * which a cancelled task would hide. */
+  GTask *task = g_task_new (self, NULL, callback, user_data);
 
   g_task_set_source_tag (task, source_tag);
   g_task_set_task_data (task, job, (GDestroyNotify) job_free);
@@ -518,7 +519,6 @@ void
 sl_file_writer_create_async (SlFileWriter        *self,
                              const char          *directory,
                              const char          *filename,
-                             GCancellable        *cancellable,
                              GAsyncReadyCallback  callback,
                              gpointer             user_data)
 {
@@ -530,7 +530,7 @@ sl_file_writer_create_async (SlFileWriter        *self,
   job = job_new (OP_CREATE);
   job->directory = g_strdup (directory);
   job->filename = g_strdup (filename);
-  queue_job (self, job, sl_file_writer_create_async, cancellable, callback, user_data);
+  queue_job (self, job, sl_file_writer_create_async, callback, user_data);
 }
 
 char *
@@ -556,7 +556,6 @@ void
 sl_file_writer_open_async (SlFileWriter        *self,
                            const char          *partial_path,
                            gint64               length,
-                           GCancellable        *cancellable,
                            GAsyncReadyCallback  callback,
                            gpointer             user_data)
 {
@@ -568,7 +567,7 @@ sl_file_writer_open_async (SlFileWriter        *self,
   job = job_new (OP_OPEN);
   job->path = g_strdup (partial_path);
   job->offset = length;
-  queue_job (self, job, sl_file_writer_open_async, cancellable, callback, user_data);
+  queue_job (self, job, sl_file_writer_open_async, callback, user_data);
 }
 
 gint64
@@ -603,7 +602,7 @@ sl_file_writer_write_async (SlFileWriter        *self,
   job->buffer = buffer;
   job->length = length;
   job->offset = offset;
-  queue_job (self, job, sl_file_writer_write_async, NULL, callback, user_data);
+  queue_job (self, job, sl_file_writer_write_async, callback, user_data);
 }
 
 /**
@@ -641,7 +640,7 @@ sl_file_writer_truncate_async (SlFileWriter        *self,
 
   job = job_new (OP_TRUNCATE);
   job->offset = length;
-  queue_job (self, job, sl_file_writer_truncate_async, NULL, callback, user_data);
+  queue_job (self, job, sl_file_writer_truncate_async, callback, user_data);
 }
 
 /**
@@ -660,7 +659,7 @@ sl_file_writer_sync_async (SlFileWriter        *self,
   g_return_if_fail (SL_IS_FILE_WRITER (self));
 
   job = job_new (OP_SYNC);
-  queue_job (self, job, sl_file_writer_sync_async, NULL, callback, user_data);
+  queue_job (self, job, sl_file_writer_sync_async, callback, user_data);
 }
 
 /**
@@ -678,7 +677,7 @@ sl_file_writer_delete_async (SlFileWriter        *self,
   g_return_if_fail (SL_IS_FILE_WRITER (self));
 
   job = job_new (OP_DELETE);
-  queue_job (self, job, sl_file_writer_delete_async, NULL, callback, user_data);
+  queue_job (self, job, sl_file_writer_delete_async, callback, user_data);
 }
 
 /**
@@ -720,7 +719,7 @@ sl_file_writer_complete_async (SlFileWriter        *self,
   job->directory = g_strdup (directory);
   job->filename = g_strdup (filename);
   job->sha256 = g_strdup (sha256);
-  queue_job (self, job, sl_file_writer_complete_async, NULL, callback, user_data);
+  queue_job (self, job, sl_file_writer_complete_async, callback, user_data);
 }
 
 char *

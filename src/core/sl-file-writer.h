@@ -18,7 +18,6 @@ SlFileWriter *sl_file_writer_new           (void);
 void          sl_file_writer_create_async  (SlFileWriter         *self,
                                             const char           *directory,
                                             const char           *filename,
-                                            GCancellable         *cancellable,
                                             GAsyncReadyCallback   callback,
                                             gpointer              user_data);
 char         *sl_file_writer_create_finish (SlFileWriter         *self,
@@ -27,7 +26,6 @@ char         *sl_file_writer_create_finish (SlFileWriter         *self,
 void          sl_file_writer_open_async    (SlFileWriter         *self,
                                             const char           *partial_path,
                                             gint64                length,
-                                            GCancellable         *cancellable,
                                             GAsyncReadyCallback   callback,
                                             gpointer              user_data);
 gint64        sl_file_writer_open_finish   (SlFileWriter         *self,
