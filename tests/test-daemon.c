@@ -613,6 +613,109 @@ lookup_managed (GVariant   *objects,
 
 /* Tests */
 
+/* Calls @method on @path and returns the reply, or NULL with @error set. */
+static GVariant *
+call (Fixture     *f,
+      const char  *path,
+      const char  *interface_name,
+      const char  *method,
+      GVariant    *parameters,
+      GError     **error)
+{
+  return g_dbus_connection_call_sync (f->connection, BUS_NAME, path, interface_name, method,
+                                      parameters, NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START, -1,
+                                      NULL, error);
+}
+
+/* The download objects as a client without the object manager client sees them: Get,
+ * GetAll and GetManagedObjects agree, properties are read-only, a removed object answers
+ * with an error, and introspection shows the interface. */
+static void
+test_objects (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *other = NULL;
+  g_autoptr (SlDBusDownload1) download = NULL;
+  g_autoptr (GVariant) objects = NULL;
+  g_autoptr (GVariant) managed = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GVariant) all = NULL;
+  g_autoptr (GVariant) state = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *xml;
+
+  daemon_start (f);
+
+  path = add (f, "/file?size=20000&seed=31");
+  other = add (f, "/file?size=20000&seed=32");
+  download = get_download (f, path);
+  wait_state (download, "completed", TRANSFER_MS);
+
+  objects = get_managed_objects (f);
+  g_assert_cmpuint (g_variant_n_children (objects), ==, 2);
+  managed = lookup_managed (objects, path);
+  g_assert_nonnull (managed);
+
+  reply = call (f, path, "org.freedesktop.DBus.Properties", "GetAll",
+                g_variant_new ("(s)", DOWNLOAD_IFACE), &error);
+  g_assert_no_error (error);
+  g_variant_get (reply, "(@a{sv})", &all);
+  g_assert_cmpvariant (all, managed);
+  g_assert_cmpuint (g_variant_n_children (all), ==, 10);
+  g_clear_pointer (&reply, g_variant_unref);
+
+  reply = call (f, path, "org.freedesktop.DBus.Properties", "Get",
+                g_variant_new ("(ss)", DOWNLOAD_IFACE, "State"), &error);
+  g_assert_no_error (error);
+  g_variant_get (reply, "(v)", &state);
+  g_assert_cmpstr (g_variant_get_string (state, NULL), ==, "completed");
+  g_clear_pointer (&reply, g_variant_unref);
+
+  reply = call (f, path, "org.freedesktop.DBus.Properties", "Set",
+                g_variant_new ("(ssv)", DOWNLOAD_IFACE, "State", g_variant_new_string ("x")),
+                &error);
+  g_assert_error (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS);
+  g_assert_null (reply);
+  g_clear_error (&error);
+
+  reply = call (f, path, "org.freedesktop.DBus.Introspectable", "Introspect", NULL, &error);
+  g_assert_no_error (error);
+  g_variant_get (reply, "(&s)", &xml);
+  g_assert_nonnull (strstr (xml, "<interface name=\"" DOWNLOAD_IFACE "\">"));
+  g_clear_pointer (&reply, g_variant_unref);
+
+  /* Wrong arguments are refused before they reach the download. */
+  reply = call (f, path, DOWNLOAD_IFACE, "Remove", g_variant_new ("(s)", "yes"), &error);
+  g_assert_error (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS);
+  g_clear_error (&error);
+
+  /* Once removed, the object is gone for every kind of call; the other one stays. */
+  reply = call (f, path, DOWNLOAD_IFACE, "Remove", g_variant_new ("(b)", FALSE), &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&reply, g_variant_unref);
+  wait_object_gone (f, path);
+
+  reply = call (f, path, DOWNLOAD_IFACE, "Pause", NULL, &error);
+  g_assert_nonnull (error);
+  g_assert_null (reply);
+  g_clear_error (&error);
+  reply = call (f, path, "org.freedesktop.DBus.Properties", "GetAll",
+                g_variant_new ("(s)", DOWNLOAD_IFACE), &error);
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  reply = call (f, MANAGER_PATH "/abc", DOWNLOAD_IFACE, "Pause", NULL, &error);
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+
+  g_clear_pointer (&objects, g_variant_unref);
+  g_clear_pointer (&managed, g_variant_unref);
+  objects = get_managed_objects (f);
+  g_assert_cmpuint (g_variant_n_children (objects), ==, 1);
+  managed = lookup_managed (objects, other);
+  g_assert_nonnull (managed);
+}
+
 static void
 test_add_completes (Fixture       *f,
                     gconstpointer  data)
@@ -2398,6 +2501,7 @@ main (int   argc,
   ADD_TEST ("/daemon/add/refused", test_add_refused);
   ADD_TEST ("/daemon/download/pause-resume-cancel", test_pause_resume_cancel);
   ADD_TEST ("/daemon/download/remove", test_remove);
+  ADD_TEST ("/daemon/objects/properties", test_objects);
   ADD_TEST ("/daemon/manager/pause-all", test_pause_all);
   ADD_TEST ("/daemon/properties/coalesced", test_properties_coalesced);
   ADD_TEST ("/daemon/lifecycle/kill-restart", test_kill_restart);

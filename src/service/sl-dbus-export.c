@@ -10,46 +10,114 @@
 #include "sl-dbus-export.h"
 #include "sl-dbus-generated.h"
 
-/* SlDBusExport puts a session on the bus: the Manager1 skeleton on the manager's own object,
- * and one child object per download, carrying a Download1 skeleton, in a
- * GDBusObjectManagerServer. It follows the session's items-changed to add and remove objects,
- * and the downloads' notifications to update their properties.
+/* SlDBusExport puts a session on the bus: the Manager1 skeleton and an
+ * org.freedesktop.DBus.ObjectManager on the manager's own object, and one child object per
+ * download carrying Download1.
  *
- * Property updates are coalesced: a notification only marks its object dirty, and dirty
- * objects are copied to their skeletons at most once per FLUSH_INTERVAL_MS by a timer that runs
- * only while something is dirty. Each copy becomes at most one PropertiesChanged (the generated
- * skeleton gathers the changes of one main loop iteration), so no object emits more than about
- * ten a second, whatever the download does. */
+ * The children are not one registered object each: a list of ten thousand would cost a
+ * skeleton, a registration and a property cache apiece, and building GetManagedObjects from
+ * them is most of the daemon's start-up time. They are one subtree instead, served from the
+ * downloads themselves: each item keeps what the bus was last told about its download
+ * (Published), which answers Get, GetAll and GetManagedObjects, and against which a change is
+ * measured before it goes out as PropertiesChanged.
+ *
+ * Property updates are coalesced: a notification only marks its item dirty, and dirty items
+ * are published at most once per FLUSH_INTERVAL_MS by a timer that runs only while something
+ * is dirty; each publication is at most one PropertiesChanged, with only what changed. */
 
 #define FLUSH_INTERVAL_MS 100
+#define DOWNLOAD_IFACE    "org.sluice.Downloads.Download1"
+#define OBJECT_MANAGER_IFACE "org.freedesktop.DBus.ObjectManager"
+
+/* The properties of Download1, in the order of the interface description. */
+typedef enum
+{
+  PROP_URI,
+  PROP_FILENAME,
+  PROP_DIRECTORY,
+  PROP_STATE,
+  PROP_BYTES_RECEIVED,
+  PROP_BYTES_TOTAL,
+  PROP_SPEED,
+  PROP_HTTP_STATUS,
+  PROP_ERROR_KIND,
+  PROP_ERROR,
+  N_PROPS
+} Prop;
+
+static const char * const prop_names[N_PROPS] = {
+  "Uri", "Filename", "Directory", "State", "BytesReceived", "BytesTotal", "Speed",
+  "HttpStatus", "ErrorKind", "Error",
+};
+
+/* What the bus knows of a download. Strings are valid UTF-8, never NULL. */
+typedef struct
+{
+  char            *uri;
+  char            *filename;
+  char            *directory;
+  char            *error;
+  guint64          bytes_received;
+  gint64           bytes_total;
+  guint64          speed;
+  guint32          http_status;
+  SlDownloadState  state;
+  SlErrorKind      error_kind;
+} Published;
 
 typedef struct
 {
-  SlDBusExport         *export;
-  SlDownload           *download;
-  char                 *object_path;
-  SlDBusObjectSkeleton *object;
-  SlDBusDownload1      *skeleton;
-  gboolean              dirty;
+  SlDBusExport *export;
+  SlDownload   *download;
+  gint64        id;
+  char         *object_path;
+  Published     published;
+  gboolean      dirty;
 } Item;
 
 struct _SlDBusExport
 {
-  GObject                   parent_instance;
+  GObject          parent_instance;
 
-  GApplication             *application;  /* unowned: the application owns the export */
-  SlSession                *session;
-  GDBusObjectManagerServer *manager;
-  SlDBusManager1           *manager_skeleton;
-  char                     *object_path;
+  GApplication    *application;  /* unowned: the application owns the export */
+  SlSession       *session;
 
-  GPtrArray                *items;        /* Item, in the session's order */
-  GHashTable               *by_download;  /* SlDownload → Item */
-  GPtrArray                *dirty;        /* Item */
-  guint                     flush_source;
+  GDBusConnection *connection;   /* while registered */
+  char            *object_path;
+  SlDBusManager1  *manager_skeleton;
+  guint            object_manager_id;
+  guint            subtree_id;
+
+  GPtrArray       *items;        /* Item, in the session's order */
+  GHashTable      *by_download;  /* SlDownload → Item */
+  GHashTable      *by_id;        /* &Item.id → Item */
+  GPtrArray       *dirty;        /* Item */
+  guint            flush_source;
 };
 
 G_DEFINE_FINAL_TYPE (SlDBusExport, sl_dbus_export, G_TYPE_OBJECT)
+
+/* Keys and names used for every object, made once. */
+static GVariant *prop_keys[N_PROPS];
+static GVariant *download_iface_key;
+static GDBusInterfaceInfo *object_manager_info;
+
+static const char object_manager_xml[] =
+  "<node>"
+  "  <interface name='" OBJECT_MANAGER_IFACE "'>"
+  "    <method name='GetManagedObjects'>"
+  "      <arg name='objects' type='a{oa{sa{sv}}}' direction='out'/>"
+  "    </method>"
+  "    <signal name='InterfacesAdded'>"
+  "      <arg name='object' type='o'/>"
+  "      <arg name='interfaces' type='a{sa{sv}}'/>"
+  "    </signal>"
+  "    <signal name='InterfacesRemoved'>"
+  "      <arg name='object' type='o'/>"
+  "      <arg name='interfaces' type='as'/>"
+  "    </signal>"
+  "  </interface>"
+  "</node>";
 
 /* Errors */
 
@@ -127,44 +195,196 @@ error_kind_to_string (SlErrorKind kind)
     }
 }
 
-/* Copies the download's state to its skeleton; the skeleton only signals what changed. */
-static void
-item_sync (Item *item)
+
+/* Published state */
+
+/* Bus strings must be UTF-8; a folder's name on disk need not be. */
+static char *
+dup_utf8 (const char *text)
 {
-  SlDownload *download = item->download;
-  SlDBusDownload1 *skeleton = item->skeleton;
+  if (text == NULL)
+    return g_strdup ("");
+  if (g_utf8_validate (text, -1, NULL))
+    return g_strdup (text);
+  return g_utf8_make_valid (text, -1);
+}
+
+static void
+published_read (Published  *published,
+                SlDownload *download)
+{
   GFile *directory = sl_download_get_directory (download);
   g_autofree char *directory_path = directory ? g_file_get_path (directory) : NULL;
   GFile *destination = sl_download_get_destination (download);
   const char *filename = sl_download_get_filename (download);
-  const char *message = sl_download_get_error_message (download);
   g_autofree char *destination_name = NULL;
 
   /* A download restored as completed may only know its file. */
   if (filename == NULL && destination != NULL)
     filename = destination_name = g_file_get_basename (destination);
 
-  item->dirty = FALSE;
+  published->uri = dup_utf8 (sl_download_get_uri (download));
+  published->filename = dup_utf8 (filename);
+  published->directory = dup_utf8 (directory_path);
+  published->error = dup_utf8 (sl_download_get_error_message (download));
+  published->bytes_received = MAX (sl_download_get_bytes_received (download), 0);
+  published->bytes_total = sl_download_get_bytes_total (download);
+  published->speed = sl_download_get_speed (download);
+  published->http_status = sl_download_get_http_status (download);
+  published->state = sl_download_get_state (download);
+  published->error_kind = sl_download_get_error_kind (download);
+}
 
-  sl_dbus_download1_set_uri (skeleton, sl_download_get_uri (download));
-  sl_dbus_download1_set_filename (skeleton, filename ? filename : "");
-  sl_dbus_download1_set_directory (skeleton, directory_path ? directory_path : "");
-  sl_dbus_download1_set_state (skeleton, state_to_string (sl_download_get_state (download)));
-  sl_dbus_download1_set_bytes_received (skeleton,
-                                        MAX (sl_download_get_bytes_received (download), 0));
-  sl_dbus_download1_set_bytes_total (skeleton, sl_download_get_bytes_total (download));
-  sl_dbus_download1_set_speed (skeleton, sl_download_get_speed (download));
-  sl_dbus_download1_set_http_status (skeleton, sl_download_get_http_status (download));
-  sl_dbus_download1_set_error_kind (skeleton,
-                                    error_kind_to_string (sl_download_get_error_kind (download)));
-  sl_dbus_download1_set_error (skeleton, message ? message : "");
+static void
+published_clear (Published *published)
+{
+  g_clear_pointer (&published->uri, g_free);
+  g_clear_pointer (&published->filename, g_free);
+  g_clear_pointer (&published->directory, g_free);
+  g_clear_pointer (&published->error, g_free);
+}
+
+/* Returns: (transfer floating) */
+static GVariant *
+published_get (const Published *published,
+               Prop             prop)
+{
+  switch (prop)
+    {
+    case PROP_URI:
+      return g_variant_new_string (published->uri);
+    case PROP_FILENAME:
+      return g_variant_new_string (published->filename);
+    case PROP_DIRECTORY:
+      return g_variant_new_string (published->directory);
+    case PROP_STATE:
+      return g_variant_new_string (state_to_string (published->state));
+    case PROP_BYTES_RECEIVED:
+      return g_variant_new_uint64 (published->bytes_received);
+    case PROP_BYTES_TOTAL:
+      return g_variant_new_int64 (published->bytes_total);
+    case PROP_SPEED:
+      return g_variant_new_uint64 (published->speed);
+    case PROP_HTTP_STATUS:
+      return g_variant_new_uint32 (published->http_status);
+    case PROP_ERROR_KIND:
+      return g_variant_new_string (error_kind_to_string (published->error_kind));
+    case PROP_ERROR:
+      return g_variant_new_string (published->error);
+    case N_PROPS:
+    default:
+      g_return_val_if_reached (NULL);
+    }
+}
+
+static gboolean
+published_differ (const Published *a,
+                  const Published *b,
+                  Prop             prop)
+{
+  switch (prop)
+    {
+    case PROP_URI:
+      return g_strcmp0 (a->uri, b->uri) != 0;
+    case PROP_FILENAME:
+      return g_strcmp0 (a->filename, b->filename) != 0;
+    case PROP_DIRECTORY:
+      return g_strcmp0 (a->directory, b->directory) != 0;
+    case PROP_STATE:
+      return a->state != b->state;
+    case PROP_BYTES_RECEIVED:
+      return a->bytes_received != b->bytes_received;
+    case PROP_BYTES_TOTAL:
+      return a->bytes_total != b->bytes_total;
+    case PROP_SPEED:
+      return a->speed != b->speed;
+    case PROP_HTTP_STATUS:
+      return a->http_status != b->http_status;
+    case PROP_ERROR_KIND:
+      return a->error_kind != b->error_kind;
+    case PROP_ERROR:
+      return g_strcmp0 (a->error, b->error) != 0;
+    case N_PROPS:
+    default:
+      g_return_val_if_reached (TRUE);
+    }
+}
+
+/* The a{sv} of every property, built without format strings: GetManagedObjects makes one per
+ * download. Returns: (transfer floating) */
+static GVariant *
+published_to_variant (const Published *published)
+{
+  GVariant *entries[N_PROPS];
+
+  for (guint i = 0; i < N_PROPS; i++)
+    entries[i] = g_variant_new_dict_entry (g_variant_ref (prop_keys[i]),
+                                           g_variant_new_variant (published_get (published, i)));
+
+  return g_variant_new_array (G_VARIANT_TYPE ("{sv}"), entries, N_PROPS);
+}
+
+/* The a{sa{sv}} of an object: its one interface. Returns: (transfer floating) */
+static GVariant *
+item_interfaces (Item *item)
+{
+  GVariant *entry = g_variant_new_dict_entry (g_variant_ref (download_iface_key),
+                                              published_to_variant (&item->published));
+
+  return g_variant_new_array (NULL, &entry, 1);
+}
+
+static void
+emit (SlDBusExport *self,
+      const char   *object_path,
+      const char   *interface_name,
+      const char   *signal_name,
+      GVariant     *parameters)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!g_dbus_connection_emit_signal (self->connection, NULL, object_path, interface_name,
+                                      signal_name, parameters, &error))
+    g_warning ("Cannot emit %s on %s: %s", signal_name, object_path, error->message);
+}
+
+/* Tells the bus what changed in the download since it last did, in one signal. */
+static void
+item_publish (Item *item)
+{
+  SlDBusExport *self = item->export;
+  Published now = { NULL, };
+  GVariantBuilder changed;
+  gboolean any = FALSE;
+
+  item->dirty = FALSE;
+  published_read (&now, item->download);
+
+  g_variant_builder_init (&changed, G_VARIANT_TYPE ("a{sv}"));
+  for (guint i = 0; i < N_PROPS; i++)
+    {
+      if (published_differ (&item->published, &now, i))
+        {
+          g_variant_builder_add (&changed, "{sv}", prop_names[i], published_get (&now, i));
+          any = TRUE;
+        }
+    }
+
+  published_clear (&item->published);
+  item->published = now;
+
+  if (any && self->connection != NULL)
+    emit (self, item->object_path, "org.freedesktop.DBus.Properties", "PropertiesChanged",
+          g_variant_new ("(sa{sv}as)", DOWNLOAD_IFACE, &changed, NULL));
+  else
+    g_variant_builder_clear (&changed);
 }
 
 static void
 flush_dirty (SlDBusExport *self)
 {
   for (guint i = 0; i < self->dirty->len; i++)
-    item_sync (g_ptr_array_index (self->dirty, i));
+    item_publish (g_ptr_array_index (self->dirty, i));
 
   g_ptr_array_set_size (self->dirty, 0);
 }
@@ -215,8 +435,6 @@ on_download_notify (SlDownload *download,
     self->flush_source = g_idle_add (first_flush_cb, self);
 }
 
-/* Method calls on a download */
-
 /* Every handler holds the application while it runs, so that the inactivity timeout counts
  * from the last call. */
 static void
@@ -233,116 +451,6 @@ release (SlDBusExport *self)
     g_application_release (self->application);
 }
 
-/* A client set MaxActive or MaxPerHost: the session takes them, clamped to what it allows. */
-static void
-on_limits_changed (SlDBusManager1 *skeleton,
-                   GParamSpec     *pspec,
-                   SlDBusExport   *self)
-{
-  guint max_active = CLAMP (sl_dbus_manager1_get_max_active (skeleton), 1, 256);
-  guint max_per_host = CLAMP (sl_dbus_manager1_get_max_per_host (skeleton), 1, 256);
-
-  if (self->session == NULL)
-    return;
-
-  sl_session_set_max_active (self->session, max_active);
-  sl_session_set_max_per_host (self->session, max_per_host);
-  if (sl_dbus_manager1_get_max_active (skeleton) != max_active)
-    sl_dbus_manager1_set_max_active (skeleton, max_active);
-  if (sl_dbus_manager1_get_max_per_host (skeleton) != max_per_host)
-    sl_dbus_manager1_set_max_per_host (skeleton, max_per_host);
-}
-
-static gboolean
-on_handle_pause (SlDBusDownload1       *skeleton,
-                 GDBusMethodInvocation *invocation,
-                 Item                  *item)
-{
-  SlDBusExport *self = item->export;
-
-  hold (self);
-  sl_session_pause (self->session, item->download);
-  sl_dbus_download1_complete_pause (skeleton, invocation);
-  release (self);
-
-  return G_DBUS_METHOD_INVOCATION_HANDLED;
-}
-
-static gboolean
-on_handle_resume (SlDBusDownload1       *skeleton,
-                  GDBusMethodInvocation *invocation,
-                  Item                  *item)
-{
-  SlDBusExport *self = item->export;
-
-  hold (self);
-  sl_session_resume (self->session, item->download);
-  sl_dbus_download1_complete_resume (skeleton, invocation);
-  release (self);
-
-  return G_DBUS_METHOD_INVOCATION_HANDLED;
-}
-
-static gboolean
-on_handle_cancel (SlDBusDownload1       *skeleton,
-                  GDBusMethodInvocation *invocation,
-                  Item                  *item)
-{
-  SlDBusExport *self = item->export;
-
-  hold (self);
-  sl_download_cancel (item->download);
-  sl_dbus_download1_complete_cancel (skeleton, invocation);
-  release (self);
-
-  return G_DBUS_METHOD_INVOCATION_HANDLED;
-}
-
-static gboolean
-on_handle_remove (SlDBusDownload1       *skeleton,
-                  GDBusMethodInvocation *invocation,
-                  gboolean               delete_file,
-                  Item                  *item)
-{
-  /* Removing the download frees @item through items-changed; keep what is needed after. */
-  SlDBusExport *self = item->export;
-  g_autoptr (SlDBusDownload1) keep = g_object_ref (skeleton);
-  g_autoptr (SlDownload) download = g_object_ref (item->download);
-
-  hold (self);
-  sl_session_remove (self->session, download, delete_file);
-  sl_dbus_download1_complete_remove (keep, invocation);
-  release (self);
-
-  return G_DBUS_METHOD_INVOCATION_HANDLED;
-}
-
-static gboolean
-on_handle_refresh_link (SlDBusDownload1       *skeleton,
-                        GDBusMethodInvocation *invocation,
-                        const char            *uri,
-                        Item                  *item)
-{
-  SlDBusExport *self = item->export;
-  g_autoptr (GError) error = NULL;
-  SlDownloadState state = sl_download_get_state (item->download);
-
-  hold (self);
-  if (!sl_download_refresh_link (item->download, uri, &error))
-    g_dbus_method_invocation_return_gerror (invocation, error);
-  else
-    {
-      /* A download that stopped on the old link goes on with the new one; a paused one
-       * stays paused until resumed. */
-      if (state == SL_DOWNLOAD_STATE_FAILED || state == SL_DOWNLOAD_STATE_WAITING)
-        sl_session_resume (self->session, item->download);
-      sl_dbus_download1_complete_refresh_link (skeleton, invocation);
-    }
-  release (self);
-
-  return G_DBUS_METHOD_INVOCATION_HANDLED;
-}
-
 /* Download objects */
 
 static Item *
@@ -353,24 +461,17 @@ item_new (SlDBusExport *self,
 
   item->export = self;
   item->download = g_object_ref (download);
-  item->object_path = g_strdup_printf ("%s/%" G_GINT64_FORMAT, self->object_path,
-                                       sl_session_get_id (self->session, download));
-  item->skeleton = sl_dbus_download1_skeleton_new ();
-  item_sync (item);
+  item->id = sl_session_get_id (self->session, download);
+  item->object_path = g_strdup_printf ("%s/%" G_GINT64_FORMAT, self->object_path, item->id);
+  published_read (&item->published, download);
 
-  g_signal_connect (item->skeleton, "handle-pause", G_CALLBACK (on_handle_pause), item);
-  g_signal_connect (item->skeleton, "handle-resume", G_CALLBACK (on_handle_resume), item);
-  g_signal_connect (item->skeleton, "handle-cancel", G_CALLBACK (on_handle_cancel), item);
-  g_signal_connect (item->skeleton, "handle-remove", G_CALLBACK (on_handle_remove), item);
-  g_signal_connect (item->skeleton, "handle-refresh-link",
-                    G_CALLBACK (on_handle_refresh_link), item);
   g_signal_connect (download, "notify", G_CALLBACK (on_download_notify), item);
-
-  item->object = sl_dbus_object_skeleton_new (item->object_path);
-  sl_dbus_object_skeleton_set_download1 (item->object, item->skeleton);
-  g_dbus_object_manager_server_export (self->manager, G_DBUS_OBJECT_SKELETON (item->object));
-
   g_hash_table_insert (self->by_download, download, item);
+  g_hash_table_insert (self->by_id, &item->id, item);
+
+  if (self->connection != NULL)
+    emit (self, self->object_path, OBJECT_MANAGER_IFACE, "InterfacesAdded",
+          g_variant_new ("(o@a{sa{sv}})", item->object_path, item_interfaces (item)));
 
   return item;
 }
@@ -383,13 +484,19 @@ item_free (Item *item)
   if (item->dirty)
     g_ptr_array_remove_fast (self->dirty, item);
 
+  if (self->connection != NULL)
+    {
+      const char *interfaces[] = { DOWNLOAD_IFACE, NULL };
+
+      emit (self, self->object_path, OBJECT_MANAGER_IFACE, "InterfacesRemoved",
+            g_variant_new ("(o^as)", item->object_path, interfaces));
+    }
+
+  g_hash_table_remove (self->by_id, &item->id);
   g_hash_table_remove (self->by_download, item->download);
   g_signal_handlers_disconnect_by_data (item->download, item);
-  g_signal_handlers_disconnect_by_data (item->skeleton, item);
-  g_dbus_object_manager_server_unexport (self->manager, item->object_path);
 
-  g_object_unref (item->object);
-  g_object_unref (item->skeleton);
+  published_clear (&item->published);
   g_object_unref (item->download);
   g_free (item->object_path);
   g_free (item);
@@ -407,10 +514,6 @@ on_items_changed (GListModel   *model,
   g_autoptr (GHashTable) gone = g_hash_table_new (NULL, NULL);
   GHashTableIter iter;
   Item *item;
-
-  /* Unregistered: there is nothing on the bus to update, and registering exports them all. */
-  if (self->manager == NULL)
-    return;
 
   for (guint i = 0; i < removed; i++)
     {
@@ -446,7 +549,268 @@ clear_items (SlDBusExport *self)
   g_clear_handle_id (&self->flush_source, g_source_remove);
 }
 
+/* The item of an object path or of a child's node name, if it is still there. */
+static Item *
+lookup_node (SlDBusExport *self,
+             const char   *node)
+{
+  guint64 id;
+
+  if (node == NULL || !g_ascii_string_to_unsigned (node, 10, 1, G_MAXINT64, &id, NULL))
+    return NULL;
+
+  return g_hash_table_lookup (self->by_id, &(gint64) { (gint64) id });
+}
+
+static Item *
+lookup_path (SlDBusExport *self,
+             const char   *object_path)
+{
+  gsize length = strlen (self->object_path);
+
+  if (!g_str_has_prefix (object_path, self->object_path) || object_path[length] != '/')
+    return NULL;
+
+  return lookup_node (self, object_path + length + 1);
+}
+
+/* Method calls and properties of a download */
+
+static void
+download_method_call (GDBusConnection       *connection,
+                      const char            *sender,
+                      const char            *object_path,
+                      const char            *interface_name,
+                      const char            *method_name,
+                      GVariant              *parameters,
+                      GDBusMethodInvocation *invocation,
+                      gpointer               user_data)
+{
+  SlDBusExport *self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SlDownload) download = NULL;
+  Item *item = lookup_path (self, object_path);
+
+  /* The call was queued before an earlier one removed the download. */
+  if (item == NULL)
+    {
+      g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR,
+                                             G_DBUS_ERROR_UNKNOWN_OBJECT,
+                                             _("There is no download at %s"), object_path);
+      return;
+    }
+
+  /* Removing the download frees @item through items-changed. */
+  download = g_object_ref (item->download);
+  hold (self);
+
+  if (g_str_equal (method_name, "Pause"))
+    sl_session_pause (self->session, download);
+  else if (g_str_equal (method_name, "Resume"))
+    sl_session_resume (self->session, download);
+  else if (g_str_equal (method_name, "Cancel"))
+    sl_download_cancel (download);
+  else if (g_str_equal (method_name, "Remove"))
+    {
+      gboolean delete_file;
+
+      g_variant_get (parameters, "(b)", &delete_file);
+      sl_session_remove (self->session, download, delete_file);
+    }
+  else if (g_str_equal (method_name, "RefreshLink"))
+    {
+      SlDownloadState state = sl_download_get_state (download);
+      const char *uri;
+
+      g_variant_get (parameters, "(&s)", &uri);
+      if (sl_download_refresh_link (download, uri, &error))
+        {
+          /* A download that stopped on the old link goes on with the new one; a paused one
+           * stays paused until resumed. */
+          if (state == SL_DOWNLOAD_STATE_FAILED || state == SL_DOWNLOAD_STATE_WAITING)
+            sl_session_resume (self->session, download);
+        }
+    }
+  else
+    {
+      g_set_error (&error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD,
+                   _("There is no method %s"), method_name);
+    }
+
+  if (error != NULL)
+    g_dbus_method_invocation_return_gerror (invocation, error);
+  else
+    g_dbus_method_invocation_return_value (invocation, NULL);
+
+  release (self);
+}
+
+static GVariant *
+download_get_property (GDBusConnection  *connection,
+                       const char       *sender,
+                       const char       *object_path,
+                       const char       *interface_name,
+                       const char       *property_name,
+                       GError          **error,
+                       gpointer          user_data)
+{
+  SlDBusExport *self = user_data;
+  Item *item = lookup_path (self, object_path);
+
+  if (item == NULL)
+    {
+      g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_OBJECT,
+                   _("There is no download at %s"), object_path);
+      return NULL;
+    }
+
+  for (guint i = 0; i < N_PROPS; i++)
+    {
+      if (g_str_equal (property_name, prop_names[i]))
+        return published_get (&item->published, i);
+    }
+
+  g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_PROPERTY,
+               _("There is no property %s"), property_name);
+  return NULL;
+}
+
+static const GDBusInterfaceVTable download_vtable = {
+  .method_call = download_method_call,
+  .get_property = download_get_property,
+};
+
+/* The subtree of downloads. Nodes are dispatched without enumerating them all for every call:
+ * introspect and dispatch look the node up instead. */
+
+static char **
+subtree_enumerate (GDBusConnection *connection,
+                   const char      *sender,
+                   const char      *object_path,
+                   gpointer         user_data)
+{
+  SlDBusExport *self = user_data;
+  char **nodes = g_new (char *, self->items->len + 1);
+
+  for (guint i = 0; i < self->items->len; i++)
+    {
+      Item *item = g_ptr_array_index (self->items, i);
+
+      nodes[i] = g_strdup_printf ("%" G_GINT64_FORMAT, item->id);
+    }
+  nodes[self->items->len] = NULL;
+
+  return nodes;
+}
+
+static GDBusInterfaceInfo **
+subtree_introspect (GDBusConnection *connection,
+                    const char      *sender,
+                    const char      *object_path,
+                    const char      *node,
+                    gpointer         user_data)
+{
+  SlDBusExport *self = user_data;
+  GDBusInterfaceInfo **interfaces;
+
+  if (lookup_node (self, node) == NULL)
+    return NULL;
+
+  interfaces = g_new0 (GDBusInterfaceInfo *, 2);
+  interfaces[0] = g_dbus_interface_info_ref (sl_dbus_download1_interface_info ());
+  return interfaces;
+}
+
+static const GDBusInterfaceVTable *
+subtree_dispatch (GDBusConnection *connection,
+                  const char      *sender,
+                  const char      *object_path,
+                  const char      *interface_name,
+                  const char      *node,
+                  gpointer        *out_user_data,
+                  gpointer         user_data)
+{
+  SlDBusExport *self = user_data;
+
+  if (g_strcmp0 (interface_name, DOWNLOAD_IFACE) != 0 || lookup_node (self, node) == NULL)
+    return NULL;
+
+  /* Not the item: the call runs later, and the download may be gone by then. */
+  *out_user_data = self;
+  return &download_vtable;
+}
+
+static const GDBusSubtreeVTable subtree_vtable = {
+  .enumerate = subtree_enumerate,
+  .introspect = subtree_introspect,
+  .dispatch = subtree_dispatch,
+};
+
+/* The object manager */
+
+static GVariant *
+get_managed_objects (SlDBusExport *self)
+{
+  g_autofree GVariant **objects = g_new (GVariant *, MAX (self->items->len, 1));
+
+  for (guint i = 0; i < self->items->len; i++)
+    {
+      Item *item = g_ptr_array_index (self->items, i);
+
+      objects[i] = g_variant_new_dict_entry (g_variant_new_object_path (item->object_path),
+                                             item_interfaces (item));
+    }
+
+  return g_variant_new_tuple ((GVariant *[]) {
+    g_variant_new_array (G_VARIANT_TYPE ("{oa{sa{sv}}}"), objects, self->items->len)
+  }, 1);
+}
+
+static void
+object_manager_method_call (GDBusConnection       *connection,
+                            const char            *sender,
+                            const char            *object_path,
+                            const char            *interface_name,
+                            const char            *method_name,
+                            GVariant              *parameters,
+                            GDBusMethodInvocation *invocation,
+                            gpointer               user_data)
+{
+  SlDBusExport *self = user_data;
+
+  /* The only method; the arguments were checked against the interface. */
+  g_assert (g_str_equal (method_name, "GetManagedObjects"));
+
+  /* What clients are told next starts from here: publish what was pending first. */
+  flush_dirty (self);
+  g_dbus_method_invocation_return_value (invocation, get_managed_objects (self));
+}
+
+static const GDBusInterfaceVTable object_manager_vtable = {
+  .method_call = object_manager_method_call,
+};
+
 /* Method calls on the manager */
+
+/* A client set MaxActive or MaxPerHost: the session takes them, clamped to what it allows. */
+static void
+on_limits_changed (SlDBusManager1 *skeleton,
+                   GParamSpec     *pspec,
+                   SlDBusExport   *self)
+{
+  guint max_active = CLAMP (sl_dbus_manager1_get_max_active (skeleton), 1, 256);
+  guint max_per_host = CLAMP (sl_dbus_manager1_get_max_per_host (skeleton), 1, 256);
+
+  if (self->session == NULL)
+    return;
+
+  sl_session_set_max_active (self->session, max_active);
+  sl_session_set_max_per_host (self->session, max_per_host);
+  if (sl_dbus_manager1_get_max_active (skeleton) != max_active)
+    sl_dbus_manager1_set_max_active (skeleton, max_active);
+  if (sl_dbus_manager1_get_max_per_host (skeleton) != max_per_host)
+    sl_dbus_manager1_set_max_per_host (skeleton, max_per_host);
+}
 
 static gboolean
 check_session (SlDBusExport          *self,
@@ -543,11 +907,6 @@ sl_dbus_export_dispose (GObject *object)
       g_clear_object (&self->session);
     }
 
-  if (self->manager_skeleton != NULL)
-    g_signal_handlers_disconnect_by_data (self->manager_skeleton, self);
-  g_clear_object (&self->manager_skeleton);
-  g_clear_object (&self->manager);
-
   G_OBJECT_CLASS (sl_dbus_export_parent_class)->dispose (object);
 }
 
@@ -559,6 +918,7 @@ sl_dbus_export_finalize (GObject *object)
   g_ptr_array_unref (self->items);
   g_ptr_array_unref (self->dirty);
   g_hash_table_unref (self->by_download);
+  g_hash_table_unref (self->by_id);
   g_free (self->object_path);
 
   G_OBJECT_CLASS (sl_dbus_export_parent_class)->finalize (object);
@@ -568,11 +928,20 @@ static void
 sl_dbus_export_class_init (SlDBusExportClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  g_autoptr (GDBusNodeInfo) node = NULL;
 
   object_class->dispose = sl_dbus_export_dispose;
   object_class->finalize = sl_dbus_export_finalize;
 
   register_errors ();
+
+  for (guint i = 0; i < N_PROPS; i++)
+    prop_keys[i] = g_variant_ref_sink (g_variant_new_string (prop_names[i]));
+  download_iface_key = g_variant_ref_sink (g_variant_new_string (DOWNLOAD_IFACE));
+
+  node = g_dbus_node_info_new_for_xml (object_manager_xml, NULL);
+  g_assert (node != NULL);
+  object_manager_info = g_dbus_interface_info_ref (node->interfaces[0]);
 }
 
 static void
@@ -581,6 +950,8 @@ sl_dbus_export_init (SlDBusExport *self)
   self->items = g_ptr_array_new ();
   self->dirty = g_ptr_array_new ();
   self->by_download = g_hash_table_new (NULL, NULL);
+  self->by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
+  self->object_path = g_strdup ("/org/sluice/Downloads");
 }
 
 /**
@@ -606,6 +977,27 @@ sl_dbus_export_new (GApplication *application)
   return self;
 }
 
+/* Object paths are the manager's path and the download's id: changing the manager's path
+ * renames every item. */
+static void
+set_object_path (SlDBusExport *self,
+                 const char   *object_path)
+{
+  if (g_strcmp0 (self->object_path, object_path) == 0)
+    return;
+
+  g_free (self->object_path);
+  self->object_path = g_strdup (object_path);
+
+  for (guint i = 0; i < self->items->len; i++)
+    {
+      Item *item = g_ptr_array_index (self->items, i);
+
+      g_free (item->object_path);
+      item->object_path = g_strdup_printf ("%s/%" G_GINT64_FORMAT, object_path, item->id);
+    }
+}
+
 /**
  * sl_dbus_export_register:
  * @self: an export
@@ -629,7 +1021,9 @@ sl_dbus_export_register (SlDBusExport     *self,
   g_return_val_if_fail (SL_IS_DBUS_EXPORT (self), FALSE);
   g_return_val_if_fail (G_IS_DBUS_CONNECTION (connection), FALSE);
   g_return_val_if_fail (g_variant_is_object_path (object_path), FALSE);
-  g_return_val_if_fail (self->manager == NULL, FALSE);
+  g_return_val_if_fail (self->connection == NULL, FALSE);
+
+  set_object_path (self, object_path);
 
   manager_skeleton = sl_dbus_manager1_skeleton_new ();
   if (self->session != NULL)
@@ -645,29 +1039,33 @@ sl_dbus_export_register (SlDBusExport     *self,
   g_signal_connect (manager_skeleton, "handle-pause-all", G_CALLBACK (on_handle_pause_all), self);
   g_signal_connect (manager_skeleton, "handle-resume-all",
                     G_CALLBACK (on_handle_resume_all), self);
-
-  /* The manager's own path cannot hold one of its objects, so Manager1 is exported on its
-   * own beside the object manager. */
-  if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (manager_skeleton),
-                                         connection, object_path, error))
-    {
-      g_signal_handlers_disconnect_by_data (manager_skeleton, self);
-      return FALSE;
-    }
-
-  g_free (self->object_path);
-  self->object_path = g_strdup (object_path);
   self->manager_skeleton = g_steal_pointer (&manager_skeleton);
-  self->manager = g_dbus_object_manager_server_new (object_path);
 
-  /* Objects exported before the manager goes on the bus go together, without one
-   * InterfacesAdded signal each: with a long list that is most of the start-up time. */
-  if (self->session != NULL)
-    on_items_changed (G_LIST_MODEL (self->session), 0, 0,
-                      g_list_model_get_n_items (G_LIST_MODEL (self->session)), self);
-  g_dbus_object_manager_server_set_connection (self->manager, connection);
+  if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->manager_skeleton),
+                                         connection, object_path, error))
+    goto fail;
 
+  self->object_manager_id =
+    g_dbus_connection_register_object (connection, object_path, object_manager_info,
+                                       &object_manager_vtable, self, NULL, error);
+  if (self->object_manager_id == 0)
+    goto fail;
+
+  self->subtree_id =
+    g_dbus_connection_register_subtree (connection, object_path, &subtree_vtable,
+                                        G_DBUS_SUBTREE_FLAGS_DISPATCH_TO_UNENUMERATED_NODES,
+                                        self, NULL, error);
+  if (self->subtree_id == 0)
+    goto fail;
+
+  /* Everything went on the bus at once: no InterfacesAdded for what is already there. */
+  self->connection = g_object_ref (connection);
   return TRUE;
+
+fail:
+  self->connection = g_object_ref (connection);
+  sl_dbus_export_unregister (self);
+  return FALSE;
 }
 
 /**
@@ -688,12 +1086,15 @@ sl_dbus_export_unregister (SlDBusExport *self)
       g_clear_object (&self->manager_skeleton);
     }
 
-  if (self->manager != NULL)
-    {
-      clear_items (self);
-      g_dbus_object_manager_server_set_connection (self->manager, NULL);
-      g_clear_object (&self->manager);
-    }
+  if (self->object_manager_id != 0)
+    g_dbus_connection_unregister_object (self->connection, self->object_manager_id);
+  self->object_manager_id = 0;
+
+  if (self->subtree_id != 0)
+    g_dbus_connection_unregister_subtree (self->connection, self->subtree_id);
+  self->subtree_id = 0;
+
+  g_clear_object (&self->connection);
 }
 
 /**
@@ -725,13 +1126,8 @@ sl_dbus_export_set_session (SlDBusExport *self,
 
   self->session = g_object_ref (session);
   g_signal_connect (session, "items-changed", G_CALLBACK (on_items_changed), self);
-
-  /* Without a manager there is nowhere to put the objects yet: registering makes them. */
-  if (self->manager != NULL)
-    {
-      on_items_changed (G_LIST_MODEL (session), 0, 0,
-                        g_list_model_get_n_items (G_LIST_MODEL (session)), self);
-    }
+  on_items_changed (G_LIST_MODEL (session), 0, 0,
+                    g_list_model_get_n_items (G_LIST_MODEL (session)), self);
 }
 
 /**
