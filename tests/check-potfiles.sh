@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fails if a source file marks strings for translation but is missing from po/POTFILES.in,
+# Fails if a source file marks strings for translation (C, .ui, the desktop file, metainfo and
+# schema) but is missing from po/POTFILES.in,
 # or if POTFILES.in names a file that does not exist.
 set -euo pipefail
 
@@ -7,7 +8,11 @@ top="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$top"
 
 listed="$(grep -v '^#' po/POTFILES.in | sed '/^$/d' | sort)"
-marked="$(grep -rlE '(^|[^A-Za-z0-9_])(N?_|C_|NC_|ngettext)\(' src --include='*.c' | sort)"
+marked="$( {
+  grep -rlE '(^|[^A-Za-z0-9_])(N?_|C_|NC_|ngettext)\(' src --include='*.c'
+  grep -rl 'translatable="yes"' src --include='*.ui'
+  ls data/*.desktop.in data/*.metainfo.xml.in data/*.gschema.xml 2>/dev/null
+} | sort)"
 status=0
 
 missing="$(comm -13 <(echo "$listed") <(echo "$marked"))"

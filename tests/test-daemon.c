@@ -27,6 +27,7 @@
 
 #define BUS_NAME          "org.sluice.Downloads"
 #define MANAGER_PATH      "/org/sluice/Downloads"
+#define MANAGER_IFACE     "org.sluice.Downloads.Manager1"
 #define DOWNLOAD_IFACE    "org.sluice.Downloads.Download1"
 #define ERROR_PREFIX      "org.sluice.Downloads.Error."
 
@@ -1281,6 +1282,35 @@ test_idle_exit (Fixture       *f,
   wait_state (download, "completed", TRANSFER_MS);
   g_assert_false (f->exited);
   g_clear_object (&download);
+  daemon_reap (f);
+  assert_exited_cleanly (f);
+
+  /* A client's Hold keeps it, idle, until the client leaves the bus (the window does so). */
+  daemon_start_full (f, args, FALSE);
+  {
+    g_autoptr (GError) error = NULL;
+    g_autoptr (GDBusConnection) client =
+      g_dbus_connection_new_for_address_sync (g_test_dbus_get_bus_address (f->bus),
+                                              G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                              NULL, NULL, &error);
+    g_autoptr (GVariant) reply = NULL;
+
+    g_assert_no_error (error);
+    for (guint i = 0; i < 2; i++)
+      {
+        reply = g_dbus_connection_call_sync (client, BUS_NAME, MANAGER_PATH, MANAGER_IFACE,
+                                             "Hold", NULL, NULL, G_DBUS_CALL_FLAGS_NONE, -1,
+                                             NULL, &error);
+        g_assert_no_error (error);
+        g_clear_pointer (&reply, g_variant_unref);
+      }
+    run_for (2500);
+    g_assert_false (f->exited);
+
+    g_dbus_connection_close_sync (client, NULL, &error);
+    g_assert_no_error (error);
+  }
   daemon_reap (f);
   assert_exited_cleanly (f);
 }

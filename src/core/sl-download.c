@@ -539,7 +539,10 @@ tick_cb (gpointer user_data)
     {
       stop_transfer (self, STOP_RETRY,
                      g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_NETWORK,
-                                  _("No data received for %u seconds"), self->stall_timeout_s));
+                                  ngettext ("No data received for %u second",
+                                            "No data received for %u seconds",
+                                            self->stall_timeout_s),
+                                  self->stall_timeout_s));
       return G_SOURCE_CONTINUE;
     }
 
@@ -662,11 +665,17 @@ on_read_done (GObject      *object,
       end = self->offset;
 
       if (self->total >= 0 && end < self->total)
-        stop_transfer (self, STOP_RETRY,
-                       g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_NETWORK,
-                                    _("The connection closed after %" G_GINT64_FORMAT
-                                      " of %" G_GINT64_FORMAT " bytes"),
-                                    end, self->total));
+        {
+          /* The numbers go in as text: a translatable string cannot hold a format macro. */
+          g_autofree char *got = g_strdup_printf ("%" G_GINT64_FORMAT, end);
+          g_autofree char *total = g_strdup_printf ("%" G_GINT64_FORMAT, self->total);
+
+          stop_transfer (self, STOP_RETRY,
+                         g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_NETWORK,
+                                      /* Translators: bytes received and expected */
+                                      _("The connection closed after %s of %s bytes"),
+                                      got, total));
+        }
       else if (self->total >= 0 && end > self->total)
         restart_transfer (self, _("The server sent more than it announced; starting over"));
       else

@@ -215,10 +215,12 @@ parse_ranges (GVariantDict  *dict,
       if (start < 0 || end <= start || end > MAX_BYTES || start <= previous_end ||
           (total >= 0 && end > total))
         {
+          g_autofree char *first = g_strdup_printf ("%" G_GINT64_FORMAT, start);
+          g_autofree char *last = g_strdup_printf ("%" G_GINT64_FORMAT, end);
+
+          /* The numbers go in as text: a translatable string cannot hold a format macro. */
           g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_RESUME_DATA,
-                       _("Resume data has an invalid byte range %" G_GINT64_FORMAT
-                         "–%" G_GINT64_FORMAT),
-                       start, end);
+                       _("Resume data has an invalid byte range %s–%s"), first, last);
           return FALSE;
         }
 

@@ -93,6 +93,8 @@ struct _SlDBusExport
   GHashTable      *by_id;        /* &Item.id → Item */
   GPtrArray       *dirty;        /* Item */
   guint            flush_source;
+
+  GHashTable      *holders;      /* unique bus name → name watch id */
 };
 
 G_DEFINE_FINAL_TYPE (SlDBusExport, sl_dbus_export, G_TYPE_OBJECT)
@@ -855,6 +857,73 @@ on_handle_add (SlDBusManager1        *skeleton,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+static void
+drop_holder (SlDBusExport *self,
+             const char   *name)
+{
+  g_autofree char *key = NULL;
+  gpointer watch;
+
+  if (!g_hash_table_steal_extended (self->holders, name, (gpointer *) &key, &watch))
+    return;
+
+  g_bus_unwatch_name (GPOINTER_TO_UINT (watch));
+  release (self);
+}
+
+static void
+on_holder_vanished (GDBusConnection *connection,
+                    const char      *name,
+                    gpointer         user_data)
+{
+  drop_holder (user_data, name);
+}
+
+static gboolean
+on_handle_hold (SlDBusManager1        *skeleton,
+                GDBusMethodInvocation *invocation,
+                SlDBusExport          *self)
+{
+  const char *sender = g_dbus_method_invocation_get_sender (invocation);
+
+  /* One hold per client, however often it asks; it ends when the client leaves the bus. */
+  if (sender != NULL && !g_hash_table_contains (self->holders, sender))
+    {
+      guint watch = g_bus_watch_name_on_connection (
+        g_dbus_method_invocation_get_connection (invocation), sender,
+        G_BUS_NAME_WATCHER_FLAGS_NONE, NULL, on_holder_vanished, self, NULL);
+
+      hold (self);
+      g_hash_table_insert (self->holders, g_strdup (sender), GUINT_TO_POINTER (watch));
+    }
+
+  sl_dbus_manager1_complete_hold (skeleton, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+on_handle_release (SlDBusManager1        *skeleton,
+                   GDBusMethodInvocation *invocation,
+                   SlDBusExport          *self)
+{
+  const char *sender = g_dbus_method_invocation_get_sender (invocation);
+
+  if (sender != NULL)
+    drop_holder (self, sender);
+
+  sl_dbus_manager1_complete_release (skeleton, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+drop_holders (SlDBusExport *self)
+{
+  g_autofree char **names = (char **) g_hash_table_get_keys_as_array (self->holders, NULL);
+
+  for (guint i = 0; names[i] != NULL; i++)
+    drop_holder (self, names[i]);
+}
+
 static gboolean
 on_handle_pause_all (SlDBusManager1        *skeleton,
                      GDBusMethodInvocation *invocation,
@@ -919,6 +988,7 @@ sl_dbus_export_finalize (GObject *object)
   g_ptr_array_unref (self->dirty);
   g_hash_table_unref (self->by_download);
   g_hash_table_unref (self->by_id);
+  g_hash_table_unref (self->holders);
   g_free (self->object_path);
 
   G_OBJECT_CLASS (sl_dbus_export_parent_class)->finalize (object);
@@ -951,6 +1021,7 @@ sl_dbus_export_init (SlDBusExport *self)
   self->dirty = g_ptr_array_new ();
   self->by_download = g_hash_table_new (NULL, NULL);
   self->by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
+  self->holders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->object_path = g_strdup ("/org/sluice/Downloads");
 }
 
@@ -1039,6 +1110,8 @@ sl_dbus_export_register (SlDBusExport     *self,
   g_signal_connect (manager_skeleton, "handle-pause-all", G_CALLBACK (on_handle_pause_all), self);
   g_signal_connect (manager_skeleton, "handle-resume-all",
                     G_CALLBACK (on_handle_resume_all), self);
+  g_signal_connect (manager_skeleton, "handle-hold", G_CALLBACK (on_handle_hold), self);
+  g_signal_connect (manager_skeleton, "handle-release", G_CALLBACK (on_handle_release), self);
   self->manager_skeleton = g_steal_pointer (&manager_skeleton);
 
   if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->manager_skeleton),
@@ -1094,6 +1167,7 @@ sl_dbus_export_unregister (SlDBusExport *self)
     g_dbus_connection_unregister_subtree (self->connection, self->subtree_id);
   self->subtree_id = 0;
 
+  drop_holders (self);
   g_clear_object (&self->connection);
 }
 

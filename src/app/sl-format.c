@@ -1,0 +1,410 @@
+/* sl-format.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "sl-format.h"
+
+#define MAX_FILENAME_BYTES 255
+
+static gboolean
+is_state (const SlDownloadFacts *facts,
+          const char            *state)
+{
+  return g_strcmp0 (facts->state, state) == 0;
+}
+
+/* The reason phrase of a status, as servers send it; protocol words, not translated. */
+static const char *
+status_phrase (guint status)
+{
+  static const struct
+  {
+    guint       status;
+    const char *phrase;
+  } phrases[] = {
+    { 400, "Bad Request" },
+    { 401, "Unauthorized" },
+    { 402, "Payment Required" },
+    { 403, "Forbidden" },
+    { 404, "Not Found" },
+    { 405, "Method Not Allowed" },
+    { 407, "Proxy Authentication Required" },
+    { 408, "Request Timeout" },
+    { 410, "Gone" },
+    { 416, "Range Not Satisfiable" },
+    { 429, "Too Many Requests" },
+    { 451, "Unavailable For Legal Reasons" },
+    { 500, "Internal Server Error" },
+    { 501, "Not Implemented" },
+    { 502, "Bad Gateway" },
+    { 503, "Service Unavailable" },
+    { 504, "Gateway Timeout" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (phrases); i++)
+    {
+      if (phrases[i].status == status)
+        return phrases[i].phrase;
+    }
+  return NULL;
+}
+
+/**
+ * sl_format_time_left:
+ * @seconds: the time left
+ *
+ * Returns: (transfer full): "17 s left", "3 min left", "2 h 5 min left" and the like
+ */
+char *
+sl_format_time_left (guint64 seconds)
+{
+  guint64 minutes = (seconds + 30) / 60;
+  guint64 hours = minutes / 60;
+
+  if (seconds < 60)
+    return g_strdup_printf (ngettext ("%u second left", "%u seconds left", (gulong) seconds),
+                            (guint) seconds);
+  if (minutes < 60)
+    return g_strdup_printf (ngettext ("%u minute left", "%u minutes left", (gulong) minutes),
+                            (guint) minutes);
+  if (hours < 48)
+    {
+      g_autofree char *h = g_strdup_printf (ngettext ("%u hour", "%u hours", (gulong) hours),
+                                            (guint) hours);
+      guint64 rest = minutes % 60;
+      g_autofree char *m = NULL;
+
+      if (rest == 0)
+        return g_strdup_printf (C_("time left", "%s left"), h);
+      m = g_strdup_printf (ngettext ("%u minute", "%u minutes", (gulong) rest), (guint) rest);
+      /* Translators: "2 hours 5 minutes left" */
+      return g_strdup_printf (C_("time left", "%s %s left"), h, m);
+    }
+
+  return g_strdup_printf (ngettext ("%u day left", "%u days left", (gulong) (hours / 24)),
+                          (guint) (hours / 24));
+}
+
+/* "12.3 MB of 100 MB", or "12.3 MB" when the size is unknown. */
+static char *
+format_amount (const SlDownloadFacts *facts)
+{
+  g_autofree char *received = g_format_size (facts->bytes_received);
+  g_autofree char *total = NULL;
+
+  if (facts->bytes_total < 0)
+    return g_steal_pointer (&received);
+
+  total = g_format_size (facts->bytes_total);
+  /* Translators: bytes received "of" the file's size, as in "12.3 MB of 100 MB" */
+  return g_strdup_printf (_("%s of %s"), received, total);
+}
+
+/**
+ * sl_format_status:
+ * @facts: what is known of the download
+ *
+ * Returns: (transfer full): one line for people: "12.3 MB of 100 MB — 5.2 MB/s — 17 s left",
+ *   "Paused — 12.3 MB of 100 MB", "Failed: server answered 404 Not Found", "Done — 1.2 GB"…
+ */
+char *
+sl_format_status (const SlDownloadFacts *facts)
+{
+  g_autofree char *amount = format_amount (facts);
+
+  if (is_state (facts, "running"))
+    {
+      g_autofree char *speed = NULL;
+      g_autofree char *size = NULL;
+      g_autofree char *left = NULL;
+
+      if (facts->speed == 0)
+        return g_steal_pointer (&amount);
+
+      size = g_format_size (facts->speed);
+      /* Translators: a transfer rate, as in "5.2 MB/s" */
+      speed = g_strdup_printf (_("%s/s"), size);
+      if (facts->bytes_total < 0 || (guint64) facts->bytes_total < facts->bytes_received)
+        return g_strdup_printf ("%s — %s", amount, speed);
+
+      left = sl_format_time_left ((facts->bytes_total - facts->bytes_received + facts->speed - 1) /
+                                  facts->speed);
+      return g_strdup_printf ("%s — %s — %s", amount, speed, left);
+    }
+
+  if (is_state (facts, "queued"))
+    {
+      if (facts->bytes_received == 0)
+        return g_strdup (_("Queued"));
+      /* Translators: a queued download that has some of its bytes, "Queued — 1 MB of 2 MB" */
+      return g_strdup_printf (_("Queued — %s"), amount);
+    }
+
+  if (is_state (facts, "waiting"))
+    {
+      if (g_strcmp0 (facts->error_kind, "network") == 0 && facts->error && *facts->error)
+        {
+          /* Translators: a download that will retry by itself, with the last error */
+          return g_strdup_printf (_("Waiting to retry: %s"), facts->error);
+        }
+      return g_strdup (_("Waiting for network"));
+    }
+
+  if (is_state (facts, "paused"))
+    {
+      if (facts->bytes_received == 0)
+        return g_strdup (_("Paused"));
+      /* Translators: "Paused — 12.3 MB of 100 MB" */
+      return g_strdup_printf (_("Paused — %s"), amount);
+    }
+
+  if (is_state (facts, "completed"))
+    {
+      g_autofree char *size = g_format_size (facts->bytes_received);
+
+      /* Translators: a finished download and its size, "Done — 1.2 GB" */
+      return g_strdup_printf (_("Done — %s"), size);
+    }
+
+  if (is_state (facts, "failed"))
+    {
+      if (g_strcmp0 (facts->error_kind, "server") == 0 && facts->http_status >= 400)
+        {
+          const char *phrase = status_phrase (facts->http_status);
+
+          if (phrase != NULL)
+            {
+              /* Translators: "Failed: server answered 404 Not Found" */
+              return g_strdup_printf (_("Failed: server answered %u %s"), facts->http_status,
+                                      phrase);
+            }
+          /* Translators: "Failed: server answered 599" */
+          return g_strdup_printf (_("Failed: server answered %u"), facts->http_status);
+        }
+      if (facts->error != NULL && *facts->error != '\0')
+        {
+          /* Translators: a failed download with the reason */
+          return g_strdup_printf (_("Failed: %s"), facts->error);
+        }
+      return g_strdup (_("Failed"));
+    }
+
+  if (is_state (facts, "canceled"))
+    return g_strdup (_("Canceled"));
+
+  return g_strdup (facts->state ? facts->state : "");
+}
+
+/**
+ * sl_format_fraction:
+ * @facts: what is known of the download
+ *
+ * Returns: how much is done, 0 to 1, or -1 when the size is unknown (a pulsing bar)
+ */
+double
+sl_format_fraction (const SlDownloadFacts *facts)
+{
+  if (is_state (facts, "completed"))
+    return 1.0;
+  if (facts->bytes_total <= 0)
+    return -1.0;
+
+  return MIN ((double) facts->bytes_received / (double) facts->bytes_total, 1.0);
+}
+
+/**
+ * sl_format_host:
+ * @uri: an address
+ *
+ * Returns: (transfer full) (nullable): the host of @uri, or %NULL if it has none
+ */
+char *
+sl_format_host (const char *uri)
+{
+  g_autoptr (GUri) parsed = uri ? g_uri_parse (uri, G_URI_FLAGS_NONE, NULL) : NULL;
+
+  if (parsed == NULL || g_uri_get_host (parsed) == NULL || *g_uri_get_host (parsed) == '\0')
+    return NULL;
+
+  return g_strdup (g_uri_get_host (parsed));
+}
+
+/**
+ * sl_format_icon:
+ * @filename: (nullable): a file name
+ *
+ * Returns: (transfer full): a symbolic icon for the file's type
+ */
+GIcon *
+sl_format_icon (const char *filename)
+{
+  g_autofree char *type = NULL;
+  g_autoptr (GIcon) symbolic = NULL;
+  GIcon *themed;
+
+  if (filename == NULL || *filename == '\0')
+    return g_themed_icon_new ("folder-download-symbolic");
+
+  type = g_content_type_guess (filename, NULL, 0, NULL);
+  symbolic = g_content_type_get_symbolic_icon (type);
+
+  /* Only the symbolic names, then a page that every theme has: a theme without a symbolic
+   * icon for the type would otherwise draw its full-colour one among the symbolic ones. */
+  themed = g_themed_icon_new ("text-x-generic-symbolic");
+  if (G_IS_THEMED_ICON (symbolic))
+    {
+      const char * const *names = g_themed_icon_get_names (G_THEMED_ICON (symbolic));
+
+      for (int i = g_strv_length ((char **) names) - 1; i >= 0; i--)
+        {
+          if (g_str_has_suffix (names[i], "-symbolic") &&
+              !g_str_equal (names[i], "text-x-generic-symbolic"))
+            g_themed_icon_prepend_name (G_THEMED_ICON (themed), names[i]);
+        }
+    }
+
+  return themed;
+}
+
+static gboolean
+is_download_uri (GUri *uri)
+{
+  const char *scheme = g_uri_get_scheme (uri);
+  const char *host = g_uri_get_host (uri);
+
+  return (g_ascii_strcasecmp (scheme, "http") == 0 || g_ascii_strcasecmp (scheme, "https") == 0) &&
+         host != NULL && *host != '\0';
+}
+
+/**
+ * sl_format_find_urls:
+ * @text: pasted or dropped text: a link, a list of links, a paragraph with links in it
+ *
+ * Returns: (transfer full): the http and https addresses in @text, in order, without repeats
+ */
+char **
+sl_format_find_urls (const char *text)
+{
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  g_auto (GStrv) words = NULL;
+
+  if (text == NULL)
+    return g_strv_builder_end (builder);
+
+  /* Links are separated by white space, or by the line breaks of text/uri-list. */
+  words = g_strsplit_set (text, " \t\r\n<>\"'", -1);
+  for (guint i = 0; words[i] != NULL; i++)
+    {
+      g_autoptr (GUri) uri = NULL;
+      char *word = g_strstrip (words[i]);
+      gsize length = strlen (word);
+
+      /* Text around a link often puts it in brackets or ends it with punctuation. */
+      while (length > 0 && strchr (".,;:!?)]", word[length - 1]) != NULL)
+        word[--length] = '\0';
+      while (length > 0 && strchr ("([", word[0]) != NULL)
+        {
+          word++;
+          length--;
+        }
+      if (length == 0 || word[0] == '#')
+        continue;
+
+      uri = g_uri_parse (word, G_URI_FLAGS_ENCODED, NULL);
+      if (uri == NULL || !is_download_uri (uri) || g_hash_table_contains (seen, word))
+        continue;
+
+      g_hash_table_add (seen, word);
+      g_strv_builder_add (builder, word);
+    }
+
+  return g_strv_builder_end (builder);
+}
+
+/**
+ * sl_format_check_url:
+ * @text: what the user typed as the address of a download
+ * @error: return location for a sentence that says what is wrong
+ *
+ * Returns: whether @text is an http or https address Sluice can download
+ */
+gboolean
+sl_format_check_url (const char  *text,
+                     GError     **error)
+{
+  g_autoptr (GUri) uri = NULL;
+  g_autofree char *trimmed = g_strstrip (g_strdup (text ? text : ""));
+
+  if (*trimmed == '\0')
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                           _("Enter the address of a file"));
+      return FALSE;
+    }
+
+  uri = g_uri_parse (trimmed, G_URI_FLAGS_ENCODED, NULL);
+  if (uri == NULL || strpbrk (trimmed, " \t\r\n") != NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                           _("This is not a web address"));
+      return FALSE;
+    }
+  if (g_ascii_strcasecmp (g_uri_get_scheme (uri), "http") != 0 &&
+      g_ascii_strcasecmp (g_uri_get_scheme (uri), "https") != 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   _("Only http and https addresses can be downloaded, not %s"),
+                   g_uri_get_scheme (uri));
+      return FALSE;
+    }
+  if (!is_download_uri (uri))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                           _("The address has no host name"));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/**
+ * sl_format_check_filename:
+ * @text: a file name the user typed, or "" to let the server name the file
+ * @error: return location for a sentence that says what is wrong
+ *
+ * Returns: whether @text can name a file in the download folder
+ */
+gboolean
+sl_format_check_filename (const char  *text,
+                          GError     **error)
+{
+  if (text == NULL || *text == '\0')
+    return TRUE;
+
+  if (strchr (text, '/') != NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_FILENAME,
+                           _("A file name cannot contain “/”"));
+      return FALSE;
+    }
+  if (g_str_equal (text, ".") || g_str_equal (text, ".."))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_FILENAME,
+                           _("“.” and “..” are not file names"));
+      return FALSE;
+    }
+  if (strlen (text) > MAX_FILENAME_BYTES)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_FILENAME,
+                           _("The file name is too long"));
+      return FALSE;
+    }
+
+  return TRUE;
+}

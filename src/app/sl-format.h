@@ -1,0 +1,37 @@
+/* sl-format.h
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* What the window says about a download, made from its D-Bus properties. Pure functions, so
+ * that they are tested without a display. */
+
+typedef struct
+{
+  const char *state;          /* Download1.State */
+  guint64     bytes_received;
+  gint64      bytes_total;    /* -1 when unknown */
+  guint64     speed;          /* bytes per second */
+  guint       http_status;
+  const char *error_kind;     /* "" when none */
+  const char *error;          /* "" when none */
+} SlDownloadFacts;
+
+char      *sl_format_status        (const SlDownloadFacts  *facts);
+char      *sl_format_time_left     (guint64                 seconds);
+double     sl_format_fraction      (const SlDownloadFacts  *facts);
+char      *sl_format_host          (const char             *uri);
+GIcon     *sl_format_icon          (const char             *filename);
+char     **sl_format_find_urls     (const char             *text);
+gboolean   sl_format_check_url     (const char             *text,
+                                    GError                **error);
+gboolean   sl_format_check_filename (const char            *text,
+                                    GError                **error);
+
+G_END_DECLS

@@ -1,0 +1,225 @@
+/* test-format.c: what the window says about a download, and the links it finds in text.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <locale.h>
+
+#include "sl-format.h"
+
+static char *
+status (const char *state,
+        guint64     received,
+        gint64      total,
+        guint64     speed,
+        guint       http_status,
+        const char *error_kind,
+        const char *error)
+{
+  SlDownloadFacts facts = { state, received, total, speed, http_status, error_kind, error };
+
+  return sl_format_status (&facts);
+}
+
+#define assert_status(expected, ...) \
+  G_STMT_START { \
+    g_autofree char *text_ = status (__VA_ARGS__); \
+    g_autoptr (GString) plain_ = g_string_new (text_); \
+    g_string_replace (plain_, "\u00a0", " ", 0); \
+    g_assert_cmpstr (plain_->str, ==, expected); \
+  } G_STMT_END
+
+static void
+test_status (void)
+{
+  assert_status ("12.3 MB of 100.0 MB — 5.2 MB/s — 17 seconds left",
+                 "running", 12300000, 100000000, 5200000, 200, "", "");
+  assert_status ("12.3 MB of 100.0 MB", "running", 12300000, 100000000, 0, 200, "", "");
+  assert_status ("12.3 MB — 5.2 MB/s", "running", 12300000, -1, 5200000, 200, "", "");
+  assert_status ("1.0 MB of 1.0 GB — 1.0 MB/s — 17 minutes left",
+                 "running", 1000000, 1000000000, 1000000, 200, "", "");
+  assert_status ("Queued", "queued", 0, -1, 0, 0, "", "");
+  assert_status ("Queued — 1.0 MB of 2.0 MB", "queued", 1000000, 2000000, 0, 0, "", "");
+  assert_status ("Waiting for network", "waiting", 0, -1, 0, 0, "", "");
+  assert_status ("Waiting to retry: refused", "waiting", 0, -1, 0, 0, "network", "refused");
+  assert_status ("Paused — 12.3 MB of 100.0 MB", "paused", 12300000, 100000000, 0, 206, "", "");
+  assert_status ("Paused", "paused", 0, -1, 0, 0, "", "");
+  assert_status ("Done — 1.2 GB", "completed", 1200000000, 1200000000, 0, 200, "", "");
+  assert_status ("Failed: server answered 404 Not Found",
+                 "failed", 0, -1, 0, 404, "server", "The server answered 404 Not Found");
+  assert_status ("Failed: server answered 599", "failed", 0, -1, 0, 599, "server", "x");
+  assert_status ("Failed: No space left on device",
+                 "failed", 10, 100, 0, 200, "file", "No space left on device");
+  assert_status ("Failed", "failed", 0, -1, 0, 0, "", "");
+  assert_status ("Canceled", "canceled", 0, -1, 0, 0, "user", "");
+}
+
+static void
+test_time_left (void)
+{
+  static const struct
+  {
+    guint64     seconds;
+    const char *text;
+  } cases[] = {
+    { 0, "0 seconds left" },
+    { 1, "1 second left" },
+    { 59, "59 seconds left" },
+    { 60, "1 minute left" },
+    { 3599, "1 hour left" },
+    { 3600, "1 hour left" },
+    { 3600 + 5 * 60, "1 hour 5 minutes left" },
+    { 7200 + 60, "2 hours 1 minute left" },
+    { 3 * 86400, "3 days left" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *text = sl_format_time_left (cases[i].seconds);
+
+      g_assert_cmpstr (text, ==, cases[i].text);
+    }
+}
+
+static void
+test_fraction (void)
+{
+  SlDownloadFacts facts = { "running", 25, 100, 0, 0, "", "" };
+
+  g_assert_cmpfloat_with_epsilon (sl_format_fraction (&facts), 0.25, 1e-9);
+  facts.bytes_total = -1;
+  g_assert_cmpfloat (sl_format_fraction (&facts), <, 0);
+  facts.bytes_total = 0;
+  g_assert_cmpfloat (sl_format_fraction (&facts), <, 0);
+  facts.state = "completed";
+  g_assert_cmpfloat (sl_format_fraction (&facts), ==, 1.0);
+  facts.state = "running";
+  facts.bytes_received = 200;
+  facts.bytes_total = 100;
+  g_assert_cmpfloat (sl_format_fraction (&facts), ==, 1.0);
+}
+
+static void
+test_find_urls (void)
+{
+  static const struct
+  {
+    const char *text;
+    const char *urls[4];
+  } cases[] = {
+    { "https://example.org/a.iso", { "https://example.org/a.iso", NULL } },
+    { "  http://h/x\n", { "http://h/x", NULL } },
+    { "# uri-list\r\nhttp://a/1\r\nhttp://b/2\r\n", { "http://a/1", "http://b/2", NULL } },
+    { "Get it at https://h/f.tar.gz, or (http://m/f.tar.gz).",
+      { "https://h/f.tar.gz", "http://m/f.tar.gz", NULL } },
+    { "http://a/1 http://a/1", { "http://a/1", NULL } },
+    { "ftp://h/f file:///etc/passwd javascript:alert(1) http:// https:///x", { NULL } },
+    { "<a href=\"https://h/q?x=1&y=2\">", { "https://h/q?x=1&y=2", NULL } },
+    { "", { NULL } },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_auto (GStrv) urls = sl_format_find_urls (cases[i].text);
+
+      g_assert_cmpstrv (urls, cases[i].urls);
+    }
+}
+
+static void
+test_check_url (void)
+{
+  static const struct
+  {
+    const char *text;
+    gboolean    valid;
+  } cases[] = {
+    { "https://example.org/a.iso", TRUE },
+    { "  http://127.0.0.1:8080/x  ", TRUE },
+    { "HTTP://H/X", TRUE },
+    { "", FALSE },
+    { "   ", FALSE },
+    { "example.org/a.iso", FALSE },
+    { "ftp://example.org/a", FALSE },
+    { "file:///etc/passwd", FALSE },
+    { "http://", FALSE },
+    { "http:///path", FALSE },
+    { "http://exa mple.org/", FALSE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      gboolean valid = sl_format_check_url (cases[i].text, &error);
+
+      g_test_message ("“%s”: %s", cases[i].text, error ? error->message : "valid");
+      g_assert_cmpint (valid, ==, cases[i].valid);
+      if (valid)
+        g_assert_no_error (error);
+      else
+        {
+          g_assert_nonnull (error);
+          g_assert_null (strchr (error->message, '\n'));
+        }
+    }
+}
+
+static void
+test_check_filename (void)
+{
+  g_autofree char *long_name = g_strnfill (300, 'a');
+
+  g_assert_true (sl_format_check_filename ("", NULL));
+  g_assert_true (sl_format_check_filename ("report.pdf", NULL));
+  g_assert_true (sl_format_check_filename (".hidden", NULL));
+  g_assert_false (sl_format_check_filename ("a/b", NULL));
+  g_assert_false (sl_format_check_filename ("..", NULL));
+  g_assert_false (sl_format_check_filename (".", NULL));
+  g_assert_false (sl_format_check_filename (long_name, NULL));
+}
+
+static void
+test_host_and_icon (void)
+{
+  g_autofree char *host = sl_format_host ("https://files.example.org:8443/a/b.iso?x");
+  g_autofree char *none = sl_format_host ("not a uri");
+  g_autoptr (GIcon) icon = sl_format_icon ("b.iso");
+  g_autoptr (GIcon) unknown = sl_format_icon (NULL);
+
+  g_assert_cmpstr (host, ==, "files.example.org");
+  g_assert_null (none);
+  g_assert_true (G_IS_THEMED_ICON (icon));
+  /* Symbolic names first, down to one every theme has, before any full-colour one. */
+  {
+    const char * const *names = g_themed_icon_get_names (G_THEMED_ICON (icon));
+    guint i;
+
+    for (i = 0; names[i] != NULL && !g_str_equal (names[i], "text-x-generic-symbolic"); i++)
+      g_assert_true (g_str_has_suffix (names[i], "-symbolic"));
+    g_assert_nonnull (names[i]);
+    g_assert_cmpuint (i, >=, 1);
+  }
+  g_assert_true (G_IS_THEMED_ICON (unknown));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  /* The expected texts are the untranslated ones. */
+  setlocale (LC_ALL, "C.UTF-8");
+  g_setenv ("LANGUAGE", "C", TRUE);
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/format/status", test_status);
+  g_test_add_func ("/format/time-left", test_time_left);
+  g_test_add_func ("/format/fraction", test_fraction);
+  g_test_add_func ("/format/find-urls", test_find_urls);
+  g_test_add_func ("/format/check-url", test_check_url);
+  g_test_add_func ("/format/check-filename", test_check_filename);
+  g_test_add_func ("/format/host-and-icon", test_host_and_icon);
+
+  return g_test_run ();
+}

@@ -1,0 +1,803 @@
+/* test-window.c: the window against a real sluiced on a private bus, under Xvfb.
+ *
+ * Each test starts a bus, the loopback HTTP server and the daemon, then a window on the
+ * daemon's list, and drives it through its actions as a person would through its buttons and
+ * keys: rows follow the daemon's downloads, a row's pause and resume act on the daemon, the
+ * add dialog adds, search and the state filter narrow the rows, the empty state shows when
+ * there is nothing. The last test runs the `sluice` program twice, as a desktop would.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <locale.h>
+#include <signal.h>
+#include <sys/prctl.h>
+
+#include <adwaita.h>
+
+#include "sl-add-dialog.h"
+#include "sl-download-list.h"
+#include "sl-download-row.h"
+#include "sl-test-server.h"
+#include "sl-test-utils.h"
+#include "sl-window.h"
+
+#define BUS_NAME      "org.sluice.Downloads"
+#define MANAGER_PATH  "/org/sluice/Downloads"
+#define START_MS      (15 * 1000)
+#define SHORT_MS      (5 * 1000)
+#define TRANSFER_MS   (60 * 1000)
+
+typedef struct
+{
+  GTestDBus       *bus;
+  GDBusConnection *connection;
+  SlTestServer    *server;
+  GSubprocess     *daemon;
+  char            *data_home;
+  char            *downloads;
+  SlDBusManager1  *manager;
+  SlDownloadList  *list;
+  SlWindow        *window;
+} Fixture;
+
+/* A display of our own */
+
+static GSubprocess *xvfb;
+static char *display;  /* GTestDBus unsets DISPLAY: the programs the tests run get it back */
+static char *system_data_dirs;  /* and the system's data folders, for MIME types and icons */
+
+static void
+die_with_parent (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+/* Starts Xvfb on a free display and points DISPLAY at it, so that the tests never touch the
+ * desktop they run from and need nothing but the Xvfb binary. */
+static void
+start_xvfb (void)
+{
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_autoptr (GError) error = NULL;
+  char buffer[32] = { 0, };
+  int fds[2];
+  gssize length = 0;
+  gssize n;
+
+  g_assert_no_errno (pipe (fds));
+  g_subprocess_launcher_take_fd (launcher, fds[1], 3);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  xvfb = g_subprocess_launcher_spawn (launcher, &error, "Xvfb", "-displayfd", "3", "-screen", "0",
+                                      "1024x768x24", "-nolisten", "tcp", "-noreset", NULL);
+  g_assert_no_error (error);
+
+  /* Xvfb writes the display number and a newline once it accepts clients. */
+  while (length < (gssize) sizeof buffer - 1 && strchr (buffer, '\n') == NULL)
+    {
+      n = read (fds[0], buffer + length, sizeof buffer - 1 - length);
+      if (n <= 0)
+        g_error ("Xvfb did not start");
+      length += n;
+    }
+  close (fds[0]);
+
+  display = g_strdup_printf (":%d", atoi (buffer));
+  g_setenv ("DISPLAY", display, TRUE);
+}
+
+/* The daemon */
+
+static void
+on_name_appeared (GDBusConnection *connection,
+                  const char      *name,
+                  const char      *owner,
+                  gpointer         user_data)
+{
+  *(gboolean *) user_data = TRUE;
+}
+
+static gboolean
+flag_is_set (gpointer data)
+{
+  return *(gboolean *) data;
+}
+
+static void
+wait_for_name (GDBusConnection *connection,
+               const char      *name)
+{
+  gboolean owned = FALSE;
+  guint watch = g_bus_watch_name_on_connection (connection, name, G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                                on_name_appeared, NULL, &owned, NULL);
+
+  sl_test_wait_until (NULL, flag_is_set, &owned, START_MS);
+  g_bus_unwatch_name (watch);
+}
+
+static GSubprocessLauncher *
+launcher_new (Fixture *f)
+{
+  GSubprocessLauncher *launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS",
+                                g_test_dbus_get_bus_address (f->bus), TRUE);
+  /* The test's own folders: GLib isolates them in the test process only. */
+  g_subprocess_launcher_setenv (launcher, "HOME", g_get_home_dir (), TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_DATA_HOME", f->data_home, TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", g_get_user_config_dir (), TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_CACHE_HOME", g_get_user_cache_dir (), TRUE);
+  g_subprocess_launcher_setenv (launcher, "DISPLAY", display, TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_DATA_DIRS", system_data_dirs, TRUE);
+  return launcher;
+}
+
+static void
+fixture_setup (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GError) error = NULL;
+
+  f->bus = g_test_dbus_new (G_TEST_DBUS_NONE);
+  g_test_dbus_up (f->bus);
+  f->connection = g_dbus_connection_new_for_address_sync (
+    g_test_dbus_get_bus_address (f->bus),
+    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+    NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_dbus_connection_set_exit_on_close (f->connection, FALSE);
+
+  f->server = sl_test_server_new ();
+  f->data_home = g_build_filename (g_get_user_data_dir (), NULL);
+  f->downloads = g_build_filename (g_get_user_cache_dir (), "downloads", NULL);
+  g_assert_no_errno (g_mkdir_with_parents (f->downloads, 0700));
+
+  /* The Downloads folder of the programs the tests start, daemon and window alike. */
+  {
+    g_autofree char *user_dirs = g_build_filename (g_get_user_config_dir (), "user-dirs.dirs",
+                                                   NULL);
+    g_autofree char *contents = g_strdup_printf ("XDG_DOWNLOAD_DIR=\"%s\"\n", f->downloads);
+
+    g_assert_no_errno (g_mkdir_with_parents (g_get_user_config_dir (), 0700));
+    g_file_set_contents (user_dirs, contents, -1, &error);
+    g_assert_no_error (error);
+  }
+
+  launcher = launcher_new (f);
+  f->daemon = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("SLUICED"),
+                                           "--idle-timeout", "600", NULL);
+  g_assert_no_error (error);
+  wait_for_name (f->connection, BUS_NAME);
+  f->manager = sl_dbus_manager1_proxy_new_sync (f->connection,
+                                                G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START, BUS_NAME,
+                                                MANAGER_PATH, NULL, &error);
+  g_assert_no_error (error);
+}
+
+static gboolean
+subprocess_exited (gpointer data)
+{
+  return g_subprocess_get_if_exited (data) || g_subprocess_get_if_signaled (data);
+}
+
+static void
+on_wait_done (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
+  *(gboolean *) user_data = TRUE;
+}
+
+/* Waits, bounded, for @process to end; fails if it does not. */
+static void
+wait_exit (GSubprocess *process,
+           guint        timeout_ms)
+{
+  gboolean done = FALSE;
+
+  g_subprocess_wait_async (process, NULL, on_wait_done, &done);
+  sl_test_wait_until (NULL, flag_is_set, &done, timeout_ms);
+  g_assert_true (subprocess_exited (process));
+}
+
+static void
+fixture_teardown (Fixture       *f,
+                  gconstpointer  data)
+{
+  if (f->window != NULL)
+    {
+      gtk_window_destroy (GTK_WINDOW (f->window));
+      g_assert_finalize_object (f->window);
+    }
+  if (f->list != NULL)
+    g_assert_finalize_object (f->list);
+
+  g_clear_object (&f->manager);
+  g_subprocess_send_signal (f->daemon, SIGTERM);
+  wait_exit (f->daemon, START_MS);
+  g_clear_object (&f->daemon);
+
+  g_dbus_connection_close_sync (f->connection, NULL, NULL);
+  g_clear_object (&f->connection);
+  g_test_dbus_down (f->bus);
+  g_clear_object (&f->bus);
+  sl_test_server_quit_unref (f->server);
+  g_free (f->data_home);
+  g_free (f->downloads);
+}
+
+/* Helpers */
+
+static char *
+add_full (Fixture    *f,
+          const char *path_and_query,
+          gboolean    paused)
+{
+  g_autofree char *url = sl_test_server_url (f->server, path_and_query);
+  g_auto (GVariantDict) options = G_VARIANT_DICT_INIT (NULL);
+  g_autoptr (GError) error = NULL;
+  char *object_path = NULL;
+
+  g_variant_dict_insert (&options, "directory", "s", f->downloads);
+  g_variant_dict_insert (&options, "paused", "b", paused);
+  sl_dbus_manager1_call_add_sync (f->manager, url, g_variant_dict_end (&options), &object_path,
+                                  NULL, &error);
+  g_assert_no_error (error);
+
+  return object_path;
+}
+
+/* The daemon's own word on a download's state, not the window's copy. */
+static char *
+daemon_state (Fixture    *f,
+              const char *object_path)
+{
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GVariant) value = NULL;
+  g_autoptr (GError) error = NULL;
+
+  reply = g_dbus_connection_call_sync (f->connection, BUS_NAME, object_path,
+                                       "org.freedesktop.DBus.Properties", "Get",
+                                       g_variant_new ("(ss)", "org.sluice.Downloads.Download1",
+                                                      "State"),
+                                       G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
+                                       &error);
+  g_assert_no_error (error);
+  g_variant_get (reply, "(v)", &value);
+  return g_variant_dup_string (value, NULL);
+}
+
+typedef struct
+{
+  Fixture    *f;
+  const char *path;
+  const char *state;
+} StateWait;
+
+static gboolean
+daemon_state_is (gpointer data)
+{
+  StateWait *wait = data;
+  g_autofree char *state = daemon_state (wait->f, wait->path);
+
+  return g_strcmp0 (state, wait->state) == 0;
+}
+
+static void
+wait_daemon_state (Fixture    *f,
+                   const char *path,
+                   const char *state,
+                   guint       timeout_ms)
+{
+  StateWait wait = { f, path, state };
+
+  if (!sl_test_iterate_until (NULL, daemon_state_is, &wait, timeout_ms))
+    {
+      g_autofree char *now = daemon_state (f, path);
+
+      g_error ("%s is %s, not %s, after %u ms", path, now, state, timeout_ms);
+    }
+}
+
+static void
+on_connected (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr (GError) error = NULL;
+
+  sl_download_list_connect_finish (SL_DOWNLOAD_LIST (source), result, &error);
+  g_assert_no_error (error);
+  *(gboolean *) user_data = TRUE;
+}
+
+static gboolean
+window_is_mapped (gpointer data)
+{
+  return gtk_widget_get_mapped (data);
+}
+
+/* Opens the window on the daemon's list and waits until it shows it. */
+static void
+open_window (Fixture *f)
+{
+  gboolean connected = FALSE;
+
+  f->list = sl_download_list_new (f->connection);
+  sl_download_list_connect_async (f->list, NULL, on_connected, &connected);
+  /* GTK owns a window; the test keeps one more reference, to see it go. */
+  f->window = g_object_ref (sl_window_new (NULL, f->list));
+  gtk_window_present (GTK_WINDOW (f->window));
+
+  sl_test_wait_until (NULL, flag_is_set, &connected, START_MS);
+  sl_test_wait_until (NULL, window_is_mapped, f->window, START_MS);
+}
+
+static void
+collect_rows (GtkWidget *widget,
+              GPtrArray *rows)
+{
+  if (SL_IS_DOWNLOAD_ROW (widget) && gtk_widget_get_mapped (widget) &&
+      sl_download_row_get_download (SL_DOWNLOAD_ROW (widget)) != NULL)
+    g_ptr_array_add (rows, widget);
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    collect_rows (child, rows);
+}
+
+/* The rows on screen that show a download. */
+static GPtrArray *
+visible_rows (Fixture *f)
+{
+  GPtrArray *rows = g_ptr_array_new ();
+
+  collect_rows (GTK_WIDGET (f->window), rows);
+  return rows;
+}
+
+typedef struct
+{
+  Fixture *f;
+  guint    count;
+} CountWait;
+
+static gboolean
+row_count_is (gpointer data)
+{
+  CountWait *wait = data;
+  g_autoptr (GPtrArray) rows = visible_rows (wait->f);
+
+  return rows->len == wait->count &&
+         g_list_model_get_n_items (sl_window_get_shown (wait->f->window)) == wait->count;
+}
+
+static void
+wait_rows (Fixture *f,
+           guint    count)
+{
+  CountWait wait = { f, count };
+
+  if (!sl_test_iterate_until (NULL, row_count_is, &wait, SHORT_MS))
+    {
+      g_autoptr (GPtrArray) rows = visible_rows (f);
+
+      g_error ("%u rows shown (%u in the filtered model), not %u", rows->len,
+               g_list_model_get_n_items (sl_window_get_shown (f->window)), count);
+    }
+}
+
+static SlDownloadRow *
+find_row (Fixture    *f,
+          const char *object_path)
+{
+  g_autoptr (GPtrArray) rows = visible_rows (f);
+
+  for (guint i = 0; i < rows->len; i++)
+    {
+      SlDBusDownload1 *download = sl_download_row_get_download (rows->pdata[i]);
+
+      if (g_str_equal (g_dbus_proxy_get_object_path (G_DBUS_PROXY (download)), object_path))
+        return rows->pdata[i];
+    }
+
+  g_error ("No row shows %s", object_path);
+}
+
+typedef struct
+{
+  SlWindow   *window;
+  const char *page;
+} PageWait;
+
+static gboolean
+page_is (gpointer data)
+{
+  PageWait *wait = data;
+
+  return g_strcmp0 (sl_window_get_page (wait->window), wait->page) == 0;
+}
+
+static void
+wait_page (Fixture    *f,
+           const char *page)
+{
+  PageWait wait = { f->window, page };
+
+  if (!sl_test_iterate_until (NULL, page_is, &wait, SHORT_MS))
+    g_error ("The window shows “%s”, not “%s”", sl_window_get_page (f->window), page);
+}
+
+static void
+remove_download (Fixture    *f,
+                 const char *object_path)
+{
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GError) error = NULL;
+
+  reply = g_dbus_connection_call_sync (f->connection, BUS_NAME, object_path,
+                                       "org.sluice.Downloads.Download1", "Remove",
+                                       g_variant_new ("(b)", FALSE), NULL,
+                                       G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  g_assert_no_error (error);
+}
+
+/* Tests */
+
+/* One row per daemon download, following additions and removals. */
+static void
+test_rows (Fixture       *f,
+           gconstpointer  data)
+{
+  g_autofree char *first = add_full (f, "/file?size=1000&seed=1", TRUE);
+  g_autofree char *second = add_full (f, "/file?size=1000&seed=2", TRUE);
+  g_autofree char *third = add_full (f, "/file?size=1000&seed=3", TRUE);
+  g_autofree char *fourth = NULL;
+  g_autoptr (GPtrArray) rows = NULL;
+
+  open_window (f);
+  wait_page (f, "list");
+  wait_rows (f, 3);
+
+  /* Newest first. */
+  rows = visible_rows (f);
+  g_assert_true (find_row (f, third) == rows->pdata[0]);
+  g_assert_true (find_row (f, first) == rows->pdata[2]);
+
+  fourth = add_full (f, "/file?size=1000&seed=4", TRUE);
+  wait_rows (f, 4);
+  find_row (f, fourth);
+
+  remove_download (f, second);
+  wait_rows (f, 3);
+}
+
+static gboolean
+proxy_is_paused (gpointer data)
+{
+  return g_strcmp0 (sl_dbus_download1_get_state (data), "paused") == 0;
+}
+
+/* A row's pause button pauses the download in the daemon; resume continues it to the end. */
+static void
+test_pause_resume (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autofree char *path = add_full (f, "/file?size=3000000&seed=5&rate=500000", FALSE);
+  g_autofree char *file = NULL;
+  SlDownloadRow *row;
+  SlDBusDownload1 *download;
+
+  open_window (f);
+  wait_rows (f, 1);
+  wait_daemon_state (f, path, "running", TRANSFER_MS);
+
+  row = find_row (f, path);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (row), "download.pause", NULL));
+  wait_daemon_state (f, path, "paused", SHORT_MS);
+
+  /* The row follows: it knows the download is paused before it offers to resume. */
+  download = sl_download_row_get_download (row);
+  sl_test_wait_until (NULL, proxy_is_paused, download, SHORT_MS);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (row), "download.resume", NULL));
+  wait_daemon_state (f, path, "completed", TRANSFER_MS);
+
+  file = g_build_filename (f->downloads, "file", NULL);
+  sl_test_assert_file_is_entity (file, 5, 3000000);
+}
+
+static gboolean
+dialog_gone (gpointer data)
+{
+  return *(gpointer *) data == NULL;
+}
+
+static SlAddDialog *
+find_add_dialog (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr (GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (SL_IS_ADD_DIALOG (window))
+        return SL_ADD_DIALOG (window);
+    }
+  return NULL;
+}
+
+/* The add dialog refuses what the daemon could not take, says why, and adds what it can. */
+static void
+test_add_dialog (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autofree char *url = sl_test_server_url (f->server, "/file?size=2000&seed=6");
+  SlAddDialog *dialog;
+  gpointer weak;
+
+  g_autoptr (GSettings) settings = g_settings_new ("org.sluice.Sluice");
+
+  /* The dialog starts in the folder of the preferences. */
+  g_settings_set_string (settings, "download-folder", f->downloads);
+  open_window (f);
+  wait_page (f, "empty");
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.add", NULL));
+  dialog = find_add_dialog ();
+  g_assert_nonnull (dialog);
+
+  /* As typed: nothing yet is not an error; a wrong scheme is, and Add does nothing. */
+  g_assert_null (sl_add_dialog_get_error (dialog));
+  sl_add_dialog_set_uri (dialog, "ftp://example.org/file");
+  g_assert_nonnull (strstr (sl_add_dialog_get_error (dialog), "ftp"));
+  gtk_widget_activate_action (GTK_WIDGET (dialog), "add-dialog.add", NULL);
+  sl_add_dialog_set_uri (dialog, "no address");
+  g_assert_nonnull (sl_add_dialog_get_error (dialog));
+
+  sl_add_dialog_set_uri (dialog, url);
+  sl_add_dialog_set_filename (dialog, "../x");
+  g_assert_nonnull (sl_add_dialog_get_error (dialog));
+  sl_add_dialog_set_filename (dialog, "named.bin");
+  g_assert_null (sl_add_dialog_get_error (dialog));
+
+  weak = dialog;
+  g_object_add_weak_pointer (G_OBJECT (dialog), &weak);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "add-dialog.add", NULL));
+  if (!sl_test_iterate_until (NULL, dialog_gone, &weak, SHORT_MS))
+    g_error ("The dialog stayed, saying “%s”", sl_add_dialog_get_error (weak));
+
+  wait_rows (f, 1);
+  wait_page (f, "list");
+  {
+    g_autofree char *file = g_build_filename (f->downloads, "named.bin", NULL);
+    g_autoptr (GPtrArray) rows = visible_rows (f);
+    const char *path = g_dbus_proxy_get_object_path (
+      G_DBUS_PROXY (sl_download_row_get_download (rows->pdata[0])));
+
+    wait_daemon_state (f, path, "completed", TRANSFER_MS);
+    sl_test_assert_file_is_entity (file, 6, 2000);
+  }
+}
+
+typedef struct
+{
+  Fixture *f;
+  guint    count;
+} ShownWait;
+
+static gboolean
+shown_is (gpointer data)
+{
+  ShownWait *wait = data;
+
+  return g_list_model_get_n_items (sl_window_get_shown (wait->f->window)) == wait->count;
+}
+
+static void
+wait_shown (Fixture *f,
+            guint    count)
+{
+  ShownWait wait = { f, count };
+
+  if (!sl_test_iterate_until (NULL, shown_is, &wait, SHORT_MS))
+    g_error ("%u downloads shown, not %u",
+             g_list_model_get_n_items (sl_window_get_shown (f->window)), count);
+}
+
+/* Search and the state filter narrow the rows, and follow state changes. */
+static void
+test_filter_search (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autofree char *done = add_full (f, "/disposition?size=100&seed=7&cd=attachment%3B%20filename%3Dalpha-notes.txt", FALSE);
+  g_autofree char *failed = add_full (f, "/status?code=404", FALSE);
+  g_autofree char *paused = add_full (f, "/disposition?size=100&seed=8&cd=attachment%3B%20filename%3Dbeta.iso", TRUE);
+
+  wait_daemon_state (f, done, "completed", TRANSFER_MS);
+  wait_daemon_state (f, failed, "failed", TRANSFER_MS);
+
+  open_window (f);
+  wait_rows (f, 3);
+
+  gtk_widget_activate_action (GTK_WIDGET (f->window), "win.filter", "u", SL_WINDOW_FILTER_ACTIVE);
+  wait_rows (f, 1);
+  g_assert_nonnull (find_row (f, paused));
+  sl_window_set_filter (f->window, SL_WINDOW_FILTER_COMPLETED);
+  wait_rows (f, 1);
+  g_assert_nonnull (find_row (f, done));
+  sl_window_set_filter (f->window, SL_WINDOW_FILTER_FAILED);
+  wait_rows (f, 1);
+  g_assert_nonnull (find_row (f, failed));
+
+  /* A download that completes while "Completed" shows joins the rows. */
+  sl_window_set_filter (f->window, SL_WINDOW_FILTER_COMPLETED);
+  wait_rows (f, 1);
+  gtk_widget_activate_action (GTK_WIDGET (find_row (f, done)), "download.remove", NULL);
+  wait_page (f, "no-results");
+  {
+    g_autoptr (GError) error = NULL;
+    g_autoptr (GVariant) reply = g_dbus_connection_call_sync (
+      f->connection, BUS_NAME, paused, "org.sluice.Downloads.Download1", "Resume", NULL, NULL,
+      G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+
+    g_assert_no_error (error);
+  }
+  wait_daemon_state (f, paused, "completed", TRANSFER_MS);
+  wait_rows (f, 1);
+  wait_page (f, "list");
+
+  /* Search looks at names and addresses, without regard to case. */
+  sl_window_set_filter (f->window, SL_WINDOW_FILTER_ALL);
+  wait_rows (f, 2);
+  sl_window_set_search (f->window, "BETA");
+  wait_rows (f, 1);
+  g_assert_nonnull (find_row (f, paused));
+  sl_window_set_search (f->window, "code=404");
+  wait_rows (f, 1);
+  g_assert_nonnull (find_row (f, failed));
+  sl_window_set_search (f->window, "nothing like it");
+  wait_shown (f, 0);
+  wait_page (f, "no-results");
+  sl_window_set_search (f->window, "");
+  wait_rows (f, 2);
+}
+
+/* The empty state shows when there is nothing, and goes with the first download. */
+static void
+test_empty (Fixture       *f,
+            gconstpointer  data)
+{
+  g_autofree char *path = NULL;
+
+  open_window (f);
+  wait_page (f, "empty");
+
+  path = add_full (f, "/file?size=10&seed=9", TRUE);
+  wait_page (f, "list");
+  wait_rows (f, 1);
+  remove_download (f, path);
+  wait_page (f, "empty");
+}
+
+/* `sluice URL` from a second process reaches the first, which adds it through the daemon;
+ * the second leaves at once, and the first stays until told to quit. */
+static void
+test_second_instance (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr (GSubprocessLauncher) launcher = launcher_new (f);
+  g_autoptr (GSubprocess) first = NULL;
+  g_autoptr (GSubprocess) second = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  g_autofree char *url = sl_test_server_url (f->server, "/file?size=1000&seed=10");
+  g_autoptr (GVariant) objects = NULL;
+  g_autoptr (GVariant) managed = NULL;
+  gboolean found = FALSE;
+  GVariantIter iter;
+  const char *object_path;
+
+  /* A GTK program leaves its font and theme caches to the end of the process; the window's
+   * own objects are checked for leaks in this process instead. */
+  g_subprocess_launcher_setenv (launcher, "ASAN_OPTIONS", "detect_leaks=0", TRUE);
+  first = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("SLUICE"), NULL);
+  g_assert_no_error (error);
+  wait_for_name (f->connection, APP_ID);
+
+  second = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("SLUICE"), url, NULL);
+  g_assert_no_error (error);
+  wait_exit (second, START_MS);
+  g_assert_true (g_subprocess_get_successful (second));
+  g_assert_nonnull (g_subprocess_get_identifier (first));
+
+  /* The download is in the daemon, added by the first instance. */
+  for (guint i = 0; i < 100 && !found; i++)
+    {
+      g_clear_pointer (&reply, g_variant_unref);
+      reply = g_dbus_connection_call_sync (f->connection, BUS_NAME, MANAGER_PATH,
+                                           "org.freedesktop.DBus.ObjectManager",
+                                           "GetManagedObjects", NULL, NULL,
+                                           G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+      g_assert_no_error (error);
+      g_clear_pointer (&objects, g_variant_unref);
+      objects = g_variant_get_child_value (reply, 0);
+      g_variant_iter_init (&iter, objects);
+      while (g_variant_iter_next (&iter, "{&o@a{sa{sv}}}", &object_path, &managed))
+        {
+          g_autoptr (GVariant) props = g_variant_lookup_value (managed,
+                                                               "org.sluice.Downloads.Download1",
+                                                               NULL);
+          const char *uri = NULL;
+
+          if (props && g_variant_lookup (props, "Uri", "&s", &uri) && g_str_equal (uri, url))
+            found = TRUE;
+          g_clear_pointer (&managed, g_variant_unref);
+        }
+      if (!found)
+        {
+          gboolean never = FALSE;
+
+          sl_test_iterate_until (NULL, flag_is_set, &never, 50);
+        }
+    }
+  g_assert_true (found);
+
+  /* Quitting the window leaves the daemon running. */
+  reply = g_dbus_connection_call_sync (f->connection, APP_ID, "/org/sluice/Sluice",
+                                       "org.gtk.Actions", "Activate",
+                                       g_variant_new ("(sava{sv})", "quit", NULL, NULL), NULL,
+                                       G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  g_assert_no_error (error);
+  wait_exit (first, START_MS);
+  g_assert_true (g_subprocess_get_successful (first));
+  g_assert_nonnull (g_subprocess_get_identifier (f->daemon));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  start_xvfb ();
+  g_setenv ("GDK_BACKEND", "x11", TRUE);
+  g_setenv ("LANGUAGE", "C", TRUE);
+
+  /* The MIME database stays the system's, although each test gets its own data folders:
+   * images and icons are recognised by it. */
+  system_data_dirs = g_strjoinv (":", (char **) g_get_system_data_dirs ());
+  {
+    g_autoptr (GPtrArray) dirs = g_ptr_array_new_with_free_func (g_free);
+    const char * const *system = g_get_system_data_dirs ();
+
+    for (guint i = 0; system[i] != NULL; i++)
+      g_ptr_array_add (dirs, g_build_filename (system[i], "mime", NULL));
+    g_ptr_array_add (dirs, NULL);
+    g_content_type_set_mime_dirs ((const char * const *) dirs->pdata);
+  }
+
+  /* Not gtk_test_init (), which drops the options: each test gets its own data folders. */
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  gtk_disable_setlocale ();
+  setlocale (LC_ALL, "C.UTF-8");
+  gtk_init ();
+  adw_init ();
+
+#define ADD_TEST(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+
+  ADD_TEST ("/window/rows", test_rows);
+  ADD_TEST ("/window/pause-resume", test_pause_resume);
+  ADD_TEST ("/window/add-dialog", test_add_dialog);
+  ADD_TEST ("/window/filter-search", test_filter_search);
+  ADD_TEST ("/window/empty", test_empty);
+  ADD_TEST ("/window/second-instance", test_second_instance);
+
+#undef ADD_TEST
+
+  return g_test_run ();
+}
