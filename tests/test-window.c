@@ -105,6 +105,15 @@ flag_is_set (gpointer data)
   return *(gboolean *) data;
 }
 
+/* Runs the main loop for @ms, so that what is under way happens meanwhile. */
+static void
+run_for (guint ms)
+{
+  gboolean never = FALSE;
+
+  sl_test_iterate_until (NULL, flag_is_set, &never, ms);
+}
+
 static void
 wait_for_name (GDBusConnection *connection,
                const char      *name)
@@ -150,6 +159,18 @@ fixture_setup (Fixture       *f,
     NULL, NULL, &error);
   g_assert_no_error (error);
   g_dbus_connection_set_exit_on_close (f->connection, FALSE);
+
+  /* Settings live in memory for the whole process: each test starts from the defaults. */
+  {
+    g_autoptr (GSettings) settings = g_settings_new ("org.sluice.Sluice");
+    g_autoptr (GSettingsSchema) schema = NULL;
+    g_auto (GStrv) keys = NULL;
+
+    g_object_get (settings, "settings-schema", &schema, NULL);
+    keys = g_settings_schema_list_keys (schema);
+    for (guint i = 0; keys[i] != NULL; i++)
+      g_settings_reset (settings, keys[i]);
+  }
 
   f->server = sl_test_server_new ();
   f->data_home = g_build_filename (g_get_user_data_dir (), NULL);
@@ -685,6 +706,175 @@ test_empty (Fixture       *f,
   wait_page (f, "empty");
 }
 
+static AdwMessageDialog *
+find_message_dialog (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr (GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (window))
+        return ADW_MESSAGE_DIALOG (window);
+    }
+  return NULL;
+}
+
+static gboolean
+message_dialog_shown (gpointer data)
+{
+  return find_message_dialog () != NULL;
+}
+
+typedef struct
+{
+  Fixture    *f;
+  const char *path;
+  const char *uri;
+} UriWait;
+
+static gboolean
+daemon_uri_is (gpointer data)
+{
+  UriWait *wait = data;
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GVariant) value = NULL;
+
+  reply = g_dbus_connection_call_sync (wait->f->connection, BUS_NAME, wait->path,
+                                       "org.freedesktop.DBus.Properties", "Get",
+                                       g_variant_new ("(ss)", "org.sluice.Downloads.Download1",
+                                                      "Uri"),
+                                       G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
+                                       NULL);
+  if (reply == NULL)
+    return FALSE;
+  g_variant_get (reply, "(v)", &value);
+  return g_strcmp0 (g_variant_get_string (value, NULL), wait->uri) == 0;
+}
+
+/* Refresh link asks for the new address, refuses one that is not http(s), and gives the
+ * daemon the new one. */
+static void
+test_refresh_link (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autofree char *path = add_full (f, "/file?size=1000&seed=12", TRUE);
+  g_autofree char *new_url = sl_test_server_url (f->server, "/file?size=1000&seed=12&mirror=2");
+  AdwMessageDialog *dialog;
+  GtkWidget *entry;
+  UriWait wait = { f, path, new_url };
+
+  open_window (f);
+  wait_rows (f, 1);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (find_row (f, path)),
+                                             "download.refresh-link", NULL));
+  sl_test_wait_until (NULL, message_dialog_shown, NULL, SHORT_MS);
+  dialog = find_message_dialog ();
+  entry = adw_message_dialog_get_extra_child (dialog);
+
+  gtk_editable_set_text (GTK_EDITABLE (entry), "file:///etc/passwd");
+  g_assert_false (adw_message_dialog_get_response_enabled (dialog, "refresh"));
+  gtk_editable_set_text (GTK_EDITABLE (entry), new_url);
+  g_assert_true (adw_message_dialog_get_response_enabled (dialog, "refresh"));
+  adw_message_dialog_response (dialog, "refresh");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+
+  if (!sl_test_iterate_until (NULL, daemon_uri_is, &wait, SHORT_MS))
+    g_error ("The daemon did not get the new link %s", new_url);
+}
+
+static gboolean
+file_is_gone (gpointer data)
+{
+  return !g_file_test (data, G_FILE_TEST_EXISTS);
+}
+
+/* Remove and delete asks first; "Cancel" keeps everything, "Delete" takes the row and the
+ * file. */
+static void
+test_remove_and_delete (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autofree char *path = add_full (f, "/file?size=5000&seed=13", FALSE);
+  g_autofree char *file = g_build_filename (f->downloads, "file", NULL);
+  AdwMessageDialog *dialog;
+
+  wait_daemon_state (f, path, "completed", TRANSFER_MS);
+  open_window (f);
+  wait_rows (f, 1);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (find_row (f, path)),
+                                             "download.remove-and-delete", NULL));
+  sl_test_wait_until (NULL, message_dialog_shown, NULL, SHORT_MS);
+  dialog = find_message_dialog ();
+  adw_message_dialog_response (dialog, "cancel");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  wait_rows (f, 1);
+  sl_test_assert_file_is_entity (file, 13, 5000);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (find_row (f, path)),
+                                             "download.remove-and-delete", NULL));
+  sl_test_wait_until (NULL, message_dialog_shown, NULL, SHORT_MS);
+  dialog = find_message_dialog ();
+  adw_message_dialog_response (dialog, "delete");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  wait_page (f, "empty");
+  sl_test_wait_until (NULL, file_is_gone, file, SHORT_MS);
+}
+
+typedef struct
+{
+  gboolean  done;
+  char     *text;
+} ClipboardRead;
+
+static void
+clipboard_read_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  ClipboardRead *read = user_data;
+
+  read->text = gdk_clipboard_read_text_finish (GDK_CLIPBOARD (source), result, NULL);
+  read->done = TRUE;
+}
+
+/* Copy link puts the address on the clipboard; Ctrl+V (win.paste) adds the links of the
+ * clipboard's text, and says so when there are none. */
+static void
+test_copy_paste (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autofree char *path = add_full (f, "/file?size=1000&seed=14", TRUE);
+  g_autofree char *url = sl_test_server_url (f->server, "/file?size=1000&seed=14");
+  g_autofree char *other = sl_test_server_url (f->server, "/file?size=1000&seed=15");
+  g_autofree char *text = g_strdup_printf ("Get %s and (%s).", url, other);
+  GdkClipboard *clipboard;
+  ClipboardRead read = { FALSE, NULL };
+
+  open_window (f);
+  wait_rows (f, 1);
+  clipboard = gtk_widget_get_clipboard (GTK_WIDGET (f->window));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (find_row (f, path)),
+                                             "download.copy-link", NULL));
+  gdk_clipboard_read_text_async (clipboard, NULL, clipboard_read_cb, &read);
+  sl_test_wait_until (NULL, flag_is_set, &read.done, SHORT_MS);
+  g_assert_cmpstr (read.text, ==, url);
+  g_free (read.text);
+
+  gdk_clipboard_set_text (clipboard, "no links here");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.paste", NULL));
+  run_for (300);
+  wait_rows (f, 1);
+
+  gdk_clipboard_set_text (clipboard, text);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.paste", NULL));
+  wait_rows (f, 3);
+}
+
 /* `sluice URL` from a second process reaches the first, which adds it through the daemon;
  * the second leaves at once, and the first stays until told to quit. */
 static void
@@ -795,6 +985,9 @@ main (int   argc,
   ADD_TEST ("/window/add-dialog", test_add_dialog);
   ADD_TEST ("/window/filter-search", test_filter_search);
   ADD_TEST ("/window/empty", test_empty);
+  ADD_TEST ("/window/refresh-link", test_refresh_link);
+  ADD_TEST ("/window/remove-and-delete", test_remove_and_delete);
+  ADD_TEST ("/window/copy-paste", test_copy_paste);
   ADD_TEST ("/window/second-instance", test_second_instance);
 
 #undef ADD_TEST

@@ -234,21 +234,12 @@ sl_format_host (const char *uri)
   return g_strdup (g_uri_get_host (parsed));
 }
 
-/**
- * sl_format_icon:
- * @filename: (nullable): a file name
- *
- * Returns: (transfer full): a symbolic icon for the file's type
- */
-GIcon *
-sl_format_icon (const char *filename)
+static GIcon *
+icon_for_name (const char *filename)
 {
   g_autofree char *type = NULL;
   g_autoptr (GIcon) symbolic = NULL;
   GIcon *themed;
-
-  if (filename == NULL || *filename == '\0')
-    return g_themed_icon_new ("folder-download-symbolic");
 
   type = g_content_type_guess (filename, NULL, 0, NULL);
   symbolic = g_content_type_get_symbolic_icon (type);
@@ -269,6 +260,40 @@ sl_format_icon (const char *filename)
     }
 
   return themed;
+}
+
+/**
+ * sl_format_icon:
+ * @filename: (nullable): a file name
+ *
+ * Returns: (transfer full): a symbolic icon for the file's type, the same for every name
+ *   with the same extension
+ */
+GIcon *
+sl_format_icon (const char *filename)
+{
+  static GHashTable *by_extension;  /* lower-case extension → GIcon; rows ask on every bind */
+  const char *dot = filename ? strrchr (filename, '.') : NULL;
+  g_autofree char *extension = NULL;
+  GIcon *icon;
+
+  if (filename == NULL || *filename == '\0')
+    return g_themed_icon_new ("folder-download-symbolic");
+  if (dot == NULL || dot == filename || dot[1] == '\0')
+    return icon_for_name (filename);
+
+  if (by_extension == NULL)
+    by_extension = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+
+  extension = g_utf8_strdown (dot, -1);
+  icon = g_hash_table_lookup (by_extension, extension);
+  if (icon == NULL)
+    {
+      icon = icon_for_name (filename);
+      g_hash_table_insert (by_extension, g_steal_pointer (&extension), icon);
+    }
+
+  return g_object_ref (icon);
 }
 
 static gboolean
