@@ -173,16 +173,17 @@ on_filter_selected (SlWindow *self)
 
 /* Adding */
 
+/* Requests in flight hold the window weakly: closing it does not wait for their answers. */
 typedef struct
 {
-  SlWindow *window;
+  GWeakRef  window;
   char     *uri;
 } AddData;
 
 static void
 add_data_free (AddData *data)
 {
-  g_object_unref (data->window);
+  g_weak_ref_clear (&data->window);
   g_free (data->uri);
   g_free (data);
 }
@@ -195,17 +196,19 @@ add_done_cb (GObject      *source,
              gpointer      user_data)
 {
   g_autoptr (AddData) data = user_data;
+  g_autoptr (SlWindow) window = g_weak_ref_get (&data->window);
   g_autoptr (GError) error = NULL;
   g_autofree char *path = NULL;
 
-  if (!sl_dbus_manager1_call_add_finish (SL_DBUS_MANAGER1 (source), &path, result, &error))
+  if (!sl_dbus_manager1_call_add_finish (SL_DBUS_MANAGER1 (source), &path, result, &error) &&
+      window != NULL)
     {
       g_autofree char *message = NULL;
 
       g_dbus_error_strip_remote_error (error);
       /* Translators: an address that could not be added, and why */
       message = g_strdup_printf (_("Cannot add %s: %s"), data->uri, error->message);
-      sl_window_show_error (data->window, message);
+      sl_window_show_error (window, message);
     }
 }
 
@@ -277,7 +280,7 @@ sl_window_add_urls (SlWindow           *self,
     {
       AddData *data = g_new0 (AddData, 1);
 
-      data->window = g_object_ref (self);
+      g_weak_ref_init (&data->window, self);
       data->uri = g_strdup (urls[i]);
       sl_dbus_manager1_call_add (manager, urls[i], default_options (self), NULL, add_done_cb,
                                  data);
@@ -306,9 +309,15 @@ paste_done_cb (GObject      *source,
                GAsyncResult *result,
                gpointer      user_data)
 {
-  g_autoptr (SlWindow) self = user_data;
+  GWeakRef *weak = user_data;
+  g_autoptr (SlWindow) self = g_weak_ref_get (weak);
   g_autoptr (GError) error = NULL;
   g_autofree char *text = gdk_clipboard_read_text_finish (GDK_CLIPBOARD (source), result, &error);
+
+  g_weak_ref_clear (weak);
+  g_free (weak);
+  if (self == NULL)
+    return;
 
   if (text == NULL)
     {
@@ -324,8 +333,10 @@ paste_action (GtkWidget  *widget,
               const char *action_name,
               GVariant   *parameter)
 {
-  gdk_clipboard_read_text_async (gtk_widget_get_clipboard (widget), NULL, paste_done_cb,
-                                 g_object_ref (widget));
+  GWeakRef *weak = g_new0 (GWeakRef, 1);
+
+  g_weak_ref_init (weak, widget);
+  gdk_clipboard_read_text_async (gtk_widget_get_clipboard (widget), NULL, paste_done_cb, weak);
 }
 
 static gboolean
