@@ -29,6 +29,7 @@ struct _SlDownloadRow
   GSignalGroup    *download_signals;
   guint            pulse_source;
   char            *status;
+  guint            actions_enabled;  /* the state_actions bits now enabled */
 
   GtkWidget       *box;
   GtkWidget       *icon;
@@ -110,6 +111,42 @@ set_pulsing (SlDownloadRow *self,
     g_clear_handle_id (&self->pulse_source, g_source_remove);
 }
 
+/* The actions that depend on the state, as bits, in the order of their names. */
+enum
+{
+  ACTION_PAUSE = 1 << 0,
+  ACTION_RESUME = 1 << 1,
+  ACTION_RETRY = 1 << 2,
+  ACTION_CANCEL = 1 << 3,
+  ACTION_REFRESH_LINK = 1 << 4,
+  ACTION_OPEN = 1 << 5,
+  ACTION_SHOW_IN_FOLDER = 1 << 6,
+  ACTION_REMOVE_AND_DELETE = 1 << 7,
+};
+
+static const char * const state_actions[] = {
+  "download.pause", "download.resume", "download.retry", "download.cancel",
+  "download.refresh-link", "download.open", "download.show-in-folder",
+  "download.remove-and-delete",
+};
+
+/* Only what changed: every change goes to each button that uses the action, and rows are
+ * bound again and again while the list scrolls. */
+static void
+set_actions_enabled (SlDownloadRow *self,
+                     guint          enabled)
+{
+  guint changed = enabled ^ self->actions_enabled;
+
+  for (guint i = 0; i < G_N_ELEMENTS (state_actions); i++)
+    {
+      if (changed & (1u << i))
+        gtk_widget_action_set_enabled (GTK_WIDGET (self), state_actions[i],
+                                       (enabled & (1u << i)) != 0);
+    }
+  self->actions_enabled = enabled;
+}
+
 static void
 update (SlDownloadRow *self)
 {
@@ -165,23 +202,16 @@ update (SlDownloadRow *self)
     gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress), fraction);
   set_pulsing (self, fraction < 0 && state_is (state, "running", NULL));
 
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "download.pause",
-                                 state_is (state, "queued", "running") ||
-                                 state_is (state, "waiting", NULL));
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "download.resume",
-                                 state_is (state, "paused", NULL));
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "download.retry", failed);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "download.cancel",
-                                 !state_is (state, "completed", "canceled"));
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "download.refresh-link",
-                                 state_is (state, "paused", "failed") ||
-                                 state_is (state, "waiting", NULL));
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "download.open",
-                                 state_is (state, "completed", NULL));
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "download.show-in-folder",
-                                 state_is (state, "completed", NULL));
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "download.remove-and-delete",
-                                 state_is (state, "completed", NULL));
+  set_actions_enabled (self,
+                       (state_is (state, "queued", "running") || state_is (state, "waiting", NULL)
+                          ? ACTION_PAUSE : 0) |
+                       (state_is (state, "paused", NULL) ? ACTION_RESUME : 0) |
+                       (failed ? ACTION_RETRY : 0) |
+                       (!state_is (state, "completed", "canceled") ? ACTION_CANCEL : 0) |
+                       (state_is (state, "paused", "failed") || state_is (state, "waiting", NULL)
+                          ? ACTION_REFRESH_LINK : 0) |
+                       (state_is (state, "completed", NULL)
+                          ? ACTION_OPEN | ACTION_SHOW_IN_FOLDER | ACTION_REMOVE_AND_DELETE : 0));
 
   /* Buttons for what helps now; the rest is in the menu. A server error offers a new link
    * rather than a retry that would get the same answer. */
@@ -651,6 +681,7 @@ sl_download_row_init (SlDownloadRow *self)
   GtkGesture *gesture;
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->actions_enabled = (1u << G_N_ELEMENTS (state_actions)) - 1;  /* as actions start */
 
   set_fixed_tooltip (self->pause_button, _("Pause"));
   set_fixed_tooltip (self->resume_button, _("Resume"));
