@@ -875,8 +875,15 @@ test_copy_paste (Fixture       *f,
   wait_rows (f, 3);
 }
 
+static gboolean
+max_active_is_7 (gpointer data)
+{
+  return sl_dbus_manager1_get_max_active (data) == 7;
+}
+
 /* `sluice URL` from a second process reaches the first, which adds it through the daemon;
- * the second leaves at once, and the first stays until told to quit. */
+ * the second leaves at once, and the first stays until told to quit. The first also gives
+ * the daemon its preferred maximum of active downloads. */
 static void
 test_second_instance (Fixture       *f,
                       gconstpointer  data)
@@ -896,9 +903,26 @@ test_second_instance (Fixture       *f,
   /* A GTK program leaves its font and theme caches to the end of the process; the window's
    * own objects are checked for leaks in this process instead. */
   g_subprocess_launcher_setenv (launcher, "ASAN_OPTIONS", "detect_leaks=0", TRUE);
+
+  /* Preferences in a settings file, as on a desktop: the maximum of active downloads
+   * reaches the daemon. */
+  {
+    g_autofree char *dir = g_build_filename (g_get_user_config_dir (), "glib-2.0", "settings",
+                                             NULL);
+    g_autofree char *keyfile = g_build_filename (dir, "keyfile", NULL);
+
+    g_assert_no_errno (g_mkdir_with_parents (dir, 0700));
+    g_file_set_contents (keyfile, "[org/sluice/Sluice]\nmax-active-downloads=7\n", -1, &error);
+    g_assert_no_error (error);
+    g_subprocess_launcher_setenv (launcher, "GSETTINGS_BACKEND", "keyfile", TRUE);
+  }
+  g_assert_cmpuint (sl_dbus_manager1_get_max_active (f->manager), ==, 3);
+
   first = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("SLUICE"), NULL);
   g_assert_no_error (error);
   wait_for_name (f->connection, APP_ID);
+
+  sl_test_wait_until (NULL, max_active_is_7, f->manager, START_MS);
 
   second = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("SLUICE"), url, NULL);
   g_assert_no_error (error);
