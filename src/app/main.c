@@ -23,9 +23,14 @@ main (int   argc,
    * It reads G_SLICE before main (), hence a new start of the program with it set. */
   if (glib_check_version (2, 76, 0) != NULL && g_getenv ("G_SLICE") == NULL)
     {
+      /* By its real path, so that the process keeps its name. */
+      char *self = g_file_read_link ("/proc/self/exe", NULL);
+
       g_setenv ("G_SLICE", "always-malloc", TRUE);
-      execv ("/proc/self/exe", argv);
+      if (self != NULL)
+        execv (self, argv);
       /* Where that fails, the allocator stays: slower at times, not wrong. */
+      g_free (self);
     }
 
   setlocale (LC_ALL, "");
