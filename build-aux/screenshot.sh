@@ -21,73 +21,34 @@ set -euo pipefail
 
 top="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${BUILD:-$top/_build}"
-SLUICE="${SLUICE:-$BUILD/src/app/sluice}"
-SLUICED="${SLUICED:-$BUILD/src/service/sluiced}"
 WIDTH="${WIDTH:-910}"
 HEIGHT="${HEIGHT:-670}"
 RUN_TIMEOUT="${RUN_TIMEOUT:-60}"
 output="${1:-$top/data/screenshots/window.png}"
-
-need () {
-  command -v "$1" >/dev/null 2>&1 || { echo "error: $1 is missing (apt-get install $2)" >&2; exit 1; }
-}
-need dbus-daemon dbus-daemon
-need gdbus libglib2.0-bin
-need Xvfb xvfb
-need cc gcc
-need pkg-config pkg-config
-need sqlite3 sqlite3
-need meson meson
-
 mkdir -p "$(dirname "$output")"
 output="$(cd "$(dirname "$output")" && pwd)/$(basename "$output")"
 
-tmp="$(mktemp -d "${TMPDIR:-/tmp}/sluice-screenshot.XXXXXX")"
-bus_pid=""
-xvfb_pid=""
-daemon_pid=""
-app_pid=""
-
-stop_daemon () {
-  if [ -n "$daemon_pid" ]; then
-    kill -TERM "$daemon_pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-      kill -0 "$daemon_pid" 2>/dev/null || break
-      sleep 0.05
-    done
-    kill -9 "$daemon_pid" 2>/dev/null || true
-    wait "$daemon_pid" 2>/dev/null || true
-  fi
-  daemon_pid=""
-}
-
-cleanup () {
-  if [ -n "$app_pid" ]; then
-    kill -9 "$app_pid" 2>/dev/null || true
-    wait "$app_pid" 2>/dev/null || true
-  fi
-  stop_daemon
-  if [ -n "$bus_pid" ]; then
-    kill "$bus_pid" 2>/dev/null || true
-  fi
-  if [ -n "$xvfb_pid" ]; then
-    kill "$xvfb_pid" 2>/dev/null || true
-    wait "$xvfb_pid" 2>/dev/null || true
-  fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-
 # Up to date with the sources: ninja does nothing when nothing changed.
+command -v meson >/dev/null 2>&1 || { echo "error: meson is missing (apt-get install meson)" >&2; exit 1; }
 [ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" "$top" >/dev/null
-if ! meson compile -C "$BUILD" >"$tmp/build.log" 2>&1; then
-  cat "$tmp/build.log" >&2
+build_log="$(mktemp)"
+if ! meson compile -C "$BUILD" >"$build_log" 2>&1; then
+  cat "$build_log" >&2
+  rm -f "$build_log"
   echo "error: the build failed" >&2
   exit 1
 fi
-[ -x "$SLUICE" ] || { echo "error: no sluice at $SLUICE" >&2; exit 1; }
-[ -x "$SLUICED" ] || { echo "error: no sluiced at $SLUICED" >&2; exit 1; }
-[ -f "$BUILD/data/gschemas.compiled" ] || { echo "error: no compiled schema in $BUILD/data" >&2; exit 1; }
+rm -f "$build_log"
+
+# The window and the daemon, a bus and a display, as for the window's benchmarks; the list
+# holds the eight downloads below.
+N=8
+XVFB_SCREEN=1280x900x24
+PIN=0
+bench_name=screenshot
+# shellcheck source=bench/window-env.sh
+. "$top/bench/window-env.sh"
+downloads="$tmp/downloads"
 
 # Resume data as sluiced writes it: "SLRESUME" and a little-endian a{sv}, as hex for SQL.
 cat >"$tmp/resume-hex.c" <<'C'
@@ -124,62 +85,17 @@ C
 # shellcheck disable=SC2046
 cc -O -o "$tmp/resume-hex" "$tmp/resume-hex.c" $(pkg-config --cflags --libs glib-2.0)
 
-# A display of its own: Xvfb writes the number it took once it is ready.
-Xvfb -displayfd 3 -screen 0 1280x900x24 -nolisten tcp 3>"$tmp/display" 2>"$tmp/xvfb.log" &
-xvfb_pid=$!
-for _ in $(seq 1 100); do
-  [ -s "$tmp/display" ] && break
-  sleep 0.1
-done
-[ -s "$tmp/display" ] || { echo "error: Xvfb did not start" >&2; cat "$tmp/xvfb.log" >&2; exit 1; }
-DISPLAY=":$(head -n1 "$tmp/display")"
-export DISPLAY
-
-read -r address bus_pid < <(dbus-daemon --session --fork --print-address=1 --print-pid=1 \
-                              --nopidfile | paste -s -d ' ')
-export DBUS_SESSION_BUS_ADDRESS="$address"
-
-downloads="$tmp/Downloads"
-mkdir -p "$tmp/data" "$tmp/config/glib-2.0/settings" "$tmp/cache" "$tmp/runtime" "$downloads"
-chmod 700 "$tmp/runtime"
 export HOME="$tmp"
-export XDG_DATA_HOME="$tmp/data" XDG_CONFIG_HOME="$tmp/config" XDG_CACHE_HOME="$tmp/cache"
-export XDG_RUNTIME_DIR="$tmp/runtime"
 export LANGUAGE=C LC_ALL=C.UTF-8
 unset LANG
-export GDK_BACKEND=x11 GSK_RENDERER=cairo GSETTINGS_SCHEMA_DIR="$BUILD/data"
-export NO_AT_BRIDGE=1 GTK_A11Y=none
-export SLUICE_IDLE_TIMEOUT=600 SLUICED
-unset SLUICE_BENCH SLUICE_BENCH_OUTPUT SLUICE_BENCH_START_US
 # The window's size, through a keyfile that only this run reads.
+mkdir -p "$XDG_CONFIG_HOME/glib-2.0/settings"
 export GSETTINGS_BACKEND=keyfile
-cat >"$tmp/config/glib-2.0/settings/keyfile" <<INI
+cat >"$XDG_CONFIG_HOME/glib-2.0/settings/keyfile" <<INI
 [org/sluice/Sluice]
 window-width=$WIDTH
 window-height=$HEIGHT
 INI
-
-# Waits (bounded) until sluiced owns its name on the private bus.
-wait_for_daemon () {
-  for _ in $(seq 1 200); do
-    if gdbus call --session --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
-         --method org.freedesktop.DBus.NameHasOwner org.sluice.Downloads 2>/dev/null \
-         | grep -q true; then
-      return 0
-    fi
-    kill -0 "$daemon_pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  echo "error: sluiced did not start" >&2
-  cat "$tmp/daemon.log" >&2
-  exit 1
-}
-
-start_daemon () {
-  "$SLUICED" >/dev/null 2>>"$tmp/daemon.log" &
-  daemon_pid=$!
-  wait_for_daemon
-}
 
 # Resume data for a download of $1 into $downloads under the name $2, $3 bytes of $4 received
 # (a .part file that long, sparse, is made for it).
@@ -214,8 +130,7 @@ done_file open-source-weekly-118.mp3 48213504
 done_file libreoffice-annual-report-2023.pdf 5812443
 
 # sluiced makes the schema; the list is written while it is not running.
-start_daemon
-stop_daemon
+make_schema
 sqlite3 "$XDG_DATA_HOME/sluice/downloads.db" <<SQL
 BEGIN;
 INSERT INTO downloads (uri, directory, filename, state, error_kind, error_message, http_status,
@@ -255,23 +170,10 @@ SQL
 start_daemon
 
 # The window renders itself once the list shows, and quits.
-SLUICE_BENCH=screenshot SLUICE_BENCH_OUTPUT="$tmp/window.png" "$SLUICE" \
-  >"$tmp/app.out" 2>"$tmp/app.log" &
-app_pid=$!
-deadline=$(( SECONDS + RUN_TIMEOUT ))
-while kill -0 "$app_pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
-  sleep 0.1
-done
-if kill -0 "$app_pid" 2>/dev/null; then
-  echo "error: the window did not show the list within $RUN_TIMEOUT s" >&2
-  cat "$tmp/app.out" "$tmp/app.log" >&2
-  exit 1
-fi
-status=0
-wait "$app_pid" 2>/dev/null || status=$?
-app_pid=""
-if [ "$status" -ne 0 ] || [ ! -s "$tmp/window.png" ]; then
-  echo "error: the window exited with status $status and no screenshot" >&2
+export SLUICE_BENCH_OUTPUT="$tmp/window.png"
+launch screenshot "$tmp/app.out" "show the list and save the screenshot" screenshot
+if [ ! -s "$tmp/window.png" ]; then
+  echo "error: the window saved no screenshot" >&2
   cat "$tmp/app.out" "$tmp/app.log" >&2
   exit 1
 fi
