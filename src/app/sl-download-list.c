@@ -5,10 +5,9 @@
 
 #include "config.h"
 
-#include <unistd.h>
-
 #include <glib/gi18n.h>
 
+#include "sl-daemon-spawn.h"
 #include "sl-download-list.h"
 
 /* SlDownloadList is the daemon's download list as a GListModel of SlDBusDownload1 proxies,
@@ -352,36 +351,6 @@ start_timeout_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* Where an uninstalled sluiced sits: $SLUICED, or beside this program in the build tree. */
-static char *
-find_daemon_binary (void)
-{
-  const char *env = g_getenv ("SLUICED");
-  g_autofree char *self = NULL;
-  g_autofree char *dir = NULL;
-  g_autofree char *candidate = NULL;
-
-  if (env != NULL && *env != '\0')
-    return g_strdup (env);
-
-  self = g_file_read_link ("/proc/self/exe", NULL);
-  if (self != NULL)
-    {
-      dir = g_path_get_dirname (self);
-      candidate = g_build_filename (dir, "..", "service", "sluiced", NULL);
-      if (g_file_test (candidate, G_FILE_TEST_IS_EXECUTABLE))
-        return g_steal_pointer (&candidate);
-    }
-
-  return g_find_program_in_path ("sluiced");
-}
-
-static void
-detach_daemon (gpointer user_data)
-{
-  setsid ();
-}
-
 static void
 start_service_cb (GObject      *source,
                   GAsyncResult *result,
@@ -391,9 +360,8 @@ start_service_cb (GObject      *source,
   SlDownloadList *self = g_task_get_source_object (task);
   g_autoptr (GVariant) reply = NULL;
   g_autoptr (GError) error = NULL;
-  g_autofree char *binary = NULL;
+  g_autoptr (GError) spawn_error = NULL;
   ConnectData *data;
-  const char *argv[2];
 
   reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
   if (reply != NULL)
@@ -402,23 +370,15 @@ start_service_cb (GObject      *source,
       return;
     }
 
-  /* Not installed: start it from the build tree, detached, so that it outlives the window. */
-  binary = find_daemon_binary ();
-  if (binary == NULL)
+  /* Not installed: start it from the build tree; it outlives the window. */
+  if (!sl_daemon_spawn (NULL, &spawn_error))
     {
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                               _("The download service is not installed: %s"), error->message);
-      return;
-    }
-
-  argv[0] = binary;
-  argv[1] = NULL;
-  g_clear_error (&error);
-  if (!g_spawn_async (NULL, (char **) argv, NULL,
-                      G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDIN_FROM_DEV_NULL,
-                      detach_daemon, NULL, NULL, &error))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
+      if (g_error_matches (spawn_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+        g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                                 _("The download service is not installed: %s"),
+                                 error->message);
+      else
+        g_task_return_error (task, g_steal_pointer (&spawn_error));
       return;
     }
 

@@ -17,6 +17,7 @@
 #include <glib/gi18n.h>
 
 #include "sl-cli-util.h"
+#include "sl-daemon-spawn.h"
 #include "sl-remote.h"
 
 #define BUS_NAME           "org.sluice.Downloads"
@@ -48,34 +49,6 @@ has_owner (GDBusConnection *bus)
   return owned;
 }
 
-/* Where an uninstalled sluiced sits: beside the build tree's sluicectl, or named by $SLUICED. */
-static char *
-find_daemon_binary (void)
-{
-  const char *env = g_getenv ("SLUICED");
-  g_autofree char *self = NULL;
-  g_autofree char *dir = NULL;
-  g_autofree char *candidate = NULL;
-
-  if (env != NULL && *env != '\0')
-    return g_strdup (env);
-
-  self = g_file_read_link ("/proc/self/exe", NULL);
-  if (self != NULL)
-    {
-      dir = g_path_get_dirname (self);
-      candidate = g_build_filename (dir, "..", "service", "sluiced", NULL);
-      if (g_file_test (candidate, G_FILE_TEST_IS_EXECUTABLE))
-        return g_steal_pointer (&candidate);
-      g_clear_pointer (&candidate, g_free);
-      candidate = g_build_filename (dir, "sluiced", NULL);
-      if (g_file_test (candidate, G_FILE_TEST_IS_EXECUTABLE))
-        return g_steal_pointer (&candidate);
-    }
-
-  return g_find_program_in_path ("sluiced");
-}
-
 static gboolean
 wait_for_owner (GDBusConnection *bus)
 {
@@ -91,12 +64,6 @@ wait_for_owner (GDBusConnection *bus)
   return FALSE;
 }
 
-static void
-detach_daemon (gpointer user_data)
-{
-  setsid ();
-}
-
 /* Makes sure sluiced runs: by D-Bus activation where it is installed, else by starting the
  * binary from the build tree. */
 static gboolean
@@ -105,8 +72,8 @@ ensure_daemon (GDBusConnection  *bus,
 {
   g_autoptr (GVariant) reply = NULL;
   g_autoptr (GError) activation_error = NULL;
+  g_autoptr (GError) spawn_error = NULL;
   g_autofree char *binary = NULL;
-  const char *argv[2];
 
   if (has_owner (bus))
     return TRUE;
@@ -119,23 +86,18 @@ ensure_daemon (GDBusConnection  *bus,
   if (reply != NULL && has_owner (bus))
     return TRUE;
 
-  binary = find_daemon_binary ();
-  if (binary == NULL)
+  if (!sl_daemon_spawn (&binary, &spawn_error))
     {
+      if (!g_error_matches (spawn_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+        {
+          g_propagate_error (error, g_steal_pointer (&spawn_error));
+          return FALSE;
+        }
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
                    _("The Sluice daemon is not running and cannot be started: %s"),
-                   activation_error ? activation_error->message : _("sluiced not found"));
+                   activation_error ? activation_error->message : spawn_error->message);
       return FALSE;
     }
-
-  /* The daemon outlives this command: it must not hold its caller's terminal or pipes. */
-  argv[0] = binary;
-  argv[1] = NULL;
-  if (!g_spawn_async (NULL, (char **) argv, NULL,
-                      G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL |
-                        G_SPAWN_STDIN_FROM_DEV_NULL,
-                      detach_daemon, NULL, NULL, error))
-    return FALSE;
 
   if (!wait_for_owner (bus))
     {
