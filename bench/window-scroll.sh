@@ -46,17 +46,21 @@ step="${STEP:-a page}"
 
 echo "scrolling $N downloads top to bottom, $step per frame, $(value renderer "$out")," \
      "$(value rows "$out") rows on screen"
-printf "%-4s %7s %6s %9s %20s %7s %17s %15s %8s %9s\n" "run" "frames" "s" "px" \
-  "frame ms med/p99/max" "worst #" "layout ms med/max" "paint ms med/max" "over 16" "late max"
+printf "%-4s %7s %6s %9s %20s %7s %17s %15s %15s %19s %8s %9s %18s\n" "run" "frames" "s" "px" \
+  "frame ms med/p99/max" "worst #" "layout ms med/max" "paint ms med/max" "cpu ms med/max" \
+  "worst: cpu/pre/wait" "over 16" "late max" "late: cpu/pre/wait"
 for i in $(seq 1 "$RUNS"); do
   out="$tmp/run.$i.out"
-  printf "%-4s %7s %6s %9s %20s %7s %17s %15s %8s %9s\n" "$i" "$(value frames "$out")" \
+  printf "%-4s %7s %6s %9s %20s %7s %17s %15s %15s %19s %8s %9s %18s\n" "$i" "$(value frames "$out")" \
     "$(value scroll-s "$out")" "$(value scrolled-px "$out")" \
     "$(value median-frame-ms "$out")/$(value p99-frame-ms "$out")/$(value max-frame-ms "$out")" \
     "$(value slowest-frame "$out")" \
     "$(value median-layout-ms "$out")/$(value max-layout-ms "$out")" \
     "$(value median-paint-ms "$out")/$(value max-paint-ms "$out")" \
-    "$(value frames-over-16ms "$out")" "$(value max-lateness-ms "$out")"
+    "$(value median-cpu-ms "$out")/$(value max-cpu-ms "$out")" \
+    "$(value slowest-frame-cpu-ms "$out")/$(value slowest-frame-preemptions "$out")/$(value slowest-frame-waits "$out")" \
+    "$(value frames-over-16ms "$out")" "$(value max-lateness-ms "$out")" \
+    "$(value max-lateness-cpu-ms "$out")/$(value max-lateness-preemptions "$out")/$(value max-lateness-waits "$out")"
 done
 
 fail=0

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -86,6 +87,9 @@ typedef struct
   gint64          scroll_start;
   gint64          deadline;
   gint64          frame_begin;
+  gint64          frame_cpu_begin;
+  long            frame_switches_begin;
+  long            frame_waits_begin;
   gint64          layout_end;
   gint64          paint_end;
   gint64          last_begin;
@@ -98,10 +102,47 @@ typedef struct
   GArray         *frame_work;
   GArray         *layout_work;
   GArray         *paint_work;
+  /* The main thread's CPU time in each frame, in µs, and the frames in which it was made to
+   * give up the CPU (another process ran): tells the window's own work from the scheduler's. */
+  GArray         *frame_cpu;
+  guint           preempted_frames;
+  gint64          slowest_cpu;
+  long            slowest_switches;
+  long            slowest_waits;
   gint64          probe_last;
+  gint64          probe_last_cpu;
+  long            probe_last_switches;
+  long            probe_last_waits;
   gint64          probe_max_late;
+  gint64          probe_max_late_cpu;
+  long            probe_max_late_switches;
+  long            probe_max_late_waits;
   guint           probe_over;
 } SlBench;
+
+/* CPU time of the calling thread, in µs. */
+static gint64
+thread_cpu_us (void)
+{
+  struct timespec ts;
+
+  if (clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+    return 0;
+  return (gint64) ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
+/* How many times the calling thread was made to give up the CPU so far (another process ran),
+ * and, in @waits, how many times it gave it up itself (waiting for the X server or the disk). */
+static long
+thread_preemptions (long *waits)
+{
+  struct rusage usage;
+
+  if (getrusage (RUSAGE_THREAD, &usage) != 0)
+    return *waits = 0;
+  *waits = usage.ru_nvcsw;
+  return usage.ru_nivcsw;
+}
 
 static double
 ms (gint64 us)
@@ -234,6 +275,7 @@ sl_bench_free (gpointer data)
   g_clear_pointer (&self->frame_work, g_array_unref);
   g_clear_pointer (&self->layout_work, g_array_unref);
   g_clear_pointer (&self->paint_work, g_array_unref);
+  g_clear_pointer (&self->frame_cpu, g_array_unref);
   g_free (self);
 }
 
@@ -292,9 +334,17 @@ finish_scroll (SlBench  *self,
   print_spread ("frame", self->frame_work);
   print_spread ("layout", self->layout_work);
   print_spread ("paint", self->paint_work);
+  print_spread ("cpu", self->frame_cpu);
+  printf ("slowest-frame-cpu-ms %.2f\n", ms (self->slowest_cpu));
+  printf ("slowest-frame-preemptions %ld\n", self->slowest_switches);
+  printf ("slowest-frame-waits %ld\n", self->slowest_waits);
+  printf ("preempted-frames %u\n", self->preempted_frames);
   printf ("frames-over-16ms %u\n", over);
   printf ("max-interval-ms %.2f\n", ms (self->max_interval));
   printf ("max-lateness-ms %.2f\n", ms (self->probe_max_late));
+  printf ("max-lateness-cpu-ms %.2f\n", ms (self->probe_max_late_cpu));
+  printf ("max-lateness-preemptions %ld\n", self->probe_max_late_switches);
+  printf ("max-lateness-waits %ld\n", self->probe_max_late_waits);
   printf ("lateness-over-16ms %u\n", self->probe_over);
 
   detach (self);
@@ -307,12 +357,23 @@ probe_cb (gpointer user_data)
   SlBench *self = user_data;
   gint64 now = g_get_monotonic_time ();
   gint64 late = now - (self->probe_last + PROBE_INTERVAL_MS * 1000);
+  gint64 cpu = thread_cpu_us ();
+  long waits;
+  long switches = thread_preemptions (&waits);
 
   if (late > self->probe_max_late)
-    self->probe_max_late = late;
+    {
+      self->probe_max_late = late;
+      self->probe_max_late_cpu = cpu - self->probe_last_cpu;
+      self->probe_max_late_switches = switches - self->probe_last_switches;
+      self->probe_max_late_waits = waits - self->probe_last_waits;
+    }
   if (late > FRAME_BUDGET_US)
     self->probe_over++;
   self->probe_last = now;
+  self->probe_last_cpu = cpu;
+  self->probe_last_switches = switches;
+  self->probe_last_waits = waits;
 
   return G_SOURCE_CONTINUE;
 }
@@ -368,7 +429,10 @@ start_scroll (SlBench   *self,
   self->frame_work = g_array_new (FALSE, FALSE, sizeof (gint64));
   self->layout_work = g_array_new (FALSE, FALSE, sizeof (gint64));
   self->paint_work = g_array_new (FALSE, FALSE, sizeof (gint64));
+  self->frame_cpu = g_array_new (FALSE, FALSE, sizeof (gint64));
   self->scroll_start = self->probe_last = g_get_monotonic_time ();
+  self->probe_last_cpu = thread_cpu_us ();
+  self->probe_last_switches = thread_preemptions (&self->probe_last_waits);
   self->deadline = self->scroll_start + (gint64) seconds * G_USEC_PER_SEC;
   self->scrolling = TRUE;
 
@@ -453,6 +517,8 @@ on_before_paint (GdkFrameClock *clock,
   if (self->last_begin != 0 && now - self->last_begin > self->max_interval)
     self->max_interval = now - self->last_begin;
   self->last_begin = self->frame_begin = now;
+  self->frame_cpu_begin = thread_cpu_us ();
+  self->frame_switches_begin = thread_preemptions (&self->frame_waits_begin);
   self->layout_end = self->paint_end = 0;
 }
 
@@ -494,14 +560,23 @@ on_after_paint (GdkFrameClock *clock,
           gint64 paint_end = self->paint_end ? self->paint_end : layout_end;
           gint64 layout = layout_end - self->frame_begin;
           gint64 paint = paint_end - layout_end;
+          gint64 cpu = thread_cpu_us () - self->frame_cpu_begin;
+          long waits;
+          long switches = thread_preemptions (&waits) - self->frame_switches_begin;
 
           g_array_append_val (self->frame_work, work);
           g_array_append_val (self->layout_work, layout);
           g_array_append_val (self->paint_work, paint);
+          g_array_append_val (self->frame_cpu, cpu);
+          if (switches > 0)
+            self->preempted_frames++;
           if (work > self->slowest_work)
             {
               self->slowest_work = work;
               self->slowest_begin = self->frame_begin;
+              self->slowest_cpu = cpu;
+              self->slowest_switches = switches;
+              self->slowest_waits = waits - self->frame_waits_begin;
             }
           self->frame_begin = 0;
         }
