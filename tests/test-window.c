@@ -4,7 +4,10 @@
  * daemon's list, and drives it through its actions as a person would through its buttons and
  * keys: rows follow the daemon's downloads, a row's pause and resume act on the daemon, the
  * add dialog adds, search and the state filter narrow the rows, the empty state shows when
- * there is nothing. The last test runs the `sluice` program twice, as a desktop would.
+ * there is nothing, links pasted or dropped are added. The application itself, run in this
+ * process against a stand-in for the desktop's notification server and file manager on the
+ * bus, tells of downloads that end and stays in the background for them. The last test runs
+ * the `sluice` program twice, as a desktop would.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -18,6 +21,7 @@
 #include <adwaita.h>
 
 #include "sl-add-dialog.h"
+#include "sl-application.h"
 #include "sl-download-list.h"
 #include "sl-download-row.h"
 #include "sl-test-server.h"
@@ -841,8 +845,23 @@ clipboard_read_cb (GObject      *source,
   read->done = TRUE;
 }
 
+static GtkDropTarget *
+find_drop_target (GtkWidget *widget)
+{
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (widget);
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr (GObject) controller = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_DROP_TARGET (controller))
+        return GTK_DROP_TARGET (controller);
+    }
+  return NULL;
+}
+
 /* Copy link puts the address on the clipboard; Ctrl+V (win.paste) adds the links of the
- * clipboard's text, and says so when there are none. */
+ * clipboard's text, and says so when there are none; so does text dropped on the window. */
 static void
 test_copy_paste (Fixture       *f,
                  gconstpointer  data)
@@ -873,6 +892,377 @@ test_copy_paste (Fixture       *f,
   gdk_clipboard_set_text (clipboard, text);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.paste", NULL));
   wait_rows (f, 3);
+
+  /* Text dropped on the window, as a browser drops a link: its links are added too. */
+  {
+    g_autofree char *dropped = sl_test_server_url (f->server, "/file?size=1000&seed=16");
+    g_auto (GValue) value = G_VALUE_INIT;
+    GtkDropTarget *target = find_drop_target (GTK_WIDGET (f->window));
+    gboolean taken = FALSE;
+
+    g_assert_nonnull (target);
+    g_value_init (&value, G_TYPE_STRING);
+    g_value_set_string (&value, dropped);
+    g_signal_emit_by_name (target, "drop", &value, 10.0, 10.0, &taken);
+    g_assert_true (taken);
+    wait_rows (f, 4);
+
+    /* What is not text is refused, and adds nothing. */
+    g_value_unset (&value);
+    g_value_init (&value, G_TYPE_INT);
+    g_signal_emit_by_name (target, "drop", &value, 10.0, 10.0, &taken);
+    g_assert_false (taken);
+    run_for (300);
+    wait_rows (f, 4);
+  }
+}
+
+/* The desktop's side of notifications and of the file manager, on the test's bus: it takes
+ * what the application sends and keeps it for the test, as GNOME Shell and Files would. */
+
+typedef struct
+{
+  GDBusConnection *connection;
+  GPtrArray       *notifications;  /* (ssa{sv}) of each AddNotification */
+  GPtrArray       *shown;          /* the URIs of each ShowItems */
+  guint            objects[2];
+  guint            names[2];
+  guint            names_acquired;
+} Desktop;
+
+static const char desktop_xml[] =
+  "<node>"
+  "  <interface name='org.gtk.Notifications'>"
+  "    <method name='AddNotification'>"
+  "      <arg type='s' direction='in'/><arg type='s' direction='in'/>"
+  "      <arg type='a{sv}' direction='in'/>"
+  "    </method>"
+  "    <method name='RemoveNotification'>"
+  "      <arg type='s' direction='in'/><arg type='s' direction='in'/>"
+  "    </method>"
+  "  </interface>"
+  "  <interface name='org.freedesktop.FileManager1'>"
+  "    <method name='ShowItems'>"
+  "      <arg type='as' direction='in'/><arg type='s' direction='in'/>"
+  "    </method>"
+  "  </interface>"
+  "</node>";
+
+static void
+desktop_method_call (GDBusConnection       *connection,
+                     const char            *sender,
+                     const char            *object_path,
+                     const char            *interface_name,
+                     const char            *method_name,
+                     GVariant              *parameters,
+                     GDBusMethodInvocation *invocation,
+                     gpointer               user_data)
+{
+  Desktop *desktop = user_data;
+
+  if (g_str_equal (method_name, "AddNotification"))
+    g_ptr_array_add (desktop->notifications, g_variant_ref (parameters));
+  else if (g_str_equal (method_name, "ShowItems"))
+    {
+      g_autofree const char **uris = NULL;
+
+      g_variant_get (parameters, "(^a&s&s)", &uris, NULL);
+      for (guint i = 0; uris[i] != NULL; i++)
+        g_ptr_array_add (desktop->shown, g_strdup (uris[i]));
+    }
+  g_dbus_method_invocation_return_value (invocation, NULL);
+}
+
+static void
+on_desktop_name_acquired (GDBusConnection *connection,
+                          const char      *name,
+                          gpointer         user_data)
+{
+  ((Desktop *) user_data)->names_acquired++;
+}
+
+static gboolean
+desktop_names_acquired (gpointer data)
+{
+  return ((Desktop *) data)->names_acquired == 2;
+}
+
+static void
+desktop_start (Fixture *f,
+               Desktop *desktop)
+{
+  static const GDBusInterfaceVTable vtable = { desktop_method_call, NULL, NULL, { 0 } };
+  g_autoptr (GDBusNodeInfo) info = g_dbus_node_info_new_for_xml (desktop_xml, NULL);
+  g_autoptr (GError) error = NULL;
+
+  desktop->connection = g_object_ref (f->connection);
+  desktop->notifications = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  desktop->shown = g_ptr_array_new_with_free_func (g_free);
+  desktop->objects[0] = g_dbus_connection_register_object (
+    f->connection, "/org/gtk/Notifications", info->interfaces[0], &vtable, desktop, NULL, &error);
+  g_assert_no_error (error);
+  desktop->objects[1] = g_dbus_connection_register_object (
+    f->connection, "/org/freedesktop/FileManager1", info->interfaces[1], &vtable, desktop, NULL,
+    &error);
+  g_assert_no_error (error);
+  desktop->names[0] = g_bus_own_name_on_connection (f->connection, "org.gtk.Notifications",
+                                                    G_BUS_NAME_OWNER_FLAGS_NONE,
+                                                    on_desktop_name_acquired, NULL, desktop,
+                                                    NULL);
+  desktop->names[1] = g_bus_own_name_on_connection (f->connection,
+                                                    "org.freedesktop.FileManager1",
+                                                    G_BUS_NAME_OWNER_FLAGS_NONE,
+                                                    on_desktop_name_acquired, NULL, desktop,
+                                                    NULL);
+  sl_test_wait_until (NULL, desktop_names_acquired, desktop, SHORT_MS);
+}
+
+static void
+desktop_stop (Desktop *desktop)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (desktop->names); i++)
+    {
+      g_bus_unown_name (desktop->names[i]);
+      g_dbus_connection_unregister_object (desktop->connection, desktop->objects[i]);
+    }
+  g_ptr_array_unref (desktop->notifications);
+  g_ptr_array_unref (desktop->shown);
+  g_object_unref (desktop->connection);
+}
+
+typedef struct
+{
+  GPtrArray *array;
+  guint      length;
+} LengthWait;
+
+static gboolean
+length_is (gpointer data)
+{
+  LengthWait *wait = data;
+
+  return wait->array->len >= wait->length;
+}
+
+/* Waits until @desktop was sent @n notifications, and returns the last as (id, notification). */
+static GVariant *
+wait_notification (Desktop *desktop,
+                   guint    n)
+{
+  LengthWait wait = { desktop->notifications, n };
+  GVariant *parameters;
+  const char *app_id;
+
+  if (!sl_test_iterate_until (NULL, length_is, &wait, TRANSFER_MS))
+    g_error ("%u notifications, not %u", desktop->notifications->len, n);
+  g_assert_cmpuint (desktop->notifications->len, ==, n);
+
+  parameters = desktop->notifications->pdata[n - 1];
+  g_variant_get (parameters, "(&s@s@a{sv})", &app_id, NULL, NULL);
+  g_assert_cmpstr (app_id, ==, APP_ID);
+  return g_variant_new ("(@s@a{sv})", g_variant_get_child_value (parameters, 1),
+                        g_variant_get_child_value (parameters, 2));
+}
+
+static gboolean
+application_loaded (gpointer data)
+{
+  SlDownloadList *list = sl_application_get_list (data);
+
+  return list != NULL && sl_download_list_get_loaded (list);
+}
+
+static gboolean
+window_is_active (gpointer data)
+{
+  return gtk_window_is_active (data);
+}
+
+static gboolean
+not_in_background (gpointer data)
+{
+  return !sl_application_get_background (data);
+}
+
+static void
+on_call_done (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GError) error = NULL;
+
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  g_assert_no_error (error);
+  *(gboolean *) user_data = TRUE;
+}
+
+typedef struct
+{
+  Fixture *f;
+  Desktop  desktop;
+  gboolean done;
+} NotificationsTest;
+
+/* The test, from the application's activation on: g_application_run () runs it, and returns
+ * once the application goes by itself. */
+static void
+run_notifications_test (SlApplication     *application,
+                        NotificationsTest *test)
+{
+  Fixture *f = test->f;
+  Desktop *desktop = &test->desktop;
+  GtkWindow *window;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) notification = NULL;
+  g_autoptr (GVariant) buttons = NULL;
+  g_autoptr (GVariant) button = NULL;
+  g_autoptr (GVariant) target = NULL;
+  g_autofree char *quiet = NULL;
+  g_autofree char *stalled = NULL;
+  g_autofree char *done = NULL;
+  g_autofree char *failed = NULL;
+  g_autofree char *done_file = g_build_filename (f->downloads, "report.pdf", NULL);
+  g_autofree char *done_uri = g_filename_to_uri (done_file, NULL, NULL);
+  const char *id;
+  const char *text;
+  gboolean called = FALSE;
+
+  sl_test_wait_until (NULL, application_loaded, application, START_MS);
+  window = sl_application_get_window (application);
+  g_assert_nonnull (window);
+  sl_test_wait_until (NULL, window_is_active, window, START_MS);
+
+  /* In use, the window shows the download end: no notification. */
+  quiet = add_full (f, "/file?size=100&seed=20", FALSE);
+  wait_daemon_state (f, quiet, "completed", TRANSFER_MS);
+
+  stalled = add_full (f, "/stall?size=100000&after=1000", FALSE);
+  wait_daemon_state (f, stalled, "running", TRANSFER_MS);
+  g_assert_false (sl_application_get_background (application));
+  gtk_window_close (window);
+  g_assert_null (sl_application_get_window (application));
+  g_assert_true (sl_application_get_background (application));
+
+  /* The first notification is this one's: the quiet download had none. */
+  done = add_full (f, "/disposition?size=100&seed=21&cd=attachment%3B%20filename%3Dreport.pdf",
+                   FALSE);
+  notification = wait_notification (desktop, 1);
+  g_variant_get (notification, "(&s@a{sv})", &id, NULL);
+  g_assert_cmpstr (id, ==, done);
+  g_clear_pointer (&notification, g_variant_unref);
+  {
+    g_autoptr (GVariant) parameters = g_variant_ref (desktop->notifications->pdata[0]);
+    g_autoptr (GVariant) fields = g_variant_get_child_value (parameters, 2);
+    const char *action;
+
+    g_assert_true (g_variant_lookup (fields, "title", "&s", &text));
+    g_assert_cmpstr (text, ==, "Download Complete");
+    g_assert_true (g_variant_lookup (fields, "body", "&s", &text));
+    g_assert_cmpstr (text, ==, "report.pdf");
+    g_assert_true (g_variant_lookup (fields, "default-action", "&s", &text));
+    g_assert_cmpstr (text, ==, "app.activate");
+
+    buttons = g_variant_lookup_value (fields, "buttons", G_VARIANT_TYPE ("aa{sv}"));
+    g_assert_nonnull (buttons);
+    g_assert_cmpuint (g_variant_n_children (buttons), ==, 2);
+    button = g_variant_get_child_value (buttons, 0);
+    g_assert_true (g_variant_lookup (button, "label", "&s", &text));
+    g_assert_cmpstr (text, ==, "Open");
+    g_assert_true (g_variant_lookup (button, "action", "&s", &action));
+    g_assert_cmpstr (action, ==, "app.open-file");
+    target = g_variant_lookup_value (button, "target", G_VARIANT_TYPE_STRING);
+    g_assert_cmpstr (g_variant_get_string (target, NULL), ==, done_file);
+    g_clear_pointer (&button, g_variant_unref);
+    g_clear_pointer (&target, g_variant_unref);
+
+    button = g_variant_get_child_value (buttons, 1);
+    g_assert_true (g_variant_lookup (button, "label", "&s", &text));
+    g_assert_cmpstr (text, ==, "Show in Folder");
+    g_assert_true (g_variant_lookup (button, "action", "&s", &action));
+    g_assert_cmpstr (action, ==, "app.show-in-folder");
+    target = g_variant_lookup_value (button, "target", G_VARIANT_TYPE_STRING);
+    g_assert_cmpstr (g_variant_get_string (target, NULL), ==, done_file);
+  }
+
+  failed = add_full (f, "/status?code=404", FALSE);
+  notification = wait_notification (desktop, 2);
+  {
+    g_autoptr (GVariant) fields = NULL;
+
+    g_variant_get (notification, "(&s@a{sv})", &id, &fields);
+    g_assert_cmpstr (id, ==, failed);
+    g_assert_true (g_variant_lookup (fields, "title", "&s", &text));
+    g_assert_cmpstr (text, ==, "Download Failed");
+    g_assert_true (g_variant_lookup (fields, "body", "&s", &text));
+    g_assert_nonnull (strstr (text, "404 Not Found"));
+    g_assert_true (g_variant_lookup (fields, "priority", "&s", &text));
+    g_assert_cmpstr (text, ==, "high");
+  }
+
+  /* The desktop presses Show in Folder: the file manager is asked to show the file. */
+  g_dbus_connection_call (f->connection, APP_ID, "/org/sluice/Sluice",
+                          "org.freedesktop.Application", "ActivateAction",
+                          g_variant_new ("(s@ava{sv})", "show-in-folder",
+                                         g_variant_new_array (G_VARIANT_TYPE_VARIANT,
+                                                              (GVariant *[]) {
+                                                                g_variant_new_variant (target) },
+                                                              1),
+                                         NULL),
+                          NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, on_call_done, &called);
+  g_clear_pointer (&target, g_variant_unref);
+  sl_test_wait_until (NULL, flag_is_set, &called, SHORT_MS);
+  {
+    LengthWait wait = { desktop->shown, 1 };
+
+    sl_test_wait_until (NULL, length_is, &wait, SHORT_MS);
+    g_assert_cmpuint (desktop->shown->len, ==, 1);
+    g_assert_cmpstr (desktop->shown->pdata[0], ==, done_uri);
+  }
+
+  /* Once nothing is under way, the application goes; a canceled download is not told of. */
+  {
+    g_autoptr (GVariant) reply = NULL;
+
+    reply = g_dbus_connection_call_sync (f->connection, BUS_NAME, stalled,
+                                         "org.sluice.Downloads.Download1", "Cancel", NULL,
+                                         NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+    g_assert_no_error (error);
+  }
+  sl_test_wait_until (NULL, not_in_background, application, SHORT_MS);
+  g_assert_cmpuint (desktop->notifications->len, ==, 2);
+  test->done = TRUE;
+}
+
+G_NORETURN static gboolean
+application_stays (gpointer data)
+{
+  g_error ("The application stayed after its last download ended");
+}
+
+/* A download that ends while the window is not in use is told of (GNotification): a completed
+ * one with Open and Show in Folder, a failed one with its error; none while the window is in
+ * use. Closing the window leaves the application in the background while a download is under
+ * way; it goes by itself once none is. The notification's buttons work when the desktop
+ * presses them. */
+static void
+test_notifications (Fixture       *f,
+                    gconstpointer  data)
+{
+  NotificationsTest test = { f, { 0, }, FALSE };
+  SlApplication *application;
+  guint guard;
+
+  desktop_start (f, &test.desktop);
+  application = sl_application_new ();
+  g_signal_connect_after (application, "activate", G_CALLBACK (run_notifications_test), &test);
+  guard = g_timeout_add_seconds (TRANSFER_MS / 1000 * 3, application_stays, NULL);
+  g_assert_cmpint (g_application_run (G_APPLICATION (application), 0, NULL), ==, 0);
+  g_source_remove (guard);
+  g_assert_true (test.done);
+
+  g_assert_finalize_object (application);
+  desktop_stop (&test.desktop);
 }
 
 static gboolean
@@ -1011,7 +1401,8 @@ main (int   argc,
   ADD_TEST ("/window/empty", test_empty);
   ADD_TEST ("/window/refresh-link", test_refresh_link);
   ADD_TEST ("/window/remove-and-delete", test_remove_and_delete);
-  ADD_TEST ("/window/copy-paste", test_copy_paste);
+  ADD_TEST ("/window/copy-paste-drop", test_copy_paste);
+  ADD_TEST ("/window/notifications", test_notifications);
   ADD_TEST ("/window/second-instance", test_second_instance);
 
 #undef ADD_TEST

@@ -65,7 +65,7 @@ quit_action (GSimpleAction *action,
              gpointer       user_data)
 {
   /* Only the window goes: the daemon keeps downloading. */
-  g_application_quit (G_APPLICATION (user_data));
+  sl_application_quit (user_data);
 }
 
 static void

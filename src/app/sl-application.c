@@ -9,14 +9,16 @@
 
 #include "sl-application.h"
 #include "sl-bench.h"
+#include "sl-format.h"
 #include "sl-window.h"
 
 /* The application: one window on the daemon's download list. `sluice URL…` and
  * org.freedesktop.Application.Open hand the addresses to the daemon through the first
- * instance and show its window; closing the window ends this process but not a download,
- * which the daemon owns. While it runs, the application tells about downloads that end
- * (GNotification) when the window is not in use, and carries the preferences that concern the
- * daemon over to it. */
+ * instance and show its window. Closing the window never ends a download, which the daemon
+ * owns: while downloads are under way the application stays in the background after its
+ * window closed, and goes once none is (or at once, on Quit). While it runs, it tells about
+ * downloads that end (GNotification) when the window is not in use, and carries the
+ * preferences that concern the daemon over to it. */
 
 #define SETTINGS_ID "org.sluice.Sluice"
 
@@ -29,6 +31,8 @@ struct _SlApplication
   GCancellable   *cancellable;
   GPtrArray      *pending_urls;   /* opened before the list was connected */
   GError         *connect_error;
+  gboolean        background;     /* held: no window, downloads under way */
+  gboolean        quitting;
 };
 
 G_DEFINE_FINAL_TYPE (SlApplication, sl_application, ADW_TYPE_APPLICATION)
@@ -121,6 +125,56 @@ connect_done_cb (GObject      *source,
   add_pending (self);
 }
 
+/* In the background */
+
+static gboolean
+downloads_under_way (SlApplication *self)
+{
+  GListModel *model = G_LIST_MODEL (self->list);
+  guint n = g_list_model_get_n_items (model);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (SlDBusDownload1) download = g_list_model_get_item (model, i);
+
+      if (sl_format_state_is_under_way (sl_dbus_download1_get_state (download)))
+        return TRUE;
+    }
+
+  return FALSE;
+}
+
+/* Without a window, the application stays while a download it would tell about is under way;
+ * it goes once none is. The cheap conditions first: the list is walked only without a window. */
+static void
+update_background (SlApplication *self)
+{
+  gboolean stay = !self->quitting && self->list != NULL &&
+                  gtk_application_get_windows (GTK_APPLICATION (self)) == NULL &&
+                  g_settings_get_boolean (self->settings, "notifications") &&
+                  downloads_under_way (self);
+
+  if (stay == self->background)
+    return;
+
+  self->background = stay;
+  if (stay)
+    g_application_hold (G_APPLICATION (self));
+  else
+    g_application_release (G_APPLICATION (self));
+}
+
+static void
+on_list_items_changed (GListModel    *list,
+                       guint          position,
+                       guint          removed,
+                       guint          added,
+                       SlApplication *self)
+{
+  if (self->background)
+    update_background (self);
+}
+
 /* Notifications */
 
 static void
@@ -175,9 +229,14 @@ on_download_changed (SlDownloadList  *list,
 {
   const char *state;
 
-  if (g_variant_lookup (changed, "State", "&s", &state) &&
-      (g_str_equal (state, "completed") || g_str_equal (state, "failed")))
+  if (!g_variant_lookup (changed, "State", "&s", &state))
+    return;
+
+  if (g_str_equal (state, "completed") || g_str_equal (state, "failed"))
     notify_ended (self, download, state);
+  /* After the notification: releasing the last hold ends the process. */
+  if (self->background)
+    update_background (self);
 }
 
 /* GApplication */
@@ -209,6 +268,10 @@ sl_application_startup (GApplication *application)
   self->list = sl_download_list_new (connection);
   g_signal_connect_object (self->list, "download-changed", G_CALLBACK (on_download_changed),
                            self, 0);
+  g_signal_connect_object (self->list, "items-changed", G_CALLBACK (on_list_items_changed),
+                           self, 0);
+  g_signal_connect_object (self->settings, "changed::notifications",
+                           G_CALLBACK (update_background), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->settings, "changed::max-active-downloads",
                            G_CALLBACK (push_max_active), self, G_CONNECT_SWAPPED);
   sl_download_list_connect_async (self->list, self->cancellable, connect_done_cb,
@@ -237,6 +300,22 @@ sl_application_open (GApplication  *application,
   g_application_activate (application);
   if (self->list != NULL && sl_download_list_get_loaded (self->list))
     add_pending (self);
+}
+
+static void
+sl_application_window_added (GtkApplication *application,
+                             GtkWindow      *window)
+{
+  GTK_APPLICATION_CLASS (sl_application_parent_class)->window_added (application, window);
+  update_background (SL_APPLICATION (application));
+}
+
+static void
+sl_application_window_removed (GtkApplication *application,
+                               GtkWindow      *window)
+{
+  GTK_APPLICATION_CLASS (sl_application_parent_class)->window_removed (application, window);
+  update_background (SL_APPLICATION (application));
 }
 
 static void
@@ -281,6 +360,7 @@ sl_application_class_init (SlApplicationClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GApplicationClass *application_class = G_APPLICATION_CLASS (klass);
+  GtkApplicationClass *gtk_application_class = GTK_APPLICATION_CLASS (klass);
 
   object_class->dispose = sl_application_dispose;
   object_class->finalize = sl_application_finalize;
@@ -288,6 +368,8 @@ sl_application_class_init (SlApplicationClass *klass)
   application_class->activate = sl_application_activate;
   application_class->open = sl_application_open;
   application_class->shutdown = sl_application_shutdown;
+  gtk_application_class->window_added = sl_application_window_added;
+  gtk_application_class->window_removed = sl_application_window_removed;
 }
 
 static void
@@ -311,6 +393,35 @@ sl_application_new (void)
                        "flags", G_APPLICATION_HANDLES_OPEN,
                        "resource-base-path", "/org/sluice/Sluice",
                        NULL);
+}
+
+/**
+ * sl_application_quit:
+ * @self: the application
+ *
+ * Ends the application now, in the background or not. Downloads go on in the daemon.
+ */
+void
+sl_application_quit (SlApplication *self)
+{
+  g_return_if_fail (SL_IS_APPLICATION (self));
+
+  self->quitting = TRUE;
+  g_application_quit (G_APPLICATION (self));
+}
+
+/**
+ * sl_application_get_background:
+ * @self: the application
+ *
+ * Returns: whether the application stays without a window, for downloads under way
+ */
+gboolean
+sl_application_get_background (SlApplication *self)
+{
+  g_return_val_if_fail (SL_IS_APPLICATION (self), FALSE);
+
+  return self->background;
 }
 
 SlDownloadList *

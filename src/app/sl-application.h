@@ -16,6 +16,8 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (SlApplication, sl_application, SL, APPLICATION, AdwApplication)
 
 SlApplication  *sl_application_new          (void);
+void            sl_application_quit         (SlApplication *self);
+gboolean        sl_application_get_background (SlApplication *self);
 SlDownloadList *sl_application_get_list     (SlApplication *self);
 GSettings      *sl_application_get_settings (SlApplication *self);
 GtkWindow      *sl_application_get_window   (SlApplication *self);

@@ -106,6 +106,20 @@ format_amount (const SlDownloadFacts *facts)
 }
 
 /**
+ * sl_format_state_is_under_way:
+ * @state: (nullable): a Download1.State
+ *
+ * Returns: whether a download in @state ends by itself, without anyone doing anything: queued,
+ *   running, or waiting for the network or to retry (not paused, not ended)
+ */
+gboolean
+sl_format_state_is_under_way (const char *state)
+{
+  return g_strcmp0 (state, "queued") == 0 || g_strcmp0 (state, "running") == 0 ||
+         g_strcmp0 (state, "waiting") == 0;
+}
+
+/**
  * sl_format_status:
  * @facts: what is known of the download
  *

@@ -23,6 +23,7 @@ typedef struct
   const char *error;          /* "" when none */
 } SlDownloadFacts;
 
+gboolean   sl_format_state_is_under_way (const char        *state);
 char      *sl_format_status        (const SlDownloadFacts  *facts);
 char      *sl_format_time_left     (guint64                 seconds);
 double     sl_format_fraction      (const SlDownloadFacts  *facts);
