@@ -217,6 +217,12 @@ sl_daemon_handle_local_options (GApplication *application,
   const char *env = g_getenv ("SLUICE_IDLE_TIMEOUT");
   gint32 seconds = -1;
 
+  if (g_variant_dict_contains (options, "version"))
+    {
+      g_print ("sluiced %s\n", PACKAGE_VERSION);
+      return EXIT_SUCCESS;
+    }
+
   if (env != NULL)
     {
       g_autoptr (GError) error = NULL;
@@ -383,6 +389,7 @@ sl_daemon_init (SlDaemon *self)
 {
   /* For tests, which need a daemon that stays around or one that leaves at once. */
   static const GOptionEntry entries[] = {
+    { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Print the version and exit"), NULL },
     { "idle-timeout", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, NULL,
       "Exit after SECONDS without work", "SECONDS" },
     { NULL }
