@@ -65,7 +65,7 @@ if [ -f "$desktop" ]; then
   grep -qx "DBusActivatable=true" "$desktop" || fail "the desktop entry is not DBusActivatable"
   grep -qx "Icon=$app_id" "$desktop" || fail "the desktop entry's icon is not $app_id"
   grep -q "^MimeType=.*x-scheme-handler/http" "$desktop" && fail "the desktop entry claims http(s)"
-  grep -q "^Name\[de\]=" "$desktop" || fail "the desktop entry has no German name"
+  grep -q "^Comment\[de\]=" "$desktop" || fail "the desktop entry has no German comment"
 fi
 
 if [ -d "$root/share/glib-2.0/schemas" ]; then

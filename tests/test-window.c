@@ -710,6 +710,71 @@ test_empty (Fixture       *f,
   wait_page (f, "empty");
 }
 
+/* Every icon-only button on screen says what it does: a tooltip, and a label for assistive
+ * technologies (GTK_A11Y=test keeps the accessible properties where this test can see them). */
+static void
+check_icon_buttons (GtkWidget *widget,
+                    GPtrArray *icons)
+{
+  const char *icon = NULL;
+
+  if (!gtk_widget_get_mapped (widget) || GTK_IS_WINDOW_CONTROLS (widget))
+    return;
+
+  if (GTK_IS_BUTTON (widget) && gtk_button_get_label (GTK_BUTTON (widget)) == NULL)
+    icon = gtk_button_get_icon_name (GTK_BUTTON (widget));
+  else if (GTK_IS_MENU_BUTTON (widget) && gtk_menu_button_get_label (GTK_MENU_BUTTON (widget)) == NULL)
+    icon = gtk_menu_button_get_icon_name (GTK_MENU_BUTTON (widget));
+
+  if (icon != NULL)
+    {
+      if (gtk_widget_get_tooltip_text (widget) == NULL && !gtk_widget_get_has_tooltip (widget))
+        g_error ("The %s button has no tooltip", icon);
+      if (!gtk_test_accessible_has_property (GTK_ACCESSIBLE (widget),
+                                             GTK_ACCESSIBLE_PROPERTY_LABEL))
+        g_error ("The %s button has no accessible label", icon);
+      g_ptr_array_add (icons, (gpointer) icon);
+    }
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    check_icon_buttons (child, icons);
+}
+
+static gboolean
+icons_include (GPtrArray  *icons,
+               const char *icon)
+{
+  return g_ptr_array_find_with_equal_func (icons, icon, g_str_equal, NULL);
+}
+
+/* The header bar's buttons and those of rows in every state are checked. */
+static void
+test_icon_buttons (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autofree char *running = add_full (f, "/stall?size=100000&after=1000&seed=30", FALSE);
+  g_autofree char *paused = add_full (f, "/file?size=1000&seed=31", TRUE);
+  g_autofree char *done = add_full (f, "/file?size=1000&seed=32", FALSE);
+  g_autofree char *failed = add_full (f, "/status?code=500", FALSE);
+  g_autoptr (GPtrArray) icons = g_ptr_array_new ();
+
+  wait_daemon_state (f, running, "running", TRANSFER_MS);
+  wait_daemon_state (f, done, "completed", TRANSFER_MS);
+  wait_daemon_state (f, failed, "failed", TRANSFER_MS);
+  open_window (f);
+  wait_rows (f, 4);
+  run_for (200);
+
+  check_icon_buttons (GTK_WIDGET (f->window), icons);
+  /* Header bar, and pause, resume, open, show in folder and refresh link on the rows. */
+  g_assert_true (icons_include (icons, "list-add-symbolic"));
+  g_assert_true (icons_include (icons, "open-menu-symbolic"));
+  g_assert_true (icons_include (icons, "media-playback-pause-symbolic"));
+  g_assert_true (icons_include (icons, "media-playback-start-symbolic"));
+  g_assert_cmpuint (icons->len, >=, 10);
+}
+
 static AdwMessageDialog *
 find_message_dialog (void)
 {
@@ -1399,6 +1464,7 @@ main (int   argc,
   ADD_TEST ("/window/add-dialog", test_add_dialog);
   ADD_TEST ("/window/filter-search", test_filter_search);
   ADD_TEST ("/window/empty", test_empty);
+  ADD_TEST ("/window/icon-buttons", test_icon_buttons);
   ADD_TEST ("/window/refresh-link", test_refresh_link);
   ADD_TEST ("/window/remove-and-delete", test_remove_and_delete);
   ADD_TEST ("/window/copy-paste-drop", test_copy_paste);
