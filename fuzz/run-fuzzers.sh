@@ -12,7 +12,7 @@
 
 set -u
 
-targets=(content-disposition uri resume-data)
+targets=(content-disposition uri resume-data links)
 
 if [ $# -ne 2 ] || ! [[ $2 =~ ^[1-9][0-9]*$ ]]; then
   echo "Usage: $0 BUILD_DIR SECONDS" >&2

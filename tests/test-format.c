@@ -117,6 +117,8 @@ test_find_urls (void)
     { "http://a/1 http://a/1", { "http://a/1", NULL } },
     { "ftp://h/f file:///etc/passwd javascript:alert(1) http:// https:///x", { NULL } },
     { "<a href=\"https://h/q?x=1&y=2\">", { "https://h/q?x=1&y=2", NULL } },
+    /* Not UTF-8: the daemon takes text only. */
+    { "http://h/\xff\xfe http://h/ok", { "http://h/ok", NULL } },
     { "", { NULL } },
   };
 
@@ -147,6 +149,7 @@ test_check_url (void)
     { "http://", FALSE },
     { "http:///path", FALSE },
     { "http://exa mple.org/", FALSE },
+    { "http://h/\xc3\x28", FALSE },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -178,6 +181,7 @@ test_check_filename (void)
   g_assert_false (sl_format_check_filename ("..", NULL));
   g_assert_false (sl_format_check_filename (".", NULL));
   g_assert_false (sl_format_check_filename (long_name, NULL));
+  g_assert_false (sl_format_check_filename ("report\xff.pdf", NULL));
 }
 
 static void

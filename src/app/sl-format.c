@@ -352,7 +352,8 @@ sl_format_find_urls (const char *text)
           word++;
           length--;
         }
-      if (length == 0 || word[0] == '#')
+      /* What goes to the daemon is a D-Bus string, which must be UTF-8. */
+      if (length == 0 || word[0] == '#' || !g_utf8_validate (word, length, NULL))
         continue;
 
       uri = g_uri_parse (word, G_URI_FLAGS_ENCODED, NULL);
@@ -388,7 +389,8 @@ sl_format_check_url (const char  *text,
     }
 
   uri = g_uri_parse (trimmed, G_URI_FLAGS_ENCODED, NULL);
-  if (uri == NULL || strpbrk (trimmed, " \t\r\n") != NULL)
+  if (uri == NULL || strpbrk (trimmed, " \t\r\n") != NULL ||
+      !g_utf8_validate (trimmed, -1, NULL))
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                            _("This is not a web address"));
@@ -430,6 +432,12 @@ sl_format_check_filename (const char  *text,
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_FILENAME,
                            _("A file name cannot contain “/”"));
+      return FALSE;
+    }
+  if (!g_utf8_validate (text, -1, NULL))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_FILENAME,
+                           _("The file name is not valid text"));
       return FALSE;
     }
   if (g_str_equal (text, ".") || g_str_equal (text, ".."))
