@@ -39,6 +39,15 @@ check_accepted (GUri *uri)
   CHECK (g_uri_get_port (uri) > 0);
 }
 
+/* Addresses go into resume data and over D-Bus, as text. */
+static void
+check_text (GUri *uri)
+{
+  g_autofree char *written = g_uri_to_string (uri);
+
+  CHECK (g_utf8_validate (written, -1, NULL));
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data,
                         size_t         size)
@@ -59,6 +68,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
 
       CHECK (error == NULL);
       check_accepted (uri);
+      check_text (uri);
 
       /* Downloads store their address as a string and parse it again when they resume, so an
        * accepted address must still be accepted once written out. */

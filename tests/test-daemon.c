@@ -2446,6 +2446,33 @@ test_sluicectl_verbs (Fixture       *f,
   g_assert_cmpstr (result.out, ==, "");
   ctl_result_clear (&result);
 
+  /* Names and addresses travel as text: stray bytes in an address are percent-encoded, as
+   * `get` does; in a name they are refused, in one line. */
+  {
+    g_autofree char *odd_url = sl_test_server_url (f->server, "/file?size=10&name=caf\xe9");
+    g_autofree char *odd_id = NULL;
+    g_autofree char *odd_path = NULL;
+    g_autoptr (SlDBusDownload1) odd = NULL;
+
+    ctl_run (f, &result, "add", odd_url, "--paused", "-d", f->downloads_path, NULL);
+    if (result.status != 0)
+      g_error ("sluicectl add: %s", result.err);
+    odd_id = printed_id (result.out, 0);
+    ctl_result_clear (&result);
+    odd_path = path_of_id (odd_id);
+    odd = get_download (f, odd_path);
+    g_assert_true (g_str_has_suffix (sl_dbus_download1_get_uri (odd), "name=caf%E9"));
+    ctl_run (f, &result, "remove", odd_id, NULL);
+    g_assert_cmpint (result.status, ==, 0);
+    ctl_result_clear (&result);
+  }
+
+  ctl_run (f, &result, "add", missing_url, "-o", "a\xff.iso", NULL);
+  g_assert_cmpint (result.status, ==, 1);
+  assert_one_error_line (&result, "UTF-8");
+  g_assert_cmpstr (result.out, ==, "");
+  ctl_result_clear (&result);
+
   ctl_run (f, &result, "pause", "abc", NULL);
   g_assert_cmpint (result.status, ==, 1);
   g_assert_nonnull (strstr (result.err, "abc"));

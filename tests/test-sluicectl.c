@@ -247,6 +247,11 @@ test_usage_errors (Fixture       *fixture,
   assert_one_error_line (&result, NULL);
   result_clear (&result);
 
+  run_ctl (fixture, &result, "get", url, "-o", "a\xff.bin", NULL);
+  g_assert_cmpint (result.status, ==, 1);
+  assert_one_error_line (&result, "UTF-8");
+  result_clear (&result);
+
   run_ctl (fixture, &result, "get", url, "-o", "a", "-d", "b", NULL);
   g_assert_cmpint (result.status, ==, 1);
   g_assert_nonnull (strstr (result.err, "not both"));

@@ -7,6 +7,8 @@
 
 #include <stdio.h>
 
+#include <glib/gi18n.h>
+
 #include "sl-cli-util.h"
 
 /**
@@ -29,6 +31,28 @@ sl_cli_print_error (const char *format,
 
   g_strdelimit (message, "\r\n", ' ');
   fprintf (stderr, "sluicectl: %s\n", message);
+}
+
+/**
+ * sl_cli_names_are_text:
+ * @filename: (nullable): a file name from the command line
+ * @directory: (nullable): a folder from the command line
+ *
+ * Resume data and D-Bus carry file and folder names as UTF-8 text: names that are not are
+ * refused, with one line on standard error.
+ *
+ * Returns: whether both are text (or %NULL)
+ */
+gboolean
+sl_cli_names_are_text (const char *filename,
+                       const char *directory)
+{
+  if ((filename == NULL || g_utf8_validate (filename, -1, NULL)) &&
+      (directory == NULL || g_utf8_validate (directory, -1, NULL)))
+    return TRUE;
+
+  sl_cli_print_error ("%s", _("File and folder names must be valid UTF-8 text"));
+  return FALSE;
 }
 
 /**

@@ -24,6 +24,8 @@ enum {
 
 void sl_cli_print_error (const char     *format,
                          ...) G_GNUC_PRINTF (1, 2);
+gboolean sl_cli_names_are_text (const char *filename,
+                                 const char *directory);
 int  sl_cli_usage_error (GOptionContext *context,
                          const char     *message);
 

@@ -19,6 +19,7 @@
 #include "sl-cli-util.h"
 #include "sl-daemon-spawn.h"
 #include "sl-remote.h"
+#include "sl-uri.h"
 
 #define BUS_NAME           "org.sluice.Downloads"
 #define ROOT_PATH          "/org/sluice/Downloads"
@@ -187,6 +188,8 @@ cmd_add (int    argc,
     return sl_cli_usage_error (context, _("No URL given"));
   if (filename != NULL && argc != 2)
     return sl_cli_usage_error (context, _("-o NAME goes with exactly one URL"));
+  if (!sl_cli_names_are_text (filename, directory))
+    return SL_EXIT_USAGE;
 
   bus = connect_to_daemon ();
   if (bus == NULL)
@@ -197,8 +200,24 @@ cmd_add (int    argc,
       g_auto (GVariantDict) options = G_VARIANT_DICT_INIT (NULL);
       g_autoptr (GVariant) reply = NULL;
       g_autoptr (GError) call_error = NULL;
+      g_autofree char *address = NULL;
       const char *path;
 
+      /* D-Bus carries text: stray bytes that are not UTF-8 are percent-encoded here, as `get`
+       * does; the daemon judges the rest. */
+      if (!g_utf8_validate (argv[i], -1, NULL))
+        {
+          g_autoptr (GError) parse_error = NULL;
+          g_autoptr (GUri) uri = sl_uri_parse_download (argv[i], &parse_error);
+
+          if (uri == NULL)
+            {
+              sl_cli_print_error ("%s", parse_error->message);
+              status = SL_EXIT_USAGE;
+              continue;
+            }
+          address = g_uri_to_string (uri);
+        }
       if (directory != NULL)
         {
           g_autofree char *absolute = g_canonicalize_filename (directory, NULL);
@@ -211,7 +230,8 @@ cmd_add (int    argc,
         g_variant_dict_insert (&options, "paused", "b", TRUE);
 
       reply = call (bus, ROOT_PATH, MANAGER_INTERFACE, "Add",
-                    g_variant_new ("(s@a{sv})", argv[i], g_variant_dict_end (&options)),
+                    g_variant_new ("(s@a{sv})", address ? address : argv[i],
+                                   g_variant_dict_end (&options)),
                     G_VARIANT_TYPE ("(o)"), &call_error);
       if (reply == NULL)
         {

@@ -559,6 +559,8 @@ cmd_get (int    argc,
   else
     dir_path = g_canonicalize_filename (directory ? directory : ".", NULL);
 
+  if (!sl_cli_names_are_text (filename, dir_path))
+    return SL_EXIT_USAGE;
   if (!g_file_test (dir_path, G_FILE_TEST_IS_DIR))
     {
       sl_cli_print_error (_("The folder “%s” does not exist"), dir_path);
