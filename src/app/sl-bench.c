@@ -25,8 +25,10 @@
  *   scroll   once the list shows, scrolls it from top to bottom, one step per frame (a page,
  *            or $SLUICE_BENCH_STEP pixels), and measures each frame's work (the frame clock's
  *            before-paint to its after-paint, split at the end of layout and of paint), the
- *            interval between frames, and how late a 1 ms timer of the main loop fires; gives
- *            up after $SLUICE_BENCH_TIMEOUT seconds (60); prints and quits.
+ *            interval between frames, how late a 1 ms timer of the main loop fires, and the
+ *            main thread's CPU time and context switches in each (its own work apart from
+ *            waiting for the X server or for a CPU); gives up after $SLUICE_BENCH_TIMEOUT
+ *            seconds (60); prints and quits.
  *   screenshot
  *            once the list shows, prints the same, lets the window settle for a second (icons,
  *            fonts, the first bindings of rows), renders it to a PNG at $SLUICE_BENCH_OUTPUT
@@ -139,7 +141,10 @@ thread_preemptions (long *waits)
   struct rusage usage;
 
   if (getrusage (RUSAGE_THREAD, &usage) != 0)
-    return *waits = 0;
+    {
+      *waits = 0;
+      return 0;
+    }
   *waits = usage.ru_nvcsw;
   return usage.ru_nivcsw;
 }
