@@ -101,6 +101,19 @@ test_fraction (void)
   g_assert_cmpfloat (sl_format_fraction (&facts), ==, 1.0);
 }
 
+/* The application stays in the background for these, and only these. */
+static void
+test_under_way (void)
+{
+  const char *under_way[] = { "queued", "running", "waiting" };
+  const char *not_under_way[] = { "paused", "completed", "failed", "canceled", "", NULL };
+
+  for (guint i = 0; i < G_N_ELEMENTS (under_way); i++)
+    g_assert_true (sl_format_state_is_under_way (under_way[i]));
+  for (guint i = 0; i < G_N_ELEMENTS (not_under_way); i++)
+    g_assert_false (sl_format_state_is_under_way (not_under_way[i]));
+}
+
 static void
 test_find_urls (void)
 {
@@ -220,6 +233,7 @@ main (int   argc,
   g_test_add_func ("/format/status", test_status);
   g_test_add_func ("/format/time-left", test_time_left);
   g_test_add_func ("/format/fraction", test_fraction);
+  g_test_add_func ("/format/under-way", test_under_way);
   g_test_add_func ("/format/find-urls", test_find_urls);
   g_test_add_func ("/format/check-url", test_check_url);
   g_test_add_func ("/format/check-filename", test_check_filename);
