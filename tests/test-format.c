@@ -128,6 +128,7 @@ test_find_urls (void)
     { "Get it at https://h/f.tar.gz, or (http://m/f.tar.gz).",
       { "https://h/f.tar.gz", "http://m/f.tar.gz", NULL } },
     { "http://a/1 http://a/1", { "http://a/1", NULL } },
+    { "http://\f, http://a/\v2.", { "http://a/", NULL } },
     { "ftp://h/f file:///etc/passwd javascript:alert(1) http:// https:///x", { NULL } },
     { "<a href=\"https://h/q?x=1&y=2\">", { "https://h/q?x=1&y=2", NULL } },
     /* Not UTF-8: the daemon takes text only. */

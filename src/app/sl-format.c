@@ -336,8 +336,9 @@ sl_format_find_urls (const char *text)
   if (text == NULL)
     return g_strv_builder_end (builder);
 
-  /* Links are separated by white space, or by the line breaks of text/uri-list. */
-  words = g_strsplit_set (text, " \t\r\n<>\"'", -1);
+  /* Links are separated by white space (all that g_strstrip() and the address check strip),
+   * or by the line breaks of text/uri-list. */
+  words = g_strsplit_set (text, " \t\r\n\f\v<>\"'", -1);
   for (guint i = 0; words[i] != NULL; i++)
     {
       g_autoptr (GUri) uri = NULL;
