@@ -243,9 +243,13 @@ fixture_teardown (Fixture       *f,
     g_assert_finalize_object (f->list);
 
   g_clear_object (&f->manager);
-  g_subprocess_send_signal (f->daemon, SIGTERM);
-  wait_exit (f->daemon, START_MS);
-  g_clear_object (&f->daemon);
+  /* A test may have left no daemon, or none of its own. */
+  if (f->daemon != NULL)
+    {
+      g_subprocess_send_signal (f->daemon, SIGTERM);
+      wait_exit (f->daemon, START_MS);
+      g_clear_object (&f->daemon);
+    }
 
   g_dbus_connection_close_sync (f->connection, NULL, NULL);
   g_clear_object (&f->connection);
@@ -773,6 +777,137 @@ test_icon_buttons (Fixture       *f,
   g_assert_true (icons_include (icons, "media-playback-pause-symbolic"));
   g_assert_true (icons_include (icons, "media-playback-start-symbolic"));
   g_assert_cmpuint (icons->len, >=, 10);
+}
+
+/* The pid of the daemon that owns the name now, whoever started it. */
+static GPid
+daemon_pid (Fixture *f)
+{
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GError) error = NULL;
+  guint32 pid;
+
+  reply = g_dbus_connection_call_sync (f->connection, "org.freedesktop.DBus",
+                                       "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                       "GetConnectionUnixProcessID",
+                                       g_variant_new ("(s)", BUS_NAME), G_VARIANT_TYPE ("(u)"),
+                                       G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  g_assert_no_error (error);
+  g_variant_get (reply, "(u)", &pid);
+  return (GPid) pid;
+}
+
+static void
+on_name_vanished (GDBusConnection *connection,
+                  const char      *name,
+                  gpointer         user_data)
+{
+  *(gboolean *) user_data = TRUE;
+}
+
+/* Kills the daemon that owns the name (not the fixture's child) and waits until it is gone. */
+static void
+kill_daemon (Fixture *f,
+             int      signal_number)
+{
+  gboolean gone = FALSE;
+  guint watch;
+
+  g_assert_no_errno (kill (daemon_pid (f), signal_number));
+  watch = g_bus_watch_name_on_connection (f->connection, BUS_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                          NULL, on_name_vanished, &gone, NULL);
+  sl_test_wait_until (NULL, flag_is_set, &gone, START_MS);
+  g_bus_unwatch_name (watch);
+}
+
+typedef struct
+{
+  PageWait  page;
+  gboolean  saw_empty;
+} RestartWait;
+
+static gboolean
+page_is_noting_empty (gpointer data)
+{
+  RestartWait *wait = data;
+
+  if (g_strcmp0 (sl_window_get_page (wait->page.window), "empty") == 0)
+    wait->saw_empty = TRUE;
+  return page_is (&wait->page);
+}
+
+/* The daemon dies under the window: the window starts it again and shows the downloads the
+ * new daemon found in its store, and never says meanwhile that there are none. A daemon that
+ * cannot be started again is said so in place of the list, until one comes back. */
+static void
+test_daemon_restart (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autofree char *first = add_full (f, "/file?size=1000&seed=40", TRUE);
+  g_autofree char *second = add_full (f, "/file?size=1000&seed=41", TRUE);
+  g_autofree char *sluiced = g_strdup (g_getenv ("SLUICED"));
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GError) error = NULL;
+  RestartWait wait = { { NULL, "list" }, FALSE };
+
+  open_window (f);
+  wait_rows (f, 2);
+  wait.page.window = f->window;
+
+  /* The window starts the daemon from this process: with the test's folders, as the first. */
+  g_setenv ("HOME", g_get_home_dir (), TRUE);
+  g_setenv ("XDG_DATA_HOME", f->data_home, TRUE);
+  g_setenv ("XDG_CONFIG_HOME", g_get_user_config_dir (), TRUE);
+  g_setenv ("XDG_CACHE_HOME", g_get_user_cache_dir (), TRUE);
+
+  g_subprocess_force_exit (f->daemon);
+  wait_exit (f->daemon, START_MS);
+  g_clear_object (&f->daemon);
+  if (!sl_test_iterate_until (NULL, page_is_noting_empty, &wait, START_MS))
+    g_error ("The window shows “%s” after the daemon died (%s)", sl_window_get_page (f->window),
+             sl_download_list_get_error (f->list) ? sl_download_list_get_error (f->list)->message : "");
+  g_assert_false (wait.saw_empty);
+  wait_rows (f, 2);
+  g_assert_nonnull (find_row (f, first));
+  g_assert_nonnull (find_row (f, second));
+
+  /* The new daemon works for the window as the first did. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (find_row (f, first)), "download.resume",
+                                             NULL));
+  wait_daemon_state (f, first, "completed", TRANSFER_MS);
+
+  /* It goes again, and cannot be started: the window says so. */
+  g_setenv ("SLUICED", "/nonexistent/sluiced", TRUE);
+  kill_daemon (f, SIGKILL);
+  wait_page (f, "error");
+  g_setenv ("SLUICED", sluiced, TRUE);
+
+  /* A daemon started by other means brings the list back. */
+  launcher = launcher_new (f);
+  f->daemon = g_subprocess_launcher_spawn (launcher, &error, sluiced, "--idle-timeout", "600",
+                                           NULL);
+  g_assert_no_error (error);
+  wait_page (f, "list");
+  wait_rows (f, 2);
+
+  /* A daemon that keeps going is started again three times in a minute, not a fourth. */
+  g_subprocess_force_exit (f->daemon);
+  wait_exit (f->daemon, START_MS);
+  g_clear_object (&f->daemon);
+  wait_page (f, "list");
+  wait_rows (f, 2);
+  kill_daemon (f, SIGKILL);
+  wait_page (f, "error");
+  g_assert_nonnull (strstr (sl_download_list_get_error (f->list)->message, "4 times"));
+  {
+    g_autoptr (GVariant) owner = NULL;
+
+    owner = g_dbus_connection_call_sync (f->connection, "org.freedesktop.DBus",
+                                         "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                         "GetNameOwner", g_variant_new ("(s)", BUS_NAME), NULL,
+                                         G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
+    g_assert_null (owner);
+  }
 }
 
 static AdwMessageDialog *
@@ -1465,6 +1600,7 @@ main (int   argc,
   ADD_TEST ("/window/filter-search", test_filter_search);
   ADD_TEST ("/window/empty", test_empty);
   ADD_TEST ("/window/icon-buttons", test_icon_buttons);
+  ADD_TEST ("/window/daemon-restart", test_daemon_restart);
   ADD_TEST ("/window/refresh-link", test_refresh_link);
   ADD_TEST ("/window/remove-and-delete", test_remove_and_delete);
   ADD_TEST ("/window/copy-paste-drop", test_copy_paste);

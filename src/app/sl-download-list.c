@@ -17,12 +17,20 @@
  * Connecting makes sure sluiced runs (D-Bus activation where it is installed, else the binary
  * from the build tree or $SLUICED), then loads every object with one GetManagedObjects and
  * adds them all in one items-changed. While connected, the list asks the daemon to stay
- * (Manager1.Hold), so that it does not exit for inactivity under an open window. */
+ * (Manager1.Hold), so that it does not exit for inactivity under an open window.
+ *
+ * Should the daemon go (a crash, a kill), the list empties and says it is not loaded, starts
+ * the daemon again the same way, and loads the downloads the new daemon found in its store,
+ * again in one items-changed; a daemon that keeps going (more than MAX_RESTARTS times in
+ * RESTART_WINDOW_S) or cannot be started is not started again, and the list says why in
+ * SlDownloadList:error until a daemon comes back by other means. */
 
 #define BUS_NAME        "org.sluice.Downloads"
 #define MANAGER_PATH    "/org/sluice/Downloads"
 #define DOWNLOAD_IFACE  "org.sluice.Downloads.Download1"
 #define START_TIMEOUT_S 10
+#define MAX_RESTARTS     3
+#define RESTART_WINDOW_S 60
 
 struct _SlDownloadList
 {
@@ -33,6 +41,12 @@ struct _SlDownloadList
   GDBusObjectManager *objects;
   SlDBusManager1     *manager;
   gboolean            loaded;
+
+  /* Starting the daemon again after it went */
+  GError             *error;
+  guint               restart_timeout_id;
+  guint               restarts;
+  gint64              restarts_since;
 };
 
 static void list_model_iface_init (GListModelInterface *iface);
@@ -45,6 +59,7 @@ enum
   PROP_0,
   PROP_LOADED,
   PROP_MANAGER,
+  PROP_ERROR,
   N_PROPS
 };
 
@@ -164,7 +179,8 @@ on_object_added (GDBusObjectManager *objects,
 {
   g_autoptr (SlDBusDownload1) download = object_download (object);
 
-  if (download == NULL)
+  /* A daemon that came back announces all of its downloads: they are loaded at once. */
+  if (download == NULL || !self->loaded)
     return;
 
   g_list_store_insert (self->store, insertion_position (self, download), download);
@@ -201,22 +217,9 @@ hold_daemon (SlDownloadList *self)
   sl_dbus_manager1_call_hold (self->manager, NULL, NULL, NULL);
 }
 
-/* The daemon came back (after a crash, or started by another client): the object manager
- * client reloads its objects by itself; ask the new daemon to stay too. */
+/* Every download of the object manager client, newest first, in one items-changed. */
 static void
-on_name_owner_changed (GObject        *objects,
-                       GParamSpec     *pspec,
-                       SlDownloadList *self)
-{
-  g_autofree char *owner = g_dbus_object_manager_client_get_name_owner (
-    G_DBUS_OBJECT_MANAGER_CLIENT (objects));
-
-  if (owner != NULL)
-    hold_daemon (self);
-}
-
-static void
-load (SlDownloadList *self)
+fill (SlDownloadList *self)
 {
   g_autolist (GDBusObject) objects = g_dbus_object_manager_get_objects (self->objects);
   g_autoptr (GPtrArray) downloads = g_ptr_array_new_with_free_func (g_object_unref);
@@ -230,6 +233,122 @@ load (SlDownloadList *self)
     }
   g_ptr_array_sort (downloads, compare_newest_first);
 
+  g_list_store_splice (self->store, 0, g_list_model_get_n_items (G_LIST_MODEL (self->store)),
+                       downloads->pdata, downloads->len);
+
+  self->loaded = TRUE;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOADED]);
+}
+
+static void
+set_error (SlDownloadList *self,
+           GError         *error)
+{
+  g_clear_handle_id (&self->restart_timeout_id, g_source_remove);
+  g_clear_error (&self->error);
+  self->error = error;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ERROR]);
+}
+
+static gboolean
+restart_timeout_cb (gpointer user_data)
+{
+  SlDownloadList *self = user_data;
+
+  self->restart_timeout_id = 0;
+  set_error (self, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                                        _("The download service stopped and did not start "
+                                          "again")));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+restart_service_cb (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr (SlDownloadList) self = user_data;
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GError) spawn_error = NULL;
+
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, NULL);
+  /* Came back meanwhile, or gone for good (disposed). */
+  if (self->loaded || self->objects == NULL || self->restart_timeout_id == 0)
+    return;
+
+  /* Not installed: from the build tree, as when connecting. */
+  if (reply == NULL && !sl_daemon_spawn (NULL, &spawn_error))
+    set_error (self, g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED,
+                                  _("The download service stopped and cannot be started "
+                                    "again: %s"),
+                                  spawn_error->message));
+}
+
+/* The daemon went: start it again, unless it keeps going. The object manager client loads
+ * the new daemon's objects by itself and says so through its name owner. */
+static void
+restart_daemon (SlDownloadList *self)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (self->restarts == 0 || now - self->restarts_since > RESTART_WINDOW_S * G_USEC_PER_SEC)
+    {
+      self->restarts = 0;
+      self->restarts_since = now;
+    }
+  if (++self->restarts > MAX_RESTARTS)
+    {
+      set_error (self, g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED,
+                                    ngettext ("The download service stopped %u time in a "
+                                              "minute and is not started again",
+                                              "The download service stopped %u times in a "
+                                              "minute and is not started again",
+                                              self->restarts),
+                                    self->restarts));
+      return;
+    }
+
+  g_clear_handle_id (&self->restart_timeout_id, g_source_remove);
+  self->restart_timeout_id = g_timeout_add_seconds (START_TIMEOUT_S, restart_timeout_cb, self);
+  g_dbus_connection_call (self->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                          "org.freedesktop.DBus", "StartServiceByName",
+                          g_variant_new ("(su)", BUS_NAME, 0), G_VARIANT_TYPE ("(u)"),
+                          G_DBUS_CALL_FLAGS_NONE, START_TIMEOUT_S * 1000, NULL,
+                          restart_service_cb, g_object_ref (self));
+}
+
+/* The daemon went, or came back (started again, or by another client). */
+static void
+on_name_owner_changed (GObject        *objects,
+                       GParamSpec     *pspec,
+                       SlDownloadList *self)
+{
+  g_autofree char *owner = g_dbus_object_manager_client_get_name_owner (
+    G_DBUS_OBJECT_MANAGER_CLIENT (objects));
+
+  if (owner == NULL)
+    {
+      /* Its objects go next, one by one: the list empties at once instead. */
+      if (!self->loaded)
+        return;
+      self->loaded = FALSE;
+      g_list_store_remove_all (self->store);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOADED]);
+      restart_daemon (self);
+      return;
+    }
+
+  /* Its objects came before this: all of them at once, and ask the new daemon to stay. */
+  if (self->error != NULL || self->restart_timeout_id != 0)
+    set_error (self, NULL);
+  if (!self->loaded)
+    fill (self);
+  hold_daemon (self);
+}
+
+static void
+load (SlDownloadList *self)
+{
   g_signal_connect_object (self->objects, "object-added", G_CALLBACK (on_object_added), self, 0);
   g_signal_connect_object (self->objects, "object-removed", G_CALLBACK (on_object_removed),
                            self, 0);
@@ -237,11 +356,7 @@ load (SlDownloadList *self)
                            G_CALLBACK (on_properties_changed), self, 0);
   g_signal_connect_object (self->objects, "notify::name-owner",
                            G_CALLBACK (on_name_owner_changed), self, 0);
-
-  g_list_store_splice (self->store, 0, 0, downloads->pdata, downloads->len);
-
-  self->loaded = TRUE;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOADED]);
+  fill (self);
 }
 
 /* Connecting: make sure the daemon runs, then a proxy for the manager, then the objects. */
@@ -472,6 +587,7 @@ sl_download_list_dispose (GObject *object)
   if (self->manager != NULL)
     sl_dbus_manager1_call_release (self->manager, NULL, NULL, NULL);
 
+  g_clear_handle_id (&self->restart_timeout_id, g_source_remove);
   g_clear_object (&self->objects);
   g_clear_object (&self->manager);
   g_clear_object (&self->connection);
@@ -485,6 +601,7 @@ sl_download_list_finalize (GObject *object)
   SlDownloadList *self = (SlDownloadList *) object;
 
   g_clear_object (&self->store);
+  g_clear_error (&self->error);
 
   G_OBJECT_CLASS (sl_download_list_parent_class)->finalize (object);
 }
@@ -505,6 +622,10 @@ sl_download_list_get_property (GObject    *object,
 
     case PROP_MANAGER:
       g_value_set_object (value, self->manager);
+      break;
+
+    case PROP_ERROR:
+      g_value_set_boxed (value, self->error);
       break;
 
     default:
@@ -538,6 +659,15 @@ sl_download_list_class_init (SlDownloadListClass *klass)
   properties[PROP_MANAGER] =
     g_param_spec_object ("manager", NULL, NULL, SL_DBUS_TYPE_MANAGER1,
                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * SlDownloadList:error:
+   *
+   * Why the daemon, which went, was not started again; %NULL while it runs or is starting.
+   */
+  properties[PROP_ERROR] =
+    g_param_spec_boxed ("error", NULL, NULL, G_TYPE_ERROR,
+                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -586,6 +716,20 @@ sl_download_list_get_loaded (SlDownloadList *self)
   g_return_val_if_fail (SL_IS_DOWNLOAD_LIST (self), FALSE);
 
   return self->loaded;
+}
+
+/**
+ * sl_download_list_get_error:
+ * @self: a download list
+ *
+ * Returns: (transfer none) (nullable): why the daemon, which went, was not started again
+ */
+const GError *
+sl_download_list_get_error (SlDownloadList *self)
+{
+  g_return_val_if_fail (SL_IS_DOWNLOAD_LIST (self), NULL);
+
+  return self->error;
 }
 
 /**

@@ -24,6 +24,7 @@ gboolean         sl_download_list_connect_finish (SlDownloadList       *self,
                                                   GAsyncResult         *result,
                                                   GError              **error);
 gboolean         sl_download_list_get_loaded     (SlDownloadList       *self);
+const GError    *sl_download_list_get_error      (SlDownloadList       *self);
 SlDBusManager1  *sl_download_list_get_manager    (SlDownloadList       *self);
 SlDBusDownload1 *sl_download_list_lookup         (SlDownloadList       *self,
                                                   const char           *object_path);

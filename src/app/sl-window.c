@@ -462,6 +462,23 @@ sl_window_close_request (GtkWindow *window)
 
 /* GObject */
 
+/* The daemon went and was not started again: say why in place of the list; once one is back,
+ * the list loads again. */
+static void
+on_list_error (SlWindow *self)
+{
+  const GError *error = sl_download_list_get_error (self->list);
+
+  if (error != NULL)
+    {
+      sl_window_set_connect_error (self, error);
+      return;
+    }
+
+  gtk_stack_set_visible_child_name (GTK_STACK (self->stack), "loading");
+  update_page (self);
+}
+
 static void
 sl_window_set_list (SlWindow       *self,
                     SlDownloadList *list)
@@ -476,6 +493,8 @@ sl_window_set_list (SlWindow       *self,
   g_signal_connect_object (list, "items-changed", G_CALLBACK (update_page), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (list, "notify::loaded", G_CALLBACK (update_page), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (list, "notify::error", G_CALLBACK (on_list_error), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (list, "download-changed", G_CALLBACK (on_download_changed), self, 0);
   update_page (self);
