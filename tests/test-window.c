@@ -148,6 +148,17 @@ launcher_new (Fixture *f)
   return launcher;
 }
 
+/* The window starts the daemon again from this process when it dies: with the test's folders,
+ * as the first one (GLib isolates them in this process only). */
+static void
+restarted_daemons_use_test_dirs (Fixture *f)
+{
+  g_setenv ("HOME", g_get_home_dir (), TRUE);
+  g_setenv ("XDG_DATA_HOME", f->data_home, TRUE);
+  g_setenv ("XDG_CONFIG_HOME", g_get_user_config_dir (), TRUE);
+  g_setenv ("XDG_CACHE_HOME", g_get_user_cache_dir (), TRUE);
+}
+
 static void
 fixture_setup (Fixture       *f,
                gconstpointer  data)
@@ -854,11 +865,7 @@ test_daemon_restart (Fixture       *f,
   wait_rows (f, 2);
   wait.page.window = f->window;
 
-  /* The window starts the daemon from this process: with the test's folders, as the first. */
-  g_setenv ("HOME", g_get_home_dir (), TRUE);
-  g_setenv ("XDG_DATA_HOME", f->data_home, TRUE);
-  g_setenv ("XDG_CONFIG_HOME", g_get_user_config_dir (), TRUE);
-  g_setenv ("XDG_CACHE_HOME", g_get_user_cache_dir (), TRUE);
+  restarted_daemons_use_test_dirs (f);
 
   g_subprocess_force_exit (f->daemon);
   wait_exit (f->daemon, START_MS);
@@ -1278,6 +1285,27 @@ window_is_active (gpointer data)
   return gtk_window_is_active (data);
 }
 
+typedef struct
+{
+  SlApplication *application;
+  gboolean       unloaded;  /* the list saw the daemon go */
+  gboolean       left;      /* the application left the background meanwhile */
+} BackgroundWait;
+
+/* Until the list went and came back, noting whether the application let itself go. */
+static gboolean
+reloaded_in_background (gpointer data)
+{
+  BackgroundWait *wait = data;
+  gboolean loaded = application_loaded (wait->application);
+
+  if (!sl_application_get_background (wait->application))
+    wait->left = TRUE;
+  if (!loaded)
+    wait->unloaded = TRUE;
+  return wait->unloaded && loaded;
+}
+
 static gboolean
 not_in_background (gpointer data)
 {
@@ -1337,7 +1365,7 @@ run_notifications_test (SlApplication     *application,
   quiet = add_full (f, "/file?size=100&seed=20", FALSE);
   wait_daemon_state (f, quiet, "completed", TRANSFER_MS);
 
-  stalled = add_full (f, "/stall?size=100000&after=1000", FALSE);
+  stalled = add_full (f, "/stall?size=100000&after=1000&times=1000", FALSE);
   wait_daemon_state (f, stalled, "running", TRANSFER_MS);
   g_assert_false (sl_application_get_background (application));
   gtk_window_close (window);
@@ -1420,6 +1448,21 @@ run_notifications_test (SlApplication     *application,
     g_assert_cmpstr (desktop->shown->pdata[0], ==, done_uri);
   }
 
+  /* The daemon dies: the application stays while it starts again, and after, for the download
+   * the new daemon resumes. */
+  restarted_daemons_use_test_dirs (f);
+  g_subprocess_force_exit (f->daemon);
+  {
+    BackgroundWait wait = { application, FALSE, FALSE };
+
+    sl_test_wait_until (NULL, reloaded_in_background, &wait, START_MS);
+    g_assert_false (wait.left);
+  }
+  wait_exit (f->daemon, START_MS);
+  g_clear_object (&f->daemon);
+  wait_daemon_state (f, stalled, "running", TRANSFER_MS);
+  g_assert_true (sl_application_get_background (application));
+
   /* Once nothing is under way, the application goes; a canceled download is not told of. */
   {
     g_autoptr (GVariant) reply = NULL;
@@ -1463,6 +1506,8 @@ test_notifications (Fixture       *f,
 
   g_assert_finalize_object (application);
   desktop_stop (&test.desktop);
+  /* The daemon the application started again. */
+  kill_daemon (f, SIGTERM);
 }
 
 static gboolean

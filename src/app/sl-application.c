@@ -149,10 +149,17 @@ downloads_under_way (SlApplication *self)
 static void
 update_background (SlApplication *self)
 {
-  gboolean stay = !self->quitting && self->list != NULL &&
-                  gtk_application_get_windows (GTK_APPLICATION (self)) == NULL &&
-                  g_settings_get_boolean (self->settings, "notifications") &&
-                  downloads_under_way (self);
+  gboolean stay;
+
+  /* The daemon went and is starting again: its downloads are not known until it is back. */
+  if (self->background && !self->quitting && !sl_download_list_get_loaded (self->list) &&
+      sl_download_list_get_error (self->list) == NULL)
+    return;
+
+  stay = !self->quitting && self->list != NULL &&
+         gtk_application_get_windows (GTK_APPLICATION (self)) == NULL &&
+         g_settings_get_boolean (self->settings, "notifications") &&
+         downloads_under_way (self);
 
   if (stay == self->background)
     return;
@@ -270,6 +277,10 @@ sl_application_startup (GApplication *application)
                            self, 0);
   g_signal_connect_object (self->list, "items-changed", G_CALLBACK (on_list_items_changed),
                            self, 0);
+  g_signal_connect_object (self->list, "notify::loaded", G_CALLBACK (update_background), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->list, "notify::error", G_CALLBACK (update_background), self,
+                           G_CONNECT_SWAPPED);
   g_signal_connect_object (self->settings, "changed::notifications",
                            G_CALLBACK (update_background), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->settings, "changed::max-active-downloads",
