@@ -831,6 +831,26 @@ kill_daemon (Fixture *f,
   g_bus_unwatch_name (watch);
 }
 
+/* Whether a button on screen offers @action. */
+static gboolean
+shows_action (GtkWidget  *widget,
+              const char *action)
+{
+  if (!gtk_widget_get_mapped (widget))
+    return FALSE;
+  if (GTK_IS_ACTIONABLE (widget) &&
+      g_strcmp0 (gtk_actionable_get_action_name (GTK_ACTIONABLE (widget)), action) == 0)
+    return TRUE;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      if (shows_action (child, action))
+        return TRUE;
+    }
+  return FALSE;
+}
+
 typedef struct
 {
   PageWait  page;
@@ -883,7 +903,19 @@ test_daemon_restart (Fixture       *f,
                                              NULL));
   wait_daemon_state (f, first, "completed", TRANSFER_MS);
 
-  /* It goes again, and cannot be started: the window says so. */
+  /* It goes again, and cannot be started: the window says so, and tries again when asked. */
+  g_setenv ("SLUICED", "/nonexistent/sluiced", TRUE);
+  kill_daemon (f, SIGKILL);
+  wait_page (f, "error");
+  g_setenv ("SLUICED", sluiced, TRUE);
+  run_for (100);
+  g_assert_true (shows_action (GTK_WIDGET (f->window), "win.retry-connect"));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.retry-connect", NULL));
+  wait_page (f, "list");
+  wait_rows (f, 2);
+  g_assert_false (shows_action (GTK_WIDGET (f->window), "win.retry-connect"));
+
+  /* Once more, and this time a daemon started by other means brings the list back. */
   g_setenv ("SLUICED", "/nonexistent/sluiced", TRUE);
   kill_daemon (f, SIGKILL);
   wait_page (f, "error");

@@ -733,6 +733,23 @@ sl_download_list_get_error (SlDownloadList *self)
 }
 
 /**
+ * sl_download_list_retry:
+ * @self: a download list whose daemon went and was not started again
+ *
+ * Starts the daemon again, as if it had just gone; the count of restarts starts afresh.
+ */
+void
+sl_download_list_retry (SlDownloadList *self)
+{
+  g_return_if_fail (SL_IS_DOWNLOAD_LIST (self));
+  g_return_if_fail (self->objects != NULL && !self->loaded);
+
+  self->restarts = 0;
+  set_error (self, NULL);
+  restart_daemon (self);
+}
+
+/**
  * sl_download_list_get_manager:
  * @self: a download list
  *

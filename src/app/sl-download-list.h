@@ -25,6 +25,7 @@ gboolean         sl_download_list_connect_finish (SlDownloadList       *self,
                                                   GError              **error);
 gboolean         sl_download_list_get_loaded     (SlDownloadList       *self);
 const GError    *sl_download_list_get_error      (SlDownloadList       *self);
+void             sl_download_list_retry          (SlDownloadList       *self);
 SlDBusManager1  *sl_download_list_get_manager    (SlDownloadList       *self);
 SlDBusDownload1 *sl_download_list_lookup         (SlDownloadList       *self,
                                                   const char           *object_path);

@@ -36,6 +36,7 @@ struct _SlWindow
   GtkWidget            *stack;
   GtkWidget            *spinner;
   GtkWidget            *error_page;
+  GtkWidget            *retry_connect_button;
   GtkWidget            *list_view;
   GtkFilterListModel   *filter_model;
   GtkCustomFilter      *state_filter;
@@ -364,6 +365,17 @@ add_action (GtkWidget  *widget,
 }
 
 static void
+retry_connect_action (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *parameter)
+{
+  SlWindow *self = SL_WINDOW (widget);
+
+  if (self->list != NULL && sl_download_list_get_error (self->list) != NULL)
+    sl_download_list_retry (self->list);
+}
+
+static void
 search_action (GtkWidget  *widget,
                const char *action_name,
                GVariant   *parameter)
@@ -472,9 +484,12 @@ on_list_error (SlWindow *self)
   if (error != NULL)
     {
       sl_window_set_connect_error (self, error);
+      /* The list can start the daemon again when asked. */
+      gtk_widget_set_visible (self->retry_connect_button, TRUE);
       return;
     }
 
+  gtk_widget_set_visible (self->retry_connect_button, FALSE);
   gtk_stack_set_visible_child_name (GTK_STACK (self->stack), "loading");
   update_page (self);
 }
@@ -597,6 +612,7 @@ sl_window_class_init (SlWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SlWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, SlWindow, spinner);
   gtk_widget_class_bind_template_child (widget_class, SlWindow, error_page);
+  gtk_widget_class_bind_template_child (widget_class, SlWindow, retry_connect_button);
   gtk_widget_class_bind_template_child (widget_class, SlWindow, list_view);
   gtk_widget_class_bind_template_child (widget_class, SlWindow, filter_model);
   gtk_widget_class_bind_template_child (widget_class, SlWindow, state_filter);
@@ -611,6 +627,8 @@ sl_window_class_init (SlWindowClass *klass)
                                    clear_finished_action);
   gtk_widget_class_install_action (widget_class, "win.show-error", "s", show_error_action);
   gtk_widget_class_install_action (widget_class, "win.filter", "u", filter_action);
+  gtk_widget_class_install_action (widget_class, "win.retry-connect", NULL,
+                                   retry_connect_action);
 
   /* Bubble phase: an entry with the focus pastes text into itself first. */
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_v, GDK_CONTROL_MASK, "win.paste",
