@@ -1393,7 +1393,7 @@ run_notifications_test (SlApplication     *application,
   g_assert_nonnull (window);
   sl_test_wait_until (NULL, window_is_active, window, START_MS);
 
-  /* In use, the window shows the download end: no notification. */
+  /* While the window is in use, it shows the download ending: no notification. */
   quiet = add_full (f, "/file?size=100&seed=20", FALSE);
   wait_daemon_state (f, quiet, "completed", TRANSFER_MS);
 
