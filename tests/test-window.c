@@ -853,18 +853,43 @@ shows_action (GtkWidget  *widget,
 
 typedef struct
 {
-  PageWait  page;
-  gboolean  saw_empty;
+  Fixture  *f;
+  gboolean  unloaded;   /* the window's list saw the daemon go */
+  gboolean  saw_empty;  /* the window said meanwhile that there are no downloads */
 } RestartWait;
 
 static gboolean
-page_is_noting_empty (gpointer data)
+list_came_back (gpointer data)
 {
   RestartWait *wait = data;
+  const char *page = sl_window_get_page (wait->f->window);
+  gboolean loaded = sl_download_list_get_loaded (wait->f->list);
 
-  if (g_strcmp0 (sl_window_get_page (wait->page.window), "empty") == 0)
+  if (g_strcmp0 (page, "empty") == 0)
     wait->saw_empty = TRUE;
-  return page_is (&wait->page);
+  if (!loaded)
+    wait->unloaded = TRUE;
+  return wait->unloaded && loaded && g_strcmp0 (page, "list") == 0;
+}
+
+/* Kills the fixture's daemon and waits until the window lost it and shows the list of the
+ * daemon it started again, never saying meanwhile that there are no downloads. */
+static void
+kill_and_wait_restart (Fixture *f)
+{
+  RestartWait wait = { f, FALSE, FALSE };
+
+  g_subprocess_force_exit (f->daemon);
+  if (!sl_test_iterate_until (NULL, list_came_back, &wait, START_MS))
+    {
+      const GError *error = sl_download_list_get_error (f->list);
+
+      g_error ("The window shows “%s” after the daemon died (%s)",
+               sl_window_get_page (f->window), error ? error->message : "no error");
+    }
+  g_assert_false (wait.saw_empty);
+  wait_exit (f->daemon, START_MS);
+  g_clear_object (&f->daemon);
 }
 
 /* The daemon dies under the window: the window starts it again and shows the downloads the
@@ -879,21 +904,12 @@ test_daemon_restart (Fixture       *f,
   g_autofree char *sluiced = g_strdup (g_getenv ("SLUICED"));
   g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autoptr (GError) error = NULL;
-  RestartWait wait = { { NULL, "list" }, FALSE };
 
   open_window (f);
   wait_rows (f, 2);
-  wait.page.window = f->window;
 
   restarted_daemons_use_test_dirs (f);
-
-  g_subprocess_force_exit (f->daemon);
-  wait_exit (f->daemon, START_MS);
-  g_clear_object (&f->daemon);
-  if (!sl_test_iterate_until (NULL, page_is_noting_empty, &wait, START_MS))
-    g_error ("The window shows “%s” after the daemon died (%s)", sl_window_get_page (f->window),
-             sl_download_list_get_error (f->list) ? sl_download_list_get_error (f->list)->message : "");
-  g_assert_false (wait.saw_empty);
+  kill_and_wait_restart (f);
   wait_rows (f, 2);
   g_assert_nonnull (find_row (f, first));
   g_assert_nonnull (find_row (f, second));
@@ -920,8 +936,6 @@ test_daemon_restart (Fixture       *f,
   kill_daemon (f, SIGKILL);
   wait_page (f, "error");
   g_setenv ("SLUICED", sluiced, TRUE);
-
-  /* A daemon started by other means brings the list back. */
   launcher = launcher_new (f);
   f->daemon = g_subprocess_launcher_spawn (launcher, &error, sluiced, "--idle-timeout", "600",
                                            NULL);
@@ -930,10 +944,7 @@ test_daemon_restart (Fixture       *f,
   wait_rows (f, 2);
 
   /* A daemon that keeps going is started again three times in a minute, not a fourth. */
-  g_subprocess_force_exit (f->daemon);
-  wait_exit (f->daemon, START_MS);
-  g_clear_object (&f->daemon);
-  wait_page (f, "list");
+  kill_and_wait_restart (f);
   wait_rows (f, 2);
   kill_daemon (f, SIGKILL);
   wait_page (f, "error");
