@@ -6,6 +6,10 @@
 #include "sl-test-server.h"
 #include "sl-test-utils.h"
 
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
@@ -213,6 +217,89 @@ sl_test_iterate_until (GMainContext *context,
   g_source_destroy (tick);
   g_source_destroy (timeout);
   return done;
+}
+
+/**
+ * sl_test_flag_is_set:
+ * @flag: (type gboolean*): a gboolean that a callback sets
+ *
+ * A condition for sl_test_wait_until() and sl_test_iterate_until().
+ *
+ * Returns: *@flag
+ */
+gboolean
+sl_test_flag_is_set (gpointer flag)
+{
+  return *(gboolean *) flag;
+}
+
+/**
+ * sl_test_run_for:
+ * @ms: how long
+ *
+ * Runs the global default main context for @ms, so that what is under way happens meanwhile.
+ */
+void
+sl_test_run_for (guint ms)
+{
+  gboolean never = FALSE;
+
+  sl_test_iterate_until (NULL, sl_test_flag_is_set, &never, ms);
+}
+
+/**
+ * sl_test_name_owner_pid:
+ * @connection: a bus connection
+ * @name: a well-known name
+ *
+ * Returns: the pid of whoever owns @name, 0 if nobody does
+ */
+GPid
+sl_test_name_owner_pid (GDBusConnection *connection,
+                        const char      *name)
+{
+  g_autoptr (GVariant) reply = NULL;
+  guint32 pid;
+
+  reply = g_dbus_connection_call_sync (connection, "org.freedesktop.DBus",
+                                       "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                       "GetConnectionUnixProcessID", g_variant_new ("(s)", name),
+                                       G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
+                                       NULL);
+  if (reply == NULL)
+    return 0;
+  g_variant_get (reply, "(u)", &pid);
+  return (GPid) pid;
+}
+
+/**
+ * sl_test_set_cloexec_everywhere:
+ *
+ * Marks every descriptor above stderr close-on-exec. Call it before g_test_dbus_up():
+ * GTestDBus's watcher, which takes the bus down when this process dies, learns of the death
+ * by a pipe closing. A later bus daemon that inherits the pipe's write end keeps it open, and
+ * a test that fails after the first one then hangs until its timeout instead of ending.
+ */
+void
+sl_test_set_cloexec_everywhere (void)
+{
+  g_autoptr (GDir) fds = g_dir_open ("/proc/self/fd", 0, NULL);
+  const char *name;
+
+  if (fds == NULL)
+    return;
+
+  while ((name = g_dir_read_name (fds)) != NULL)
+    {
+      int fd = atoi (name);
+      int flags;
+
+      if (fd <= STDERR_FILENO)
+        continue;
+      flags = fcntl (fd, F_GETFD);
+      if (flags >= 0 && !(flags & FD_CLOEXEC))
+        fcntl (fd, F_SETFD, flags | FD_CLOEXEC);
+    }
 }
 
 char *

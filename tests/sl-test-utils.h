@@ -31,6 +31,11 @@ gboolean   sl_test_iterate_until       (GMainContext *context,
                                         gboolean    (*cond) (gpointer data),
                                         gpointer      data,
                                         guint         timeout_ms);
+gboolean   sl_test_flag_is_set         (gpointer      flag);
+void       sl_test_run_for             (guint         ms);
+GPid       sl_test_name_owner_pid      (GDBusConnection *connection,
+                                        const char   *name);
+void       sl_test_set_cloexec_everywhere (void);
 
 char      *_sl_test_describe_status    (guint         status);
 char      *_sl_test_describe_bytes     (GBytes       *actual,

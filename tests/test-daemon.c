@@ -10,7 +10,6 @@
 
 #include "config.h"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,24 +255,6 @@ assert_exited_cleanly (Fixture *f)
   g_assert_cmpint (WEXITSTATUS (f->status), ==, 0);
 }
 
-/* The pid of whoever owns the name, 0 if nobody does. */
-static pid_t
-owner_pid (Fixture *f)
-{
-  g_autoptr (GVariant) reply = NULL;
-  guint32 pid;
-
-  reply = g_dbus_connection_call_sync (f->connection, "org.freedesktop.DBus",
-                                       "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                       "GetConnectionUnixProcessID",
-                                       g_variant_new ("(s)", BUS_NAME), G_VARIANT_TYPE ("(u)"),
-                                       G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
-  if (reply == NULL)
-    return 0;
-  g_variant_get (reply, "(u)", &pid);
-  return (pid_t) pid;
-}
-
 /* Whether @data (a pid) has stopped: gone, or a zombie nobody reaped yet. */
 static gboolean
 process_gone (gpointer data)
@@ -294,7 +275,7 @@ process_gone (gpointer data)
 static void
 stop_foreign_daemon (Fixture *f)
 {
-  pid_t pid = owner_pid (f);
+  pid_t pid = sl_test_name_owner_pid (f->connection, BUS_NAME);
 
   g_assert_cmpint (pid, >, 0);
   g_assert_cmpint (kill (pid, SIGTERM), ==, 0);
@@ -305,31 +286,6 @@ stop_foreign_daemon (Fixture *f)
       g_error ("sluiced (pid %d) gave up its name but did not exit", (int) pid);
     }
   disconnect_proxies (f);
-}
-
-/* GTestDBus's watcher, which takes the bus down when this process dies, learns of the death
- * by a pipe closing. A later bus daemon that inherits the pipe's write end keeps it open, and
- * a test that fails after the first one then hangs until its timeout instead of ending. */
-static void
-set_cloexec_everywhere (void)
-{
-  g_autoptr (GDir) fds = g_dir_open ("/proc/self/fd", 0, NULL);
-  const char *name;
-
-  if (fds == NULL)
-    return;
-
-  while ((name = g_dir_read_name (fds)) != NULL)
-    {
-      int fd = atoi (name);
-      int flags;
-
-      if (fd <= STDERR_FILENO)
-        continue;
-      flags = fcntl (fd, F_GETFD);
-      if (flags >= 0 && !(flags & FD_CLOEXEC))
-        fcntl (fd, F_SETFD, flags | FD_CLOEXEC);
-    }
 }
 
 /* Fixture */
@@ -376,7 +332,7 @@ fixture_setup (Fixture       *f,
 
   f->bus = g_test_dbus_new (G_TEST_DBUS_NONE);
   g_test_dbus_add_service_dir (f->bus, g_file_peek_path (f->services));
-  set_cloexec_everywhere ();
+  sl_test_set_cloexec_everywhere ();
   g_test_dbus_up (f->bus);
 
   /* A connection of our own rather than the session bus singleton, which would outlive the
@@ -538,29 +494,6 @@ wait_state (SlDBusDownload1 *download,
             guint            timeout_ms)
 {
   wait_state_bytes (download, state, 0, timeout_ms);
-}
-
-static gboolean
-set_flag_cb (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-flag_is_set (gpointer data)
-{
-  return *(gboolean *) data;
-}
-
-/* Runs the main loop for @ms, so that signals arrive meanwhile. */
-static void
-run_for (guint ms)
-{
-  gboolean done = FALSE;
-
-  g_timeout_add (ms, set_flag_cb, &done);
-  sl_test_wait_until (NULL, flag_is_set, &done, ms + SHORT_MS);
 }
 
 static char *
@@ -917,7 +850,7 @@ test_pause_resume_cancel (Fixture       *f,
   g_assert_true (g_file_test (partial, G_FILE_TEST_IS_REGULAR));
 
   /* Paused stays paused, bytes and all. */
-  run_for (300);
+  sl_test_run_for (300);
   g_assert_cmpstr (sl_dbus_download1_get_state (download), ==, "paused");
   g_assert_cmpuint (sl_dbus_download1_get_bytes_received (download), ==, bytes);
 
@@ -958,7 +891,7 @@ test_pause_resume_cancel (Fixture       *f,
   sl_dbus_download1_call_remove_sync (download, TRUE, NULL, &error);
   g_assert_no_error (error);
   wait_object_gone (f, path);
-  run_for (200);
+  sl_test_run_for (200);
   g_assert_false (g_file_test (partial, G_FILE_TEST_EXISTS));
   objects = get_managed_objects (f);
   g_assert_cmpuint (g_variant_n_children (objects), ==, 0);
@@ -989,7 +922,7 @@ test_remove (Fixture       *f,
   sl_dbus_download1_call_remove_sync (download, FALSE, NULL, &error);
   g_assert_no_error (error);
   wait_object_gone (f, path);
-  run_for (200);
+  sl_test_run_for (200);
   sl_test_assert_file_is_entity (file, 11, 20000);
   g_clear_pointer (&path, g_free);
   g_clear_pointer (&file, g_free);
@@ -1104,7 +1037,7 @@ test_properties_coalesced (Fixture       *f,
                                                      G_DBUS_SIGNAL_FLAGS_NONE,
                                                      on_properties_changed, times, NULL);
   before = sl_dbus_download1_get_bytes_received (download);
-  run_for (1500);
+  sl_test_run_for (1500);
   g_dbus_connection_signal_unsubscribe (f->connection, subscription);
 
   g_test_message ("%u PropertiesChanged in 1.5 s, at most %u in one second", times->len,
@@ -1305,7 +1238,7 @@ test_idle_exit (Fixture       *f,
         g_assert_no_error (error);
         g_clear_pointer (&reply, g_variant_unref);
       }
-    run_for (2500);
+    sl_test_run_for (2500);
     g_assert_false (f->exited);
 
     g_dbus_connection_close_sync (client, NULL, &error);
@@ -1348,7 +1281,7 @@ run_failing_daemon (Fixture    *f,
 
   daemon = daemon_spawn (f, args, data_home, log_path);
   g_subprocess_wait_async (daemon, NULL, on_exit_cb, &result);
-  sl_test_wait_until (NULL, flag_is_set, &result.done, STOP_MS);
+  sl_test_wait_until (NULL, sl_test_flag_is_set, &result.done, STOP_MS);
 
   g_assert_true (WIFEXITED (result.status));
   g_assert_cmpint (WEXITSTATUS (result.status), !=, 0);
@@ -1548,7 +1481,7 @@ test_kill_stress (Fixture       *f,
       g_autoptr (GString) report = g_string_new (NULL);
       guint64 live_total = 0, found_total = 0;
 
-      run_for (wait_ms);
+      sl_test_run_for (wait_ms);
       g_clear_pointer (&objects, g_variant_unref);
       objects = get_managed_objects (f);
       before = downloads_by_path (objects);
@@ -1901,10 +1834,10 @@ ctl_run_full (Fixture    *f,
   process = ctl_spawnv (launcher, (const char * const *) args->pdata);
 
   g_subprocess_communicate_utf8_async (process, NULL, NULL, on_communicated, &comm);
-  if (!sl_test_iterate_until (NULL, flag_is_set, &comm.done, CTL_MS))
+  if (!sl_test_iterate_until (NULL, sl_test_flag_is_set, &comm.done, CTL_MS))
     {
       g_subprocess_force_exit (process);
-      sl_test_wait_until (NULL, flag_is_set, &comm.done, SHORT_MS);
+      sl_test_wait_until (NULL, sl_test_flag_is_set, &comm.done, SHORT_MS);
       g_error ("sluicectl %s … did not finish within %u ms", first, CTL_MS);
     }
   g_assert_no_error (comm.error);
@@ -2523,14 +2456,14 @@ test_sluicectl_detached (Fixture       *f,
   g_subprocess_wait_async (process, NULL, on_process_exited, &exited);
   g_subprocess_communicate_utf8_async (process, NULL, cancellable, on_communicated, &comm);
 
-  sl_test_wait_until (NULL, flag_is_set, &exited, CTL_MS);
+  sl_test_wait_until (NULL, sl_test_flag_is_set, &exited, CTL_MS);
   g_assert_cmpint (exit_status_of (process), ==, 0);
   sl_test_wait_until (NULL, name_owned_or_exited, f, START_MS);
 
-  if (!sl_test_iterate_until (NULL, flag_is_set, &comm.done, SHORT_MS))
+  if (!sl_test_iterate_until (NULL, sl_test_flag_is_set, &comm.done, SHORT_MS))
     {
       g_cancellable_cancel (cancellable);
-      sl_test_wait_until (NULL, flag_is_set, &comm.done, SHORT_MS);
+      sl_test_wait_until (NULL, sl_test_flag_is_set, &comm.done, SHORT_MS);
       g_clear_error (&comm.error);
       g_free (comm.out);
       g_free (comm.err);

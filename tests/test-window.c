@@ -103,21 +103,6 @@ on_name_appeared (GDBusConnection *connection,
   *(gboolean *) user_data = TRUE;
 }
 
-static gboolean
-flag_is_set (gpointer data)
-{
-  return *(gboolean *) data;
-}
-
-/* Runs the main loop for @ms, so that what is under way happens meanwhile. */
-static void
-run_for (guint ms)
-{
-  gboolean never = FALSE;
-
-  sl_test_iterate_until (NULL, flag_is_set, &never, ms);
-}
-
 static void
 wait_for_name (GDBusConnection *connection,
                const char      *name)
@@ -126,7 +111,7 @@ wait_for_name (GDBusConnection *connection,
   guint watch = g_bus_watch_name_on_connection (connection, name, G_BUS_NAME_WATCHER_FLAGS_NONE,
                                                 on_name_appeared, NULL, &owned, NULL);
 
-  sl_test_wait_until (NULL, flag_is_set, &owned, START_MS);
+  sl_test_wait_until (NULL, sl_test_flag_is_set, &owned, START_MS);
   g_bus_unwatch_name (watch);
 }
 
@@ -167,6 +152,7 @@ fixture_setup (Fixture       *f,
   g_autoptr (GError) error = NULL;
 
   f->bus = g_test_dbus_new (G_TEST_DBUS_NONE);
+  sl_test_set_cloexec_everywhere ();
   g_test_dbus_up (f->bus);
   f->connection = g_dbus_connection_new_for_address_sync (
     g_test_dbus_get_bus_address (f->bus),
@@ -237,7 +223,7 @@ wait_exit (GSubprocess *process,
   gboolean done = FALSE;
 
   g_subprocess_wait_async (process, NULL, on_wait_done, &done);
-  sl_test_wait_until (NULL, flag_is_set, &done, timeout_ms);
+  sl_test_wait_until (NULL, sl_test_flag_is_set, &done, timeout_ms);
   g_assert_true (subprocess_exited (process));
 }
 
@@ -374,7 +360,7 @@ open_window (Fixture *f)
   f->window = g_object_ref (sl_window_new (NULL, f->list));
   gtk_window_present (GTK_WINDOW (f->window));
 
-  sl_test_wait_until (NULL, flag_is_set, &connected, START_MS);
+  sl_test_wait_until (NULL, sl_test_flag_is_set, &connected, START_MS);
   sl_test_wait_until (NULL, window_is_mapped, f->window, START_MS);
 }
 
@@ -779,7 +765,7 @@ test_icon_buttons (Fixture       *f,
   wait_daemon_state (f, failed, "failed", TRANSFER_MS);
   open_window (f);
   wait_rows (f, 4);
-  run_for (200);
+  sl_test_run_for (200);
 
   check_icon_buttons (GTK_WIDGET (f->window), icons);
   /* Header bar, and pause, resume, open, show in folder and refresh link on the rows. */
@@ -788,24 +774,6 @@ test_icon_buttons (Fixture       *f,
   g_assert_true (icons_include (icons, "media-playback-pause-symbolic"));
   g_assert_true (icons_include (icons, "media-playback-start-symbolic"));
   g_assert_cmpuint (icons->len, >=, 10);
-}
-
-/* The pid of the daemon that owns the name now, whoever started it. */
-static GPid
-daemon_pid (Fixture *f)
-{
-  g_autoptr (GVariant) reply = NULL;
-  g_autoptr (GError) error = NULL;
-  guint32 pid;
-
-  reply = g_dbus_connection_call_sync (f->connection, "org.freedesktop.DBus",
-                                       "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                       "GetConnectionUnixProcessID",
-                                       g_variant_new ("(s)", BUS_NAME), G_VARIANT_TYPE ("(u)"),
-                                       G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
-  g_assert_no_error (error);
-  g_variant_get (reply, "(u)", &pid);
-  return (GPid) pid;
 }
 
 static void
@@ -821,13 +789,15 @@ static void
 kill_daemon (Fixture *f,
              int      signal_number)
 {
+  GPid pid = sl_test_name_owner_pid (f->connection, BUS_NAME);
   gboolean gone = FALSE;
   guint watch;
 
-  g_assert_no_errno (kill (daemon_pid (f), signal_number));
+  g_assert_cmpint (pid, >, 0);
+  g_assert_no_errno (kill (pid, signal_number));
   watch = g_bus_watch_name_on_connection (f->connection, BUS_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
                                           NULL, on_name_vanished, &gone, NULL);
-  sl_test_wait_until (NULL, flag_is_set, &gone, START_MS);
+  sl_test_wait_until (NULL, sl_test_flag_is_set, &gone, START_MS);
   g_bus_unwatch_name (watch);
 }
 
@@ -924,7 +894,7 @@ test_daemon_restart (Fixture       *f,
   kill_daemon (f, SIGKILL);
   wait_page (f, "error");
   g_setenv ("SLUICED", sluiced, TRUE);
-  run_for (100);
+  sl_test_run_for (100);
   g_assert_true (shows_action (GTK_WIDGET (f->window), "win.retry-connect"));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.retry-connect", NULL));
   wait_page (f, "list");
@@ -1130,13 +1100,13 @@ test_copy_paste (Fixture       *f,
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (find_row (f, path)),
                                              "download.copy-link", NULL));
   gdk_clipboard_read_text_async (clipboard, NULL, clipboard_read_cb, &read);
-  sl_test_wait_until (NULL, flag_is_set, &read.done, SHORT_MS);
+  sl_test_wait_until (NULL, sl_test_flag_is_set, &read.done, SHORT_MS);
   g_assert_cmpstr (read.text, ==, url);
   g_free (read.text);
 
   gdk_clipboard_set_text (clipboard, "no links here");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.paste", NULL));
-  run_for (300);
+  sl_test_run_for (300);
   wait_rows (f, 1);
 
   gdk_clipboard_set_text (clipboard, text);
@@ -1162,7 +1132,7 @@ test_copy_paste (Fixture       *f,
     g_value_init (&value, G_TYPE_INT);
     g_signal_emit_by_name (target, "drop", &value, 10.0, 10.0, &taken);
     g_assert_false (taken);
-    run_for (300);
+    sl_test_run_for (300);
     wait_rows (f, 4);
   }
 }
@@ -1482,7 +1452,7 @@ run_notifications_test (SlApplication     *application,
                                          NULL),
                           NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, on_call_done, &called);
   g_clear_pointer (&target, g_variant_unref);
-  sl_test_wait_until (NULL, flag_is_set, &called, SHORT_MS);
+  sl_test_wait_until (NULL, sl_test_flag_is_set, &called, SHORT_MS);
   {
     LengthWait wait = { desktop->shown, 1 };
 
@@ -1635,7 +1605,7 @@ test_second_instance (Fixture       *f,
         {
           gboolean never = FALSE;
 
-          sl_test_iterate_until (NULL, flag_is_set, &never, 50);
+          sl_test_iterate_until (NULL, sl_test_flag_is_set, &never, 50);
         }
     }
   g_assert_true (found);
