@@ -12,20 +12,8 @@
 
 #include <glib.h>
 
+#include "fuzz-check.h"
 #include "sl-filename.h"
-
-int LLVMFuzzerTestOneInput (const uint8_t *data,
-                            size_t         size);
-
-/* Not g_assert(): an invariant must hold in every build, and abort() is what libFuzzer reports. */
-#define CHECK(cond) \
-  G_STMT_START { \
-    if (!(cond)) \
-      { \
-        fprintf (stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond); \
-        abort (); \
-      } \
-  } G_STMT_END
 
 /* What the rest of Sluice relies on: a name is used as one file inside the destination folder. */
 static void

@@ -11,20 +11,8 @@
 
 #include <glib.h>
 
+#include "fuzz-check.h"
 #include "sl-resume-data.h"
-
-int LLVMFuzzerTestOneInput (const uint8_t *data,
-                            size_t         size);
-
-/* Not g_assert(): an invariant must hold in every build, and abort() is what libFuzzer reports. */
-#define CHECK(cond) \
-  G_STMT_START { \
-    if (!(cond)) \
-      { \
-        fprintf (stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond); \
-        abort (); \
-      } \
-  } G_STMT_END
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data,

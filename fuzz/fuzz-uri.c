@@ -12,21 +12,9 @@
 
 #include <glib.h>
 
+#include "fuzz-check.h"
 #include "sl-types.h"
 #include "sl-uri.h"
-
-int LLVMFuzzerTestOneInput (const uint8_t *data,
-                            size_t         size);
-
-/* Not g_assert(): an invariant must hold in every build, and abort() is what libFuzzer reports. */
-#define CHECK(cond) \
-  G_STMT_START { \
-    if (!(cond)) \
-      { \
-        fprintf (stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond); \
-        abort (); \
-      } \
-  } G_STMT_END
 
 static void
 check_accepted (GUri *uri)
