@@ -26,6 +26,8 @@ need dbus-daemon dbus-daemon
 need cc gcc
 need pkg-config pkg-config
 need sqlite3 sqlite3
+# shellcheck source=bench/tools/fill-store.sh
+. "$top/bench/tools/fill-store.sh"
 
 if [ ! -x "$SLUICED" ]; then
   if [ ! -f "$top/_build/build.ninja" ]; then
@@ -80,19 +82,7 @@ make_store () {
   local data="$1" n="$2"
   mkdir -p "$data"
   measure "$data" >/dev/null
-  sqlite3 "$data/sluice/downloads.db" <<SQL
-BEGIN;
-WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < $n)
-INSERT INTO downloads (uri, directory, filename, state, error_kind, http_status,
-                       bytes_received, bytes_total, position, created_at, finished_at)
-SELECT 'http://127.0.0.1:9/files/file-' || i || '.bin', '$tmp/downloads',
-       'file-' || i || '.bin',
-       CASE WHEN i % 10 = 0 THEN 'paused' ELSE 'completed' END, 'none', 200,
-       CASE WHEN i % 10 = 0 THEN 524288 ELSE 1048576 END, 1048576, i, 1700000000,
-       CASE WHEN i % 10 = 0 THEN 0 ELSE 1700000000 END
-FROM c;
-COMMIT;
-SQL
+  fill_store "$data/sluice/downloads.db" "$n" "$tmp/downloads"
 }
 
 median () { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }

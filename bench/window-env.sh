@@ -30,6 +30,8 @@ need Xvfb xvfb
 need cc gcc
 need pkg-config pkg-config
 need sqlite3 sqlite3
+# shellcheck source=bench/tools/fill-store.sh
+. "$top/bench/tools/fill-store.sh"
 
 # The window on one CPU, the X server and the daemon on another, as on a desktop where they
 # are separate processes: a round trip to the X server then costs a wakeup across CPUs. PIN=0
@@ -170,24 +172,11 @@ make_schema () {
   stop_daemon
 }
 
-# Fills the store with $1 downloads in one transaction: nine in ten completed, one in ten
-# paused, as bench/daemon-startup.sh does.
+# Fills the store with $1 downloads (bench/tools/fill-store.sh).
 make_store () {
   local n="$1"
   make_schema
-  sqlite3 "$XDG_DATA_HOME/sluice/downloads.db" <<SQL
-BEGIN;
-WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < $n)
-INSERT INTO downloads (uri, directory, filename, state, error_kind, http_status,
-                       bytes_received, bytes_total, position, created_at, finished_at)
-SELECT 'http://127.0.0.1:9/files/file-' || i || '.bin', '$tmp/downloads',
-       'file-' || i || '.bin',
-       CASE WHEN i % 10 = 0 THEN 'paused' ELSE 'completed' END, 'none', 200,
-       CASE WHEN i % 10 = 0 THEN 524288 ELSE 1048576 END, 1048576, i, 1700000000,
-       CASE WHEN i % 10 = 0 THEN 0 ELSE 1700000000 END
-FROM c;
-COMMIT;
-SQL
+  fill_store "$XDG_DATA_HOME/sluice/downloads.db" "$n" "$tmp/downloads"
 }
 
 value () { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
