@@ -157,6 +157,7 @@ update (SlDownloadRow *self)
   const char *filename;
   const char *state;
   gboolean failed;
+  gboolean under_way;
   double fraction;
 
   if (download == NULL)
@@ -173,6 +174,7 @@ update (SlDownloadRow *self)
   facts.error_kind = sl_dbus_download1_get_error_kind (download);
   facts.error = sl_dbus_download1_get_error (download);
   failed = state_is (state, "failed", NULL);
+  under_way = sl_format_state_is_under_way (state);
 
   filename = sl_dbus_download1_get_filename (download);
   if (filename == NULL || *filename == '\0')
@@ -203,8 +205,7 @@ update (SlDownloadRow *self)
   set_pulsing (self, fraction < 0 && state_is (state, "running", NULL));
 
   set_actions_enabled (self,
-                       (state_is (state, "queued", "running") || state_is (state, "waiting", NULL)
-                          ? ACTION_PAUSE : 0) |
+                       (under_way ? ACTION_PAUSE : 0) |
                        (state_is (state, "paused", NULL) ? ACTION_RESUME : 0) |
                        (failed ? ACTION_RETRY : 0) |
                        (!state_is (state, "completed", "canceled") ? ACTION_CANCEL : 0) |
@@ -215,9 +216,7 @@ update (SlDownloadRow *self)
 
   /* Buttons for what helps now; the rest is in the menu. A server error offers a new link
    * rather than a retry that would get the same answer. */
-  gtk_widget_set_visible (self->pause_button,
-                          state_is (state, "queued", "running") ||
-                          state_is (state, "waiting", NULL));
+  gtk_widget_set_visible (self->pause_button, under_way);
   gtk_widget_set_visible (self->resume_button, state_is (state, "paused", NULL));
   gtk_widget_set_visible (self->retry_button,
                           failed && g_strcmp0 (facts.error_kind, "server") != 0);

@@ -95,8 +95,7 @@ state_matches (gpointer item,
   switch (gtk_drop_down_get_selected (GTK_DROP_DOWN (self->filter_dropdown)))
     {
     case SL_WINDOW_FILTER_ACTIVE:
-      return g_strcmp0 (state, "queued") == 0 || g_strcmp0 (state, "running") == 0 ||
-             g_strcmp0 (state, "waiting") == 0 || g_strcmp0 (state, "paused") == 0;
+      return sl_format_state_is_under_way (state) || g_strcmp0 (state, "paused") == 0;
     case SL_WINDOW_FILTER_COMPLETED:
       return g_strcmp0 (state, "completed") == 0;
     case SL_WINDOW_FILTER_FAILED:
