@@ -1377,10 +1377,11 @@ test_activation (Fixture       *f,
 /* Crash safety under stress: downloads survive a daemon killed over and over.
  *
  * Two downloads run at once (the per-host limit), the other three wait. The first two are slow
- * enough to be half done when the first kill comes, after a life longer than the daemon's
- * checkpoint interval (5 s), so that there are recorded bytes to resume from; then the daemon
- * is killed at random moments, more often than it checkpoints. The last three are fast, to
- * keep the whole short. */
+ * enough to be half done when the first kill comes, after a life of several of the daemon's
+ * checkpoint intervals (1 s), so that there are recorded bytes to resume from; then the daemon
+ * is killed at random moments, about as often as it checkpoints. The last three are fast, to
+ * keep the whole short. Whatever the list showed just before a kill, the restart resumes from
+ * at least that much. */
 
 #define STRESS_COUNT      5
 #define STRESS_SIZE       (64 * 1024 * 1024)
@@ -1519,6 +1520,13 @@ test_kill_stress (Fixture       *f,
                                                          NULL }, state))
             g_error ("kill %u: %s is %s (“%s”)", kill_no, path, state,
                      props_string (props, "Error"));
+
+          /* The list showed only bytes that the restart resumes from. */
+          if (bytes < props_bytes (live))
+            g_error ("kill %u: %s showed %" G_GUINT64_FORMAT " bytes, but resumes from %"
+                     G_GUINT64_FORMAT, kill_no, path, props_bytes (live), bytes);
+          if (g_str_equal (props_string (live, "State"), "completed"))
+            g_assert_cmpstr (state, ==, "completed");
 
           /* What was recorded stays recorded: no download goes back. */
           if (bytes < recorded[i])

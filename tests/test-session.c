@@ -280,6 +280,54 @@ test_per_host (Fixture       *fixture,
   g_assert_finalize_object (session);
 }
 
+/* A refreshed link to another host counts against that host from then on: it starts while the
+ * old host's slots are all taken. */
+static void
+test_refresh_other_host (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  SlSession *session = sl_session_new (NULL);
+  g_autofree char *path = g_build_filename (fixture->dir_path, "moved.bin", NULL);
+  g_autofree char *old_url = NULL;
+  g_autofree char *new_url = NULL;
+  g_autoptr (GError) error = NULL;
+  SlDownload *slow[2];
+  SlDownload *moved;
+
+  sl_session_set_max_active (session, 5);
+  sl_session_set_max_per_host (session, 2);
+  moved = add (session, fixture, "/status?code=404", "moved.bin", FALSE);
+  sl_test_wait_for_state (moved, SL_DOWNLOAD_STATE_FAILED);
+
+  for (guint i = 0; i < G_N_ELEMENTS (slow); i++)
+    {
+      g_autofree char *query = g_strdup_printf ("/file?size=8000000&seed=%u&rate=400000", i);
+      g_autofree char *name = g_strdup_printf ("slow%u", i);
+
+      slow[i] = add (session, fixture, query, name, FALSE);
+      sl_test_wait_for_state (slow[i], SL_DOWNLOAD_STATE_RUNNING);
+    }
+
+  /* The same server, by another host name. */
+  old_url = sl_test_server_url (fixture->server, "/file?size=30000&seed=7");
+  g_assert_true (g_str_has_prefix (old_url, "http://127.0.0.1:"));
+  new_url = g_strconcat ("http://localhost", old_url + strlen ("http://127.0.0.1"), NULL);
+  g_assert_true (sl_download_refresh_link (moved, new_url, &error));
+  g_assert_no_error (error);
+  sl_session_resume (session, moved);
+
+  sl_test_wait_for_state (moved, SL_DOWNLOAD_STATE_COMPLETED);
+  sl_test_assert_file_is_entity (path, 7, 30000);
+  for (guint i = 0; i < G_N_ELEMENTS (slow); i++)
+    {
+      g_assert_cmpint (sl_download_get_state (slow[i]), ==, SL_DOWNLOAD_STATE_RUNNING);
+      sl_session_pause (session, slow[i]);
+      sl_test_wait_for_state (slow[i], SL_DOWNLOAD_STATE_PAUSED);
+    }
+
+  g_assert_finalize_object (session);
+}
+
 static void
 test_pause_resume (Fixture       *fixture,
                    gconstpointer  data)
@@ -605,6 +653,7 @@ main (int    argc,
   ADD ("list-model", test_list_model);
   ADD ("limits", test_limits);
   ADD ("per-host", test_per_host);
+  ADD ("refresh-other-host", test_refresh_other_host);
   ADD ("pause-resume", test_pause_resume);
   ADD ("refused", test_refused);
   ADD ("hostile-filename", test_hostile_filename);

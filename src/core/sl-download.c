@@ -48,6 +48,10 @@
 #define DEFAULT_STALL_TIMEOUT_S     30
 #define DEFAULT_CHECKPOINT_MS       (5 * 1000)
 
+/* Checkpoints an owner has not confirmed yet are remembered up to this many; an owner that
+ * confirms none (a one-shot download) costs no more than that. */
+#define MAX_UNRECORDED_CHECKPOINTS  16
+
 typedef enum
 {
   STOP_NONE,
@@ -130,6 +134,11 @@ struct _SlDownload
   gboolean             checkpoint_pending;
   gint64               last_checkpoint_us;
 
+  /* Checkpoints emitted and not yet confirmed durable by the owner, oldest first
+   * (Unrecorded), and the bytes of the newest confirmed one: what a restart resumes from. */
+  GQueue               unrecorded;
+  gint64               recorded;
+
   gint64               last_data_us;
   gint64               last_notify_us;
   gint64               notified_bytes;
@@ -152,6 +161,7 @@ enum {
   PROP_DESTINATION,
   PROP_STATE,
   PROP_BYTES_RECEIVED,
+  PROP_BYTES_RECORDED,
   PROP_BYTES_TOTAL,
   PROP_SPEED,
   PROP_ETA,
@@ -238,6 +248,38 @@ set_error (SlDownload   *self,
   notify (self, PROP_ERROR_MESSAGE);
 }
 
+typedef struct
+{
+  GBytes *resume_data;
+  gint64  received;
+} Unrecorded;
+
+static void
+unrecorded_free (Unrecorded *unrecorded)
+{
+  g_bytes_unref (unrecorded->resume_data);
+  g_free (unrecorded);
+}
+
+static void
+set_recorded (SlDownload *self,
+              gint64      recorded)
+{
+  if (self->recorded == recorded)
+    return;
+
+  self->recorded = recorded;
+  notify (self, PROP_BYTES_RECORDED);
+}
+
+/* The bytes are gone (a restart, a deleted file): no earlier checkpoint counts any more. */
+static void
+forget_recorded (SlDownload *self)
+{
+  g_queue_clear_full (&self->unrecorded, (GDestroyNotify) unrecorded_free);
+  set_recorded (self, 0);
+}
+
 static void
 set_total (SlDownload *self,
            gint64      total)
@@ -315,12 +357,20 @@ flush_progress (SlDownload *self,
     }
 }
 
+/* Whether the bytes so far can be continued by a later request: only then does resume data
+ * keep them. */
+static gboolean
+is_resumable (SlDownload *self)
+{
+  return self->range_ok &&
+         (self->etag != NULL || self->last_modified != NULL || self->total >= 0);
+}
+
 static SlResumeData *
 build_resume_data (SlDownload *self)
 {
   SlResumeData *data = sl_resume_data_new ();
-  gboolean resumable = self->range_ok &&
-                       (self->etag != NULL || self->last_modified != NULL || self->total >= 0);
+  gboolean resumable = is_resumable (self);
 
   data->uri = g_strdup (self->uri);
   data->final_uri = g_strdup (self->final_uri);
@@ -344,12 +394,21 @@ emit_checkpoint (SlDownload *self)
 {
   g_autoptr (SlResumeData) data = build_resume_data (self);
   g_autoptr (GBytes) bytes = NULL;
+  Unrecorded *unrecorded;
 
   if (data->directory == NULL)
     return;
 
   bytes = sl_resume_data_serialize (data);
   self->last_checkpoint_us = g_get_monotonic_time ();
+
+  unrecorded = g_new0 (Unrecorded, 1);
+  unrecorded->resume_data = g_bytes_ref (bytes);
+  unrecorded->received = data->received;
+  g_queue_push_tail (&self->unrecorded, unrecorded);
+  if (self->unrecorded.length > MAX_UNRECORDED_CHECKPOINTS)
+    unrecorded_free (g_queue_pop_head (&self->unrecorded));
+
   g_signal_emit (self, signals[CHECKPOINT], 0, bytes);
 }
 
@@ -735,6 +794,7 @@ reset_bytes (SlDownload *self)
   self->speed_sample_bytes = 0;
   self->notified_bytes = 0;
   notify (self, PROP_BYTES_RECEIVED);
+  forget_recorded (self);
 
   if (self->file_open)
     sl_file_writer_truncate_async (self->writer, 0, on_truncated, g_object_ref (self));
@@ -1302,6 +1362,7 @@ on_completed (GObject      *object,
           /* The writer deleted the bytes that did not match. */
           g_clear_pointer (&self->partial_path, g_free);
           self->committed = self->flushed = self->offset = 0;
+          forget_recorded (self);
         }
       conclude (self, SL_DOWNLOAD_STATE_FAILED, error);
       return;
@@ -1402,6 +1463,7 @@ on_deleted (GObject      *object,
   self->file_open = FALSE;
   g_clear_pointer (&self->partial_path, g_free);
   self->committed = self->flushed = self->offset = 0;
+  forget_recorded (self);
 
   cancelled = g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_CANCELLED,
                            _("The download was cancelled"));
@@ -1552,6 +1614,7 @@ sl_download_finalize (GObject *object)
   g_clear_error (&self->error);
   g_clear_error (&self->stop_error);
   g_free (self->restart_reason);
+  g_queue_clear_full (&self->unrecorded, (GDestroyNotify) unrecorded_free);
   g_free (self->buffer);
   g_ptr_array_unref (self->spare_buffers);
 
@@ -1594,6 +1657,10 @@ sl_download_get_property (GObject    *object,
 
     case PROP_BYTES_RECEIVED:
       g_value_set_int64 (value, self->committed);
+      break;
+
+    case PROP_BYTES_RECORDED:
+      g_value_set_int64 (value, sl_download_get_bytes_recorded (self));
       break;
 
     case PROP_BYTES_TOTAL:
@@ -1678,6 +1745,16 @@ sl_download_class_init (SlDownloadClass *klass)
                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_BYTES_RECEIVED] =
     g_param_spec_int64 ("bytes-received", NULL, NULL, 0, G_MAXINT64, 0,
+                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * SlDownload:bytes-recorded:
+   *
+   * The bytes a restart would continue from: those of the newest checkpoint the owner
+   * confirmed with sl_download_checkpoint_recorded(). A completed download has all of its
+   * bytes, and one that cannot be resumed (it would start over anyway) those received so far.
+   */
+  properties[PROP_BYTES_RECORDED] =
+    g_param_spec_int64 ("bytes-recorded", NULL, NULL, 0, G_MAXINT64, 0,
                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_BYTES_TOTAL] =
     g_param_spec_int64 ("bytes-total", NULL, NULL, -1, G_MAXINT64, -1,
@@ -1870,6 +1947,7 @@ sl_download_new_from_resume_data (SoupSession  *session,
   self->total = data->total;
   self->committed = self->flushed = self->offset = self->notified_bytes = data->received;
   self->speed_sample_bytes = data->received;
+  self->recorded = data->received;
   self->state = SL_DOWNLOAD_STATE_PAUSED;
 
   return self;
@@ -2399,6 +2477,57 @@ sl_download_get_state (SlDownload *self)
   g_return_val_if_fail (SL_IS_DOWNLOAD (self), SL_DOWNLOAD_STATE_FAILED);
 
   return self->state;
+}
+
+/**
+ * sl_download_checkpoint_recorded:
+ * @self: a download
+ * @resume_data: what #SlDownload::checkpoint gave
+ *
+ * Tells the download that @resume_data is now durable where its owner keeps it, so that a
+ * restart would continue from its bytes: #SlDownload:bytes-recorded follows. Checkpoints are
+ * confirmed in the order they were emitted; confirming one confirms those before it, and a
+ * checkpoint the download no longer stands by (its bytes were dropped since) is ignored.
+ */
+void
+sl_download_checkpoint_recorded (SlDownload *self,
+                                 GBytes     *resume_data)
+{
+  g_return_if_fail (SL_IS_DOWNLOAD (self));
+  g_return_if_fail (resume_data != NULL);
+
+  for (GList *l = self->unrecorded.head; l != NULL; l = l->next)
+    {
+      Unrecorded *unrecorded = l->data;
+      gint64 received;
+
+      if (unrecorded->resume_data != resume_data)
+        continue;
+
+      received = unrecorded->received;
+      while (g_queue_peek_head (&self->unrecorded) != unrecorded)
+        unrecorded_free (g_queue_pop_head (&self->unrecorded));
+      unrecorded_free (g_queue_pop_head (&self->unrecorded));
+      set_recorded (self, received);
+      return;
+    }
+}
+
+/**
+ * sl_download_get_bytes_recorded:
+ * @self: a download
+ *
+ * Returns: the bytes a restart would continue from, see #SlDownload:bytes-recorded
+ */
+gint64
+sl_download_get_bytes_recorded (SlDownload *self)
+{
+  g_return_val_if_fail (SL_IS_DOWNLOAD (self), 0);
+
+  if (self->state == SL_DOWNLOAD_STATE_COMPLETED || !is_resumable (self))
+    return self->committed;
+
+  return MIN (self->recorded, self->committed);
 }
 
 gint64

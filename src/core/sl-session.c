@@ -11,6 +11,7 @@
 #include <glib/gi18n.h>
 
 #include "sl-filename.h"
+#include "sl-resume-data.h"
 #include "sl-session.h"
 #include "sl-uri.h"
 
@@ -23,6 +24,8 @@
 #define DEFAULT_MAX_PER_HOST 2
 /* The most the limits go: as many connections as the HTTP session allows. */
 #define MAX_CONNECTIONS      256
+/* The list shows only bytes a restart resumes from, so it moves once per checkpoint. */
+#define CHECKPOINT_MS        1000
 
 typedef struct
 {
@@ -50,7 +53,32 @@ struct _SlSession
   guint        n_active;
   guint        schedule_source;
   gboolean     shutting_down;
+
+  /* Checkpoints queued in the store and waiting for the next flush to confirm them
+   * (Confirmation), and whether a flush is under way. */
+  GPtrArray   *unconfirmed;
+  gboolean     confirming;
 };
+
+typedef struct
+{
+  SlDownload *download;
+  GBytes     *resume_data;
+} Confirmation;
+
+static void
+confirmation_free (Confirmation *confirmation)
+{
+  g_object_unref (confirmation->download);
+  g_bytes_unref (confirmation->resume_data);
+  g_free (confirmation);
+}
+
+typedef struct
+{
+  GWeakRef   session;
+  GPtrArray *confirmations;
+} Flush;
 
 static void sl_session_list_model_init (GListModelInterface *iface);
 
@@ -123,7 +151,10 @@ persist (Entry *entry)
   g_free (record->error_message);
   record->error_message = g_strdup (sl_download_get_error_message (download));
   record->http_status = sl_download_get_http_status (download);
-  record->bytes_received = sl_download_get_bytes_received (download);
+  /* The bytes come with each checkpoint, beside the resume data they belong to; a completed
+   * download has all of them, a canceled one none. */
+  if (state == SL_DOWNLOAD_STATE_COMPLETED || state == SL_DOWNLOAD_STATE_CANCELED)
+    record->bytes_received = sl_download_get_bytes_recorded (download);
   record->bytes_total = sl_download_get_bytes_total (download);
   if (is_finished (state) && record->finished_at == 0)
     record->finished_at = g_get_real_time () / G_USEC_PER_SEC;
@@ -177,20 +208,105 @@ on_name_changed (SlDownload *download,
   persist (entry);
 }
 
+static void confirm_checkpoints (SlSession *self);
+
+/* The bytes resume data continues from, which the row records beside it. */
+static gint64
+checkpoint_bytes (GBytes *resume_data)
+{
+  g_autoptr (SlResumeData) data = sl_resume_data_parse (resume_data, NULL);
+
+  return data != NULL ? data->received : 0;
+}
+
+static void
+on_checkpoints_flushed (GObject      *object,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  Flush *flush = user_data;
+  g_autoptr (SlSession) self = g_weak_ref_get (&flush->session);
+  g_autoptr (GError) error = NULL;
+
+  /* A write that failed was reported by the store; its checkpoints stay unconfirmed, and the
+   * list keeps showing the bytes of the last that was written. */
+  if (sl_store_flush_finish (SL_STORE (object), result, &error))
+    {
+      for (guint i = 0; i < flush->confirmations->len; i++)
+        {
+          Confirmation *confirmation = g_ptr_array_index (flush->confirmations, i);
+
+          sl_download_checkpoint_recorded (confirmation->download, confirmation->resume_data);
+        }
+    }
+
+  g_ptr_array_unref (flush->confirmations);
+  g_weak_ref_clear (&flush->session);
+  g_free (flush);
+
+  if (self != NULL)
+    {
+      self->confirming = FALSE;
+      confirm_checkpoints (self);
+    }
+}
+
+/* Confirms checkpoints to their downloads once the store has committed them, with one flush
+ * at a time for all that are waiting. */
+static void
+confirm_checkpoints (SlSession *self)
+{
+  Flush *flush;
+
+  if (self->confirming || self->unconfirmed->len == 0)
+    return;
+
+  flush = g_new0 (Flush, 1);
+  g_weak_ref_init (&flush->session, self);
+  flush->confirmations = g_steal_pointer (&self->unconfirmed);
+  self->unconfirmed = g_ptr_array_new_with_free_func ((GDestroyNotify) confirmation_free);
+  self->confirming = TRUE;
+  sl_store_flush_async (self->store, NULL, on_checkpoints_flushed, flush);
+}
+
+/* A refreshed link may point at another host, which the scheduler counts from now on. */
+static void
+on_uri_changed (SlDownload *download,
+                GParamSpec *pspec,
+                Entry      *entry)
+{
+  g_free (entry->host);
+  entry->host = host_of (sl_download_get_uri (download));
+  persist (entry);
+  queue_schedule (entry->session);
+}
+
 static void
 on_checkpoint (SlDownload *download,
                GBytes     *resume_data,
                Entry      *entry)
 {
+  SlSession *self = entry->session;
+  Confirmation *confirmation;
+
   g_clear_pointer (&entry->record->resume_data, g_bytes_unref);
   entry->record->resume_data = g_bytes_ref (resume_data);
-  entry->record->bytes_received = sl_download_get_bytes_received (download);
+  entry->record->bytes_received = checkpoint_bytes (resume_data);
   entry->record->bytes_total = sl_download_get_bytes_total (download);
 
-  if (entry->session->store != NULL)
-    sl_store_update_progress (entry->session->store, entry->record->id,
-                              entry->record->bytes_received, entry->record->bytes_total,
-                              resume_data);
+  if (self->store == NULL)
+    {
+      sl_download_checkpoint_recorded (download, resume_data);
+      return;
+    }
+
+  sl_store_update_progress (self->store, entry->record->id, entry->record->bytes_received,
+                            entry->record->bytes_total, resume_data);
+  confirmation = g_new0 (Confirmation, 1);
+  confirmation->download = g_object_ref (download);
+  confirmation->resume_data = g_bytes_ref (resume_data);
+  g_ptr_array_add (self->unconfirmed, confirmation);
+  confirm_checkpoints (self);
 }
 
 static Entry *
@@ -204,10 +320,11 @@ entry_new (SlSession     *self,
   entry->download = download;
   entry->record = record;
   entry->host = host_of (sl_download_get_uri (download));
+  sl_download_set_checkpoint_interval (download, CHECKPOINT_MS);
 
   g_signal_connect (download, "notify::state", G_CALLBACK (on_state_changed), entry);
   g_signal_connect (download, "notify::filename", G_CALLBACK (on_name_changed), entry);
-  g_signal_connect (download, "notify::uri", G_CALLBACK (on_name_changed), entry);
+  g_signal_connect (download, "notify::uri", G_CALLBACK (on_uri_changed), entry);
   g_signal_connect (download, "checkpoint", G_CALLBACK (on_checkpoint), entry);
 
   g_ptr_array_add (self->entries, entry);
@@ -542,6 +659,8 @@ sl_session_dispose (GObject *object)
   g_clear_handle_id (&self->schedule_source, g_source_remove);
   if (self->entries != NULL)
     g_ptr_array_set_size (self->entries, 0);
+  if (self->unconfirmed != NULL)
+    g_ptr_array_set_size (self->unconfirmed, 0);
   g_clear_object (&self->store);
   g_clear_object (&self->soup_session);
   g_clear_object (&self->default_directory);
@@ -555,6 +674,7 @@ sl_session_finalize (GObject *object)
   SlSession *self = (SlSession *) object;
 
   g_ptr_array_unref (self->entries);
+  g_ptr_array_unref (self->unconfirmed);
   g_hash_table_unref (self->by_download);
   g_hash_table_unref (self->by_id);
 
@@ -642,6 +762,7 @@ sl_session_init (SlSession *self)
   self->max_active = DEFAULT_MAX_ACTIVE;
   self->max_per_host = DEFAULT_MAX_PER_HOST;
   self->entries = g_ptr_array_new_with_free_func ((GDestroyNotify) entry_free);
+  self->unconfirmed = g_ptr_array_new_with_free_func ((GDestroyNotify) confirmation_free);
   self->by_download = g_hash_table_new (NULL, NULL);
   self->by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
   self->default_directory = g_file_new_for_path (downloads ? downloads : g_get_home_dir ());

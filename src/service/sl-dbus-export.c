@@ -229,7 +229,8 @@ published_read (Published  *published,
   published->filename = dup_utf8 (filename);
   published->directory = dup_utf8 (directory_path);
   published->error = dup_utf8 (sl_download_get_error_message (download));
-  published->bytes_received = MAX (sl_download_get_bytes_received (download), 0);
+  /* Only what a restart would continue from, so that the list never goes back. */
+  published->bytes_received = MAX (sl_download_get_bytes_recorded (download), 0);
   published->bytes_total = sl_download_get_bytes_total (download);
   published->speed = sl_download_get_speed (download);
   published->http_status = sl_download_get_http_status (download);
