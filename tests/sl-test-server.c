@@ -56,6 +56,18 @@
  * /html-on-resume        Any request with Range: 200, a small text/html "error" page with
  *   ?drop=K              /file's ETag and no Content-Range. Others: /file, the first request
  *                        closing after K bytes (default size/2).
+ * /stops-at?at=N         /file, but every response, ranged or not, closes the connection before
+ *                        entity byte N (default size/2), though its Content-Length announces
+ *                        the whole rest: a server that answers and never delivers the end.
+ * /huge-header?bytes=N   /file plus a header "X-Padding" of N bytes (default 200000).
+ * /chunk-cut             The first T requests (times=T, default 1) that have no Range get a
+ *   ?at=N&inside=I       raw chunked 200 of entity bytes [0, N) (default size/2) in 16 KiB
+ *   &ranges=R&times=T    chunks, and the connection closes without the last chunk: right
+ *                        after a chunk (inside=0, the default) or 1000 bytes short of the
+ *                        end of one whose size says more (inside=1). ranges=1 (the default)
+ *                        adds the ETag and Last-Modified of /file and answers requests with a
+ *                        Range as /file does; ranges=0 sends Accept-Ranges: none and ignores
+ *                        Range. Requests past the first T without a Range: /chunked.
  * /gzip                  200, Content-Encoding: gzip whatever Accept-Encoding says; body the
  *                        gzip of the entity, with its Content-Length; ETag "gz<seed>-<size>";
  *                        Accept-Ranges: bytes, yet Range is ignored. size at most 64 MiB.
@@ -498,6 +510,7 @@ typedef struct
 
 static const char * const numeric_params[] = {
   "size", "seed", "rate", "chunk", "after", "times", "drop", "n", "code", "seconds", "cl",
+  "at", "bytes", "inside", "ranges",
 };
 
 static gboolean
@@ -724,6 +737,7 @@ typedef struct
   gboolean     chunked;
   guint64      range_shift;      /* /wrong-range: serve from this many bytes later */
   guint64      extra_length;     /* /long-length: announced but never sent */
+  guint64      stop_at;          /* /stops-at: no entity byte from here on is sent */
   CutAction    cut_action;
   guint64      cut_after;        /* body bytes of this response before the cut */
 } EntityOptions;
@@ -821,8 +835,15 @@ serve_entity (Request             *req,
     stream.chunk = stream.rate > 0 ? CLAMP (stream.rate / 10, 1, DEFAULT_CHUNK) : DEFAULT_CHUNK;
   stream.chunk = MIN (stream.chunk, MAX_CHUNK);
 
+  if (opt->stop_at > 0)
+    {
+      stream.cut_action = CUT_CLOSE;
+      stream.cut_after = opt->stop_at > body_start ? opt->stop_at - body_start : 0;
+    }
+
   /* A cut at or beyond the end of the body is no cut at all. */
-  if (stream.cut_action != CUT_NONE && stream.cut_after >= body_length && opt->extra_length == 0)
+  if (stream.cut_action != CUT_NONE && stream.cut_after >= body_length &&
+      opt->extra_length == 0 && opt->stop_at == 0)
     stream.cut_action = CUT_NONE;
 
   stream_start (req->server, req->msg, &stream);
@@ -1055,6 +1076,89 @@ handle_chunked (Request *req)
 }
 
 static guint
+handle_stops_at (Request *req)
+{
+  EntityOptions opt;
+
+  entity_options_init (req, &opt);
+  opt.stop_at = MAX (param_u64 (req, "at", req->size / 2), 1);
+  return serve_entity (req, &opt);
+}
+
+static guint
+handle_huge_header (Request *req)
+{
+  guint64 bytes = MIN (param_u64 (req, "bytes", 200000), 16 * 1024 * 1024);
+  g_autofree char *padding = g_malloc (bytes + 1);
+  guint status;
+
+  memset (padding, 'a', bytes);
+  padding[bytes] = '\0';
+  status = handle_file (req);
+  soup_message_headers_replace (soup_server_message_get_response_headers (req->msg),
+                                "X-Padding", padding);
+  return status;
+}
+
+#define CUT_CHUNK_SIZE (16 * 1024)
+
+/* Writes a chunked response by hand on the connection taken from libsoup, which would always
+ * end a chunked body properly. */
+static guint
+handle_chunk_cut (Request *req)
+{
+  gboolean ranges = param_u64 (req, "ranges", 1) != 0;
+  gboolean inside = param_u64 (req, "inside", 0) != 0;
+  guint64 at = MIN (param_u64 (req, "at", req->size / 2), req->size);
+  g_autoptr(GIOStream) connection = NULL;
+  g_autoptr(GString) response = g_string_new ("HTTP/1.1 200 OK\r\n");
+  g_autofree guint8 *buffer = g_malloc (CUT_CHUNK_SIZE);
+  GOutputStream *out;
+  EntityOptions opt;
+
+  entity_options_init (req, &opt);
+  if (req->range != NULL && ranges)
+    return serve_entity (req, &opt);
+  if (req->range != NULL || req->number > param_u64 (req, "times", 1))
+    return handle_chunked (req);
+
+  g_string_append (response, "Content-Type: application/octet-stream\r\n"
+                             "Transfer-Encoding: chunked\r\nConnection: close\r\n");
+  if (ranges)
+    g_string_append_printf (response, "Accept-Ranges: bytes\r\nETag: %s\r\n"
+                            "Last-Modified: %s\r\n", opt.etag, opt.last_modified);
+  else
+    g_string_append (response, "Accept-Ranges: none\r\n");
+  g_string_append (response, "\r\n");
+
+  for (guint64 offset = 0; offset < at; offset += CUT_CHUNK_SIZE)
+    {
+      gsize n = MIN ((guint64) CUT_CHUNK_SIZE, at - offset);
+      gboolean last = offset + n >= at;
+
+      sl_test_entity_fill (req->seed, req->size, offset, buffer, n);
+      if (last && inside)
+        {
+          /* Announce 1000 bytes more than will come. */
+          g_string_append_printf (response, "%zx\r\n", n + 1000);
+          g_string_append_len (response, (const char *) buffer, n);
+        }
+      else
+        {
+          g_string_append_printf (response, "%zx\r\n", n);
+          g_string_append_len (response, (const char *) buffer, n);
+          g_string_append (response, "\r\n");
+        }
+    }
+
+  connection = soup_server_message_steal_connection (req->msg);
+  out = g_io_stream_get_output_stream (connection);
+  g_output_stream_write_all (out, response->str, response->len, NULL, NULL, NULL);
+  g_io_stream_close (connection, NULL, NULL);
+  return SOUP_STATUS_OK;
+}
+
+static guint
 handle_html_on_resume (Request *req)
 {
   EntityOptions opt;
@@ -1145,6 +1249,9 @@ static const struct
   { "/chunked", handle_chunked },
   { "/html-on-resume", handle_html_on_resume },
   { "/gzip", handle_gzip },
+  { "/stops-at", handle_stops_at },
+  { "/huge-header", handle_huge_header },
+  { "/chunk-cut", handle_chunk_cut },
 };
 
 static void

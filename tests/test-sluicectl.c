@@ -502,6 +502,48 @@ test_corrupt_resume_file (Fixture       *fixture,
   result_clear (&result);
 }
 
+/* A server that announces more than it ever sends fails fast, at the default settings. */
+static void
+test_server_stops (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_autofree char *url = sl_test_server_url (fixture->server,
+                                             "/stops-at?size=1048576&at=983040&seed=2");
+  gint64 started = g_get_monotonic_time ();
+  Result result = { 0 };
+
+  run_ctl (fixture, &result, "get", url, "-q", NULL);
+  g_assert_cmpint (result.status, ==, 3);
+  assert_one_error_line (&result, "The server announced 1,048,576 bytes but stops at 983,040");
+  g_assert_cmpint (g_get_monotonic_time () - started, <, 10 * G_TIME_SPAN_SECOND);
+  result_clear (&result);
+}
+
+/* A body that came without a length, from a server that does not do ranges, is saved, and
+ * the user is told that its end could not be checked; one that could be checked says
+ * nothing. */
+static void
+test_length_unchecked (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  g_autofree char *url = sl_test_server_url (fixture->server, "/chunked?size=5000&seed=4");
+  g_autofree char *checked = sl_test_server_url (fixture->server,
+                                                 "/chunk-cut?size=5000&seed=4&at=5000");
+  Result result = { 0 };
+
+  run_ctl (fixture, &result, "get", url, "-q", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  assert_one_error_line (&result, "could not be checked");
+  assert_file_is_entity (fixture, "chunked", 4, 5000);
+  result_clear (&result);
+
+  run_ctl (fixture, &result, "get", checked, "-q", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_cmpstr (result.err, ==, "");
+  assert_file_is_entity (fixture, "chunk-cut", 4, 5000);
+  result_clear (&result);
+}
+
 #define ADD(path, func) \
   g_test_add ("/sluicectl/" path, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
@@ -523,6 +565,8 @@ main (int    argc,
   ADD ("sigterm", test_sigterm);
   ADD ("sigkill", test_sigkill);
   ADD ("corrupt-resume-file", test_corrupt_resume_file);
+  ADD ("server-stops", test_server_stops);
+  ADD ("length-unchecked", test_length_unchecked);
 
   return g_test_run ();
 }

@@ -269,6 +269,10 @@ on_completed (SlDownload   *download,
       ctx->delete_resume = TRUE;
       g_clear_pointer (&ctx->resume_pending, g_bytes_unref);
       info (ctx, message);
+      /* Even --quiet says so: a script should know the file may be short. */
+      if (!sl_download_get_length_checked (download))
+        sl_cli_print_error (_("Warning: the server sent no length, so whether “%s” is "
+                              "complete could not be checked"), path);
       ctx->exit_code = SL_EXIT_DONE;
     }
   else

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <locale.h>
 #include <string.h>
 
 #include <glib/gi18n.h>
@@ -15,6 +16,7 @@
 #include "sl-file-writer.h"
 #include "sl-filename.h"
 #include "sl-resume-data.h"
+#include "sl-retry.h"
 #include "sl-uri.h"
 
 /* One download: a GET streamed into NAME.part, then renamed to NAME.
@@ -40,10 +42,9 @@
 /* With no network, look again now and then even if the monitor never says it is back. */
 #define NETWORK_RECHECK_MS   (60 * 1000)
 
-/* Not named by libsoup 3.2. */
-#define STATUS_TOO_MANY_REQUESTS 429
-
 #define DEFAULT_MAX_RETRIES         5
+/* Answered attempts in a row that bring no new byte before the server is at fault. */
+#define MAX_EMPTY_ANSWERS           2
 #define DEFAULT_RETRY_DELAY_MS      1000
 #define DEFAULT_STALL_TIMEOUT_S     30
 #define DEFAULT_CHECKPOINT_MS       (5 * 1000)
@@ -57,6 +58,7 @@ typedef enum
   STOP_NONE,
   STOP_FINISH,
   STOP_RETRY,
+  STOP_VERIFY,
   STOP_RESTART,
   STOP_FAIL,
   STOP_PAUSE,
@@ -111,6 +113,10 @@ struct _SlDownload
   gboolean             reading;
   gboolean             ranged_request;
   gboolean             link_refreshed;
+  SoupEncoding         framing;        /* how the body of the current response ends */
+  gboolean             answered;       /* this attempt got a 2xx and reads its body */
+  gboolean             verifying;      /* asking for what follows a body of unknown length */
+  gboolean             length_checked; /* the complete file's length was confirmed */
 
   guint8              *buffer;
   gsize                fill;
@@ -125,6 +131,7 @@ struct _SlDownload
   guint                retry_after_s;
 
   guint                attempts;
+  guint                empty_answers;  /* answered attempts in a row that brought no byte */
   gint64               attempt_committed;
   guint                restarts;
   guint                retry_source;
@@ -691,6 +698,28 @@ handover_buffer (SlDownload *self)
   self->fill = 0;
 }
 
+static gboolean can_continue (SlDownload *self);
+
+/* Whether the body that just ended is known to be whole. libsoup 3.2 reads a chunked body
+ * whose connection closes at a chunk boundary as a clean end (libsoup 3.6.5 reports an error,
+ * "[http1][chunked] Report an error in case of unexpected stream end"; this and
+ * can_verify_end() go with 3.6), and a body that ends with its connection has no length to
+ * check at all. SoupMessageMetrics does not help: it counts the chunk framing received, but
+ * with the chunk sizes unknown, a missing last chunk does not show. */
+static gboolean
+end_is_confirmed (SlDownload *self)
+{
+  return self->total >= 0 || self->framing == SOUP_ENCODING_CONTENT_LENGTH;
+}
+
+/* Whether a request for what would follow can tell a complete body from a cut one: a 416
+ * says it was complete, a 206 brings the rest. */
+static gboolean
+can_verify_end (SlDownload *self)
+{
+  return self->offset > 0 && can_continue (self);
+}
+
 static void
 on_read_done (GObject      *object,
               GAsyncResult *result,
@@ -737,8 +766,13 @@ on_read_done (GObject      *object,
         }
       else if (self->total >= 0 && end > self->total)
         restart_transfer (self, _("The server sent more than it announced; starting over"));
+      else if (!end_is_confirmed (self) && can_verify_end (self))
+        stop_transfer (self, STOP_VERIFY, NULL);
       else
-        stop_transfer (self, STOP_FINISH, NULL);
+        {
+          self->length_checked = end_is_confirmed (self);
+          stop_transfer (self, STOP_FINISH, NULL);
+        }
       return;
     }
 
@@ -946,6 +980,36 @@ remember_entity (SlDownload         *self,
                    (accept_ranges == NULL || g_ascii_strcasecmp (accept_ranges, "none") != 0);
 }
 
+/* Takes the answer to the request for what follows a body of unknown length: a 416 confirms
+ * the length, and anything but a 206 (which goes on as any resumed answer) leaves it
+ * unconfirmed. Returns whether it dealt with the answer. */
+static gboolean
+verify_end (SlDownload         *self,
+            guint               status,
+            SoupMessageHeaders *headers)
+{
+  goffset start = -1, end = -1, total = -1;
+
+  self->verifying = FALSE;
+  if (status == SOUP_STATUS_PARTIAL_CONTENT)
+    return FALSE;
+
+  if (status == SOUP_STATUS_REQUESTED_RANGE_NOT_SATISFIABLE)
+    {
+      soup_message_headers_get_content_range (headers, &start, &end, &total);
+      if (total >= 0 && total != self->committed)
+        {
+          restart_transfer (self, _("The file changed on the server; starting over"));
+          return TRUE;
+        }
+      self->length_checked = TRUE;
+      set_total (self, self->committed);
+    }
+
+  stop_transfer (self, STOP_FINISH, NULL);
+  return TRUE;
+}
+
 /* Decides what to do with the answer to a request, before any byte of its body is read. */
 static void
 handle_response (SlDownload *self)
@@ -957,16 +1021,18 @@ handle_response (SlDownload *self)
   const char *encoding;
 
   set_http_status (self, status);
+  self->framing = soup_message_headers_get_encoding (headers);
 
-  if (status == SOUP_STATUS_REQUEST_TIMEOUT || status == STATUS_TOO_MANY_REQUESTS ||
-      status == SOUP_STATUS_BAD_GATEWAY || status == SOUP_STATUS_SERVICE_UNAVAILABLE ||
-      status == SOUP_STATUS_GATEWAY_TIMEOUT)
+  if (status >= 400 && sl_retry_status_is_transient (status))
     {
       /* Overload and gateway trouble pass; try again later, when the server says. */
       self->retry_after_s = parse_retry_after (headers);
       stop_transfer (self, STOP_RETRY, status_error (self->message));
       return;
     }
+
+  if (self->verifying && verify_end (self, status, headers))
+    return;
 
   if (status == SOUP_STATUS_REQUESTED_RANGE_NOT_SATISFIABLE && self->ranged_request)
     {
@@ -1018,6 +1084,7 @@ handle_response (SlDownload *self)
           if (self->total < 0 && total >= 0)
             set_total (self, total);
           self->link_refreshed = FALSE;
+          self->answered = TRUE;
           start_streaming (self);
           return;
         }
@@ -1057,6 +1124,7 @@ handle_response (SlDownload *self)
     }
 
   self->link_refreshed = FALSE;
+  self->answered = TRUE;
   remember_entity (self, headers);
   set_total (self, length);
 
@@ -1071,6 +1139,31 @@ network_error (const GError *error)
 {
   return g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_NETWORK, _("Network error: %s"),
                       error->message);
+}
+
+static guint64
+header_bytes_received (SlDownload *self)
+{
+  SoupMessageMetrics *metrics = self->message ? soup_message_get_metrics (self->message) : NULL;
+
+  return metrics != NULL ? soup_message_metrics_get_response_header_bytes_received (metrics) : 0;
+}
+
+/* The error for a request that will fail the same way again. */
+static GError *
+lasting_send_error (SlDownload   *self,
+                    const GError *error)
+{
+  /* A certificate the user would have to accept is a matter of the connection. */
+  if (error->domain == G_TLS_ERROR)
+    return network_error (error);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT))
+    return g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_BAD_RESPONSE,
+                        _("The server sent response headers too large to read"));
+
+  return g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_BAD_RESPONSE,
+                      _("The server’s answer cannot be read: %s"), error->message);
 }
 
 static void
@@ -1107,9 +1200,8 @@ on_send_done (GObject      *object,
         stop_transfer (self, STOP_FAIL,
                        g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_TOO_MANY_REDIRECTS,
                                     _("Too many redirects")));
-      else if (error->domain == G_TLS_ERROR)
-        /* A certificate the user would have to accept will not change by retrying. */
-        stop_transfer (self, STOP_FAIL, network_error (error));
+      else if (!sl_retry_send_error_is_transient (error, header_bytes_received (self)))
+        stop_transfer (self, STOP_FAIL, lasting_send_error (self, error));
       else
         stop_transfer (self, STOP_RETRY, network_error (error));
       return;
@@ -1136,6 +1228,8 @@ send_request (SlDownload *self)
   uri = g_uri_parse (self->uri, SOUP_HTTP_URI_FLAGS, NULL);
   g_clear_object (&self->message);
   self->message = soup_message_new_from_uri (SOUP_METHOD_GET, uri);
+  /* For the header bytes that tell a response too large from none at all. */
+  soup_message_add_flags (self->message, SOUP_MESSAGE_COLLECT_METRICS);
   headers = soup_message_get_request_headers (self->message);
 
   soup_message_headers_iter_init (&iter, self->extra_headers);
@@ -1208,6 +1302,7 @@ begin_attempt (SlDownload *self)
   g_clear_error (&self->stop_error);
   self->write_failed = FALSE;
   self->retry_after_s = 0;
+  self->answered = FALSE;
   self->attempt_committed = self->committed;
   /* Writes that failed or were cut short moved the offset past what is on disk. */
   self->offset = self->committed;
@@ -1309,6 +1404,47 @@ retry_delay_ms (SlDownload *self)
   return (guint) delay;
 }
 
+/* Writes @value with the locale's thousands separator, or a comma where it has none. */
+static char *
+format_count (gint64 value)
+{
+  const char *separator = localeconv ()->thousands_sep;
+  g_autofree char *digits = g_strdup_printf ("%" G_GINT64_FORMAT, value);
+  GString *text = g_string_new (NULL);
+  gsize length = strlen (digits);
+
+  if (separator == NULL || *separator == '\0')
+    separator = ",";
+  for (gsize i = 0; i < length; i++)
+    {
+      if (i > 0 && (length - i) % 3 == 0 && g_ascii_isdigit (digits[i - 1]))
+        g_string_append (text, separator);
+      g_string_append_c (text, digits[i]);
+    }
+
+  return g_string_free (text, FALSE);
+}
+
+static GError *
+stuck_error (SlDownload *self)
+{
+  g_autofree char *at = format_count (self->committed);
+
+  if (self->total >= 0)
+    {
+      g_autofree char *total = format_count (self->total);
+
+      return g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_BAD_RESPONSE,
+                          /* Translators: bytes the server said the file has, and where its
+                           * answers end */
+                          _("The server announced %s bytes but stops at %s"), total, at);
+    }
+
+  return g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_BAD_RESPONSE,
+                      /* Translators: where the server's answers end */
+                      _("The server answers but sends nothing after byte %s"), at);
+}
+
 /* Takes @error, the reason to retry. */
 static void
 schedule_retry (SlDownload *self,
@@ -1318,6 +1454,19 @@ schedule_retry (SlDownload *self,
   if (sl_download_error_kind (error) == SL_ERROR_KIND_NETWORK && wait_for_network (self))
     {
       g_error_free (error);
+      return;
+    }
+
+  /* A server that answers and then stops where it stopped before, twice in a row, will stop
+   * there the next time too. */
+  if (!self->answered || self->committed != self->attempt_committed)
+    self->empty_answers = 0;
+  else if (++self->empty_answers >= MAX_EMPTY_ANSWERS)
+    {
+      g_autoptr (GError) stuck = stuck_error (self);
+
+      g_error_free (error);
+      conclude (self, SL_DOWNLOAD_STATE_FAILED, stuck);
       return;
     }
 
@@ -1431,6 +1580,12 @@ on_stop_synced (GObject      *object,
       schedule_retry (self, g_steal_pointer (&stop_error));
       break;
 
+    case STOP_VERIFY:
+      emit_checkpoint (self);
+      self->verifying = TRUE;
+      begin_attempt (self);
+      break;
+
     case STOP_NONE:
     case STOP_FINISH:
     case STOP_RESTART:
@@ -1542,6 +1697,7 @@ maybe_finish_stop (SlDownload *self)
     case STOP_PAUSE:
     case STOP_FAIL:
     case STOP_RETRY:
+    case STOP_VERIFY:
       /* Whatever happens next, the bytes counted must be the bytes on disk. */
       if (self->file_open)
         {
@@ -1556,6 +1712,11 @@ maybe_finish_stop (SlDownload *self)
           self->stop = STOP_NONE;
           if (action == STOP_RETRY)
             schedule_retry (self, error);
+          else if (action == STOP_VERIFY)
+            {
+              self->verifying = TRUE;
+              begin_attempt (self);
+            }
           else if (action == STOP_FAIL)
             {
               conclude (self, SL_DOWNLOAD_STATE_FAILED, error);
@@ -2174,6 +2335,7 @@ sl_download_start (SlDownload *self)
       g_clear_handle_id (&self->retry_source, g_source_remove);
       self->attempts = 0;
       self->restarts = 0;
+      self->empty_answers = 0;
       set_error (self, NULL);
       set_http_status (self, 0);
       begin_attempt (self);
@@ -2511,6 +2673,25 @@ sl_download_checkpoint_recorded (SlDownload *self,
       set_recorded (self, received);
       return;
     }
+}
+
+/**
+ * sl_download_get_length_checked:
+ * @self: a download
+ *
+ * Whether the length of the completed file was confirmed: by the length the server announced,
+ * or, for a body that came without one, by asking the server for what would follow. A server
+ * that sends no length and does not do ranges leaves a file whose end cannot be told from a
+ * connection that broke.
+ *
+ * Returns: %TRUE once a download completed with its length confirmed
+ */
+gboolean
+sl_download_get_length_checked (SlDownload *self)
+{
+  g_return_val_if_fail (SL_IS_DOWNLOAD (self), FALSE);
+
+  return self->state == SL_DOWNLOAD_STATE_COMPLETED && self->length_checked;
 }
 
 /**
