@@ -3,12 +3,12 @@
  * Each test starts a bus, the loopback HTTP server and the daemon, then a window on the
  * daemon's list, and drives it through its actions as a person would through its buttons and
  * keys: rows follow the daemon's downloads, a row's pause and resume act on the daemon, keys
- * pressed (through the X server) on a row that has the focus act on it, the add dialog adds,
- * search and the state filter narrow the rows, the empty state shows when there is nothing,
- * links pasted or dropped are added. The application itself, run in this process against a
- * stand-in for the desktop's notification server and file manager on the bus, tells of
- * downloads that end and stays in the background for them. The last test runs the `sluice`
- * program twice, as a desktop would.
+ * pressed (through the X server) on a row that has the focus act on it, the add dialog adds
+ * and opens ready for typing, with the link on the clipboard, search and the state filter
+ * narrow the rows, the empty state shows when there is nothing, links pasted or dropped are
+ * added. The application itself, run in this process against a stand-in for the desktop's
+ * notification server and file manager on the bus, tells of downloads that end and stays in
+ * the background for them. The last test runs the `sluice` program twice, as a desktop would.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -511,7 +511,7 @@ focus_window (GtkWindow *window)
   sl_test_wait_until (NULL, window_takes_keyboard, window, SHORT_MS);
 }
 
-/* Presses and releases @keysym, holding Shift if @modifiers has it. */
+/* Presses and releases @keysym, holding Shift and Control as @modifiers says. */
 static void
 press_key (guint           keysym,
            GdkModifierType modifiers)
@@ -519,16 +519,21 @@ press_key (guint           keysym,
   Display *xdisplay = x_display ();
   KeyCode code = XKeysymToKeycode (xdisplay, keysym);
   KeyCode shift = XKeysymToKeycode (xdisplay, XK_Shift_L);
+  KeyCode control = XKeysymToKeycode (xdisplay, XK_Control_L);
 
   g_assert_cmpuint (code, !=, 0);
-  g_assert_cmpuint (modifiers & ~GDK_SHIFT_MASK, ==, 0);
+  g_assert_cmpuint (modifiers & ~(GDK_SHIFT_MASK | GDK_CONTROL_MASK), ==, 0);
 
+  if (modifiers & GDK_CONTROL_MASK)
+    XTestFakeKeyEvent (xdisplay, control, True, CurrentTime);
   if (modifiers & GDK_SHIFT_MASK)
     XTestFakeKeyEvent (xdisplay, shift, True, CurrentTime);
   XTestFakeKeyEvent (xdisplay, code, True, CurrentTime);
   XTestFakeKeyEvent (xdisplay, code, False, CurrentTime);
   if (modifiers & GDK_SHIFT_MASK)
     XTestFakeKeyEvent (xdisplay, shift, False, CurrentTime);
+  if (modifiers & GDK_CONTROL_MASK)
+    XTestFakeKeyEvent (xdisplay, control, False, CurrentTime);
   XSync (xdisplay, False);
 }
 
@@ -828,6 +833,161 @@ test_add_dialog (Fixture       *f,
     wait_daemon_state (f, path, "completed", TRANSFER_MS);
     sl_test_assert_file_is_entity (file, 6, 2000);
   }
+}
+
+typedef struct
+{
+  gboolean  done;
+  char     *text;
+} ClipboardRead;
+
+static void
+clipboard_read_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  ClipboardRead *read = user_data;
+
+  read->text = gdk_clipboard_read_text_finish (GDK_CLIPBOARD (source), result, NULL);
+  read->done = TRUE;
+}
+
+static gboolean
+add_dialog_shown (gpointer data)
+{
+  return find_add_dialog () != NULL;
+}
+
+static GtkEditable *
+add_dialog_address (SlAddDialog *dialog)
+{
+  return GTK_EDITABLE (gtk_widget_get_template_child (GTK_WIDGET (dialog), SL_TYPE_ADD_DIALOG,
+                                                      "url_row"));
+}
+
+static void
+assert_address_has_focus (SlAddDialog *dialog)
+{
+  GtkWidget *address = GTK_WIDGET (add_dialog_address (dialog));
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (dialog));
+
+  if (focus != address && (focus == NULL || !gtk_widget_is_ancestor (focus, address)))
+    g_error ("The dialog's focus is on a %s, not in the address",
+             focus ? G_OBJECT_TYPE_NAME (focus) : "nothing");
+}
+
+typedef struct
+{
+  GtkEditable *editable;
+  const char  *text;
+} TextWait;
+
+static gboolean
+text_is (gpointer data)
+{
+  TextWait *wait = data;
+
+  return g_strcmp0 (gtk_editable_get_text (wait->editable), wait->text) == 0;
+}
+
+static void
+wait_address (SlAddDialog *dialog,
+              const char  *text)
+{
+  TextWait wait = { add_dialog_address (dialog), text };
+
+  if (!sl_test_iterate_until (NULL, text_is, &wait, SHORT_MS))
+    g_error ("The address is “%s”, not “%s”", gtk_editable_get_text (wait.editable), text);
+}
+
+/* Waits until the clipboard has answered the dialog: a read of the same clipboard asked for
+ * after the dialog's is answered after it. */
+static void
+wait_clipboard_answered (GdkClipboard *clipboard)
+{
+  ClipboardRead read = { FALSE, NULL };
+
+  gdk_clipboard_read_text_async (clipboard, NULL, clipboard_read_cb, &read);
+  sl_test_wait_until (NULL, sl_test_flag_is_set, &read.done, SHORT_MS);
+  g_free (read.text);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+static void
+close_add_dialog (SlAddDialog *dialog)
+{
+  gpointer weak = dialog;
+
+  g_object_add_weak_pointer (G_OBJECT (dialog), &weak);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  sl_test_wait_until (NULL, dialog_gone, &weak, SHORT_MS);
+}
+
+/* The add dialog opens with the focus in the address, so that what is typed or pasted right
+ * away is not lost. A link on the clipboard is there already, selected so that typing
+ * replaces it; text that is not one link is not, nor does it replace what was typed first. */
+static void
+test_add_dialog_focus (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autofree char *url = sl_test_server_url (f->server, "/file?size=1000&seed=44");
+  g_autofree char *padded = g_strdup_printf ("  %s\n", url);
+  g_autofree char *two = g_strdup_printf ("%s\n%s", url, url);
+  g_autofree char *prose = g_strdup_printf ("Get %s now", url);
+  const char *not_links[] = { "no links here", "ftp://example.org/file", two, prose,
+                              "http://", "" };
+  GdkClipboard *clipboard;
+  SlAddDialog *dialog;
+  int start;
+  int end;
+
+  open_window (f);
+  wait_page (f, "empty");
+  clipboard = gtk_widget_get_clipboard (GTK_WIDGET (f->window));
+  focus_window (GTK_WINDOW (f->window));
+
+  /* Ctrl+N with a link copied from somewhere, white space around it. */
+  gdk_clipboard_set_text (clipboard, padded);
+  press_key (XK_n, GDK_CONTROL_MASK);
+  sl_test_wait_until (NULL, add_dialog_shown, NULL, SHORT_MS);
+  dialog = find_add_dialog ();
+  assert_address_has_focus (dialog);
+  wait_address (dialog, url);
+  g_assert_true (gtk_editable_get_selection_bounds (add_dialog_address (dialog), &start, &end));
+  g_assert_cmpint (start, ==, 0);
+  g_assert_cmpint (end, ==, (int) g_utf8_strlen (url, -1));
+  g_assert_null (sl_add_dialog_get_error (dialog));
+
+  /* What is typed next goes in the address, in place of the link. */
+  focus_window (GTK_WINDOW (dialog));
+  press_key (XK_h, 0);
+  wait_address (dialog, "h");
+  close_add_dialog (dialog);
+
+  /* Anything else leaves the address empty, and focused all the same. */
+  for (guint i = 0; i < G_N_ELEMENTS (not_links); i++)
+    {
+      gdk_clipboard_set_text (clipboard, not_links[i]);
+      g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.add", NULL));
+      dialog = find_add_dialog ();
+      g_assert_nonnull (dialog);
+      wait_clipboard_answered (clipboard);
+      assert_address_has_focus (dialog);
+      wait_address (dialog, "");
+      close_add_dialog (dialog);
+    }
+
+  /* Typed before the clipboard answered: what was typed stays. */
+  gdk_clipboard_set_text (clipboard, url);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.add", NULL));
+  dialog = find_add_dialog ();
+  sl_add_dialog_set_uri (dialog, "https://example.org/typed");
+  wait_clipboard_answered (clipboard);
+  wait_address (dialog, "https://example.org/typed");
+  close_add_dialog (dialog);
+
+  gdk_clipboard_set_content (clipboard, NULL);
 }
 
 typedef struct
@@ -1265,23 +1425,6 @@ test_remove_and_delete (Fixture       *f,
   gtk_window_destroy (GTK_WINDOW (dialog));
   wait_page (f, "empty");
   sl_test_wait_until (NULL, file_is_gone, file, SHORT_MS);
-}
-
-typedef struct
-{
-  gboolean  done;
-  char     *text;
-} ClipboardRead;
-
-static void
-clipboard_read_cb (GObject      *source,
-                   GAsyncResult *result,
-                   gpointer      user_data)
-{
-  ClipboardRead *read = user_data;
-
-  read->text = gdk_clipboard_read_text_finish (GDK_CLIPBOARD (source), result, NULL);
-  read->done = TRUE;
 }
 
 static GtkDropTarget *
@@ -1875,6 +2018,7 @@ main (int   argc,
   ADD_TEST ("/window/pause-resume", test_pause_resume);
   ADD_TEST ("/window/row-keys", test_row_keys);
   ADD_TEST ("/window/add-dialog", test_add_dialog);
+  ADD_TEST ("/window/add-dialog-focus", test_add_dialog_focus);
   ADD_TEST ("/window/filter-search", test_filter_search);
   ADD_TEST ("/window/empty", test_empty);
   ADD_TEST ("/window/icon-buttons", test_icon_buttons);
