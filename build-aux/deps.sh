@@ -10,7 +10,7 @@ SLUICE_BUILD_DEPS=(
 )
 SLUICE_TEST_DEPS=(
   clang libclang-rt-14-dev dbus-daemon dbus-bin
-  xvfb desktop-file-utils appstream shared-mime-info librsvg2-common adwaita-icon-theme
+  xvfb libxtst-dev desktop-file-utils appstream shared-mime-info librsvg2-common adwaita-icon-theme
 )
 
 sluice_install_missing () {

@@ -2,12 +2,13 @@
  *
  * Each test starts a bus, the loopback HTTP server and the daemon, then a window on the
  * daemon's list, and drives it through its actions as a person would through its buttons and
- * keys: rows follow the daemon's downloads, a row's pause and resume act on the daemon, the
- * add dialog adds, search and the state filter narrow the rows, the empty state shows when
- * there is nothing, links pasted or dropped are added. The application itself, run in this
- * process against a stand-in for the desktop's notification server and file manager on the
- * bus, tells of downloads that end and stays in the background for them. The last test runs
- * the `sluice` program twice, as a desktop would.
+ * keys: rows follow the daemon's downloads, a row's pause and resume act on the daemon, keys
+ * pressed (through the X server) on a row that has the focus act on it, the add dialog adds
+ * and opens ready for typing, with the link on the clipboard, search and the state filter
+ * narrow the rows, the empty state shows when there is nothing, links pasted or dropped are
+ * added. The application itself, run in this process against a stand-in for the desktop's
+ * notification server and file manager on the bus, tells of downloads that end and stays in
+ * the background for them. The last test runs the `sluice` program twice, as a desktop would.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -15,10 +16,14 @@
 #include "config.h"
 
 #include <locale.h>
+#include <math.h>
 #include <signal.h>
 #include <sys/prctl.h>
 
 #include <adwaita.h>
+#include <gdk/x11/gdkx.h>
+#include <X11/extensions/XTest.h>
+#include <X11/keysym.h>
 
 #include "sl-add-dialog.h"
 #include "sl-application.h"
@@ -473,6 +478,71 @@ remove_download (Fixture    *f,
   g_assert_no_error (error);
 }
 
+/* The keyboard, through the display: XTest presses keys as a person would, so that they
+ * reach the focus widget along GTK's own event path. */
+
+static Display *
+x_display (void)
+{
+  return gdk_x11_display_get_xdisplay (gdk_display_get_default ());
+}
+
+static gboolean
+window_takes_keyboard (gpointer data)
+{
+  GtkWindow *window = data;
+  GdkSurface *surface = gtk_native_get_surface (GTK_NATIVE (window));
+  GdkDisplay *gdk_display = gtk_widget_get_display (GTK_WIDGET (window));
+
+  if (gtk_window_is_active (window))
+    return TRUE;
+
+  /* There is no window manager: give the window the keyboard as one would, once the server
+   * shows it (before, the request is refused). */
+  gdk_x11_display_error_trap_push (gdk_display);
+  XSetInputFocus (x_display (), gdk_x11_surface_get_xid (surface), RevertToParent, CurrentTime);
+  gdk_x11_display_error_trap_pop_ignored (gdk_display);
+  return FALSE;
+}
+
+static void
+focus_window (GtkWindow *window)
+{
+  sl_test_wait_until (NULL, window_takes_keyboard, window, SHORT_MS);
+}
+
+/* Presses and releases @keysym, holding Shift and Control as @modifiers says. */
+static void
+press_key (guint           keysym,
+           GdkModifierType modifiers)
+{
+  Display *xdisplay = x_display ();
+  KeyCode code = XKeysymToKeycode (xdisplay, keysym);
+  KeyCode shift = XKeysymToKeycode (xdisplay, XK_Shift_L);
+  KeyCode control = XKeysymToKeycode (xdisplay, XK_Control_L);
+
+  g_assert_cmpuint (code, !=, 0);
+  g_assert_cmpuint (modifiers & ~(GDK_SHIFT_MASK | GDK_CONTROL_MASK), ==, 0);
+
+  if (modifiers & GDK_CONTROL_MASK)
+    XTestFakeKeyEvent (xdisplay, control, True, CurrentTime);
+  if (modifiers & GDK_SHIFT_MASK)
+    XTestFakeKeyEvent (xdisplay, shift, True, CurrentTime);
+  XTestFakeKeyEvent (xdisplay, code, True, CurrentTime);
+  XTestFakeKeyEvent (xdisplay, code, False, CurrentTime);
+  if (modifiers & GDK_SHIFT_MASK)
+    XTestFakeKeyEvent (xdisplay, shift, False, CurrentTime);
+  if (modifiers & GDK_CONTROL_MASK)
+    XTestFakeKeyEvent (xdisplay, control, False, CurrentTime);
+  XSync (xdisplay, False);
+}
+
+static gboolean
+widget_is_focus (gpointer data)
+{
+  return gtk_widget_is_focus (data);
+}
+
 /* Tests */
 
 /* One row per daemon download, following additions and removals. */
@@ -535,6 +605,160 @@ test_pause_resume (Fixture       *f,
 
   file = g_build_filename (f->downloads, "file", NULL);
   sl_test_assert_file_is_entity (file, 5, 3000000);
+}
+
+static GtkPopover *
+row_popover (SlDownloadRow *row)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (row)); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      if (GTK_IS_POPOVER (child) && gtk_widget_get_visible (child))
+        return GTK_POPOVER (child);
+    }
+  return NULL;
+}
+
+static gboolean
+row_popover_is_mapped (gpointer data)
+{
+  GtkPopover *popover = row_popover (data);
+
+  /* Mapped, and laid out on its surface. */
+  return popover != NULL && gtk_widget_get_mapped (GTK_WIDGET (popover)) &&
+         gtk_widget_get_width (GTK_WIDGET (popover)) > 0;
+}
+
+static gboolean
+row_popover_is_hidden (gpointer data)
+{
+  return row_popover (data) == NULL;
+}
+
+static GtkWidget *
+find_child_of_type (GtkWidget *widget,
+                    GType      type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
+    return widget;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found;
+
+      if (GTK_IS_NATIVE (child))
+        continue;
+      found = find_child_of_type (child, type);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* The menu a key opened is @row's, and it opens by the row's More button, as from a click on
+ * it, not along the whole row at the window's edge: its anchor is the button, and so is
+ * where the menu shows (positions in the window's surface; the menu's surface includes its
+ * shadow). */
+static void
+assert_menu_at_row (Fixture       *f,
+                    SlDownloadRow *row)
+{
+  GtkWidget *more = find_child_of_type (GTK_WIDGET (row), GTK_TYPE_MENU_BUTTON);
+  GtkPopover *popover;
+  GdkSurface *surface;
+  GdkRectangle anchor;
+  graphene_rect_t bounds;
+  graphene_rect_t row_bounds;
+  graphene_rect_t more_bounds;
+  graphene_rect_t menu_bounds;
+  double dx, dy;
+
+  g_assert_nonnull (more);
+  sl_test_wait_until (NULL, row_popover_is_mapped, row, SHORT_MS);
+  popover = row_popover (row);
+
+  g_assert_true (gtk_popover_get_pointing_to (popover, &anchor));
+  g_assert_true (gtk_widget_compute_bounds (more, GTK_WIDGET (row), &bounds));
+  g_assert_true (graphene_rect_contains_rect (
+    &bounds, &GRAPHENE_RECT_INIT (anchor.x, anchor.y, anchor.width, anchor.height)));
+
+  g_assert_true (gtk_widget_compute_bounds (GTK_WIDGET (row), GTK_WIDGET (f->window),
+                                            &row_bounds));
+  g_assert_true (gtk_widget_compute_bounds (more, GTK_WIDGET (f->window), &more_bounds));
+  gtk_native_get_surface_transform (GTK_NATIVE (f->window), &dx, &dy);
+  graphene_rect_offset (&row_bounds, dx, dy);
+  graphene_rect_offset (&more_bounds, dx, dy);
+  surface = gtk_native_get_surface (GTK_NATIVE (popover));
+  graphene_rect_init (&menu_bounds, gdk_popup_get_position_x (GDK_POPUP (surface)),
+                      gdk_popup_get_position_y (GDK_POPUP (surface)),
+                      gdk_surface_get_width (surface), gdk_surface_get_height (surface));
+
+  /* Across from the button, which is at the row's end... */
+  g_assert_cmpfloat (graphene_rect_get_x (&menu_bounds), <,
+                     graphene_rect_get_x (&more_bounds) + graphene_rect_get_width (&more_bounds));
+  g_assert_cmpfloat (graphene_rect_get_x (&menu_bounds) + graphene_rect_get_width (&menu_bounds),
+                     >, graphene_rect_get_x (&more_bounds));
+  g_assert_cmpfloat (graphene_rect_get_x (&menu_bounds), >,
+                     graphene_rect_get_x (&row_bounds) + graphene_rect_get_width (&row_bounds) / 2);
+  /* ...and level with the row. */
+  g_assert_cmpfloat (graphene_rect_get_y (&menu_bounds), <,
+                     graphene_rect_get_y (&row_bounds) + graphene_rect_get_height (&row_bounds));
+  g_assert_cmpfloat (graphene_rect_get_y (&menu_bounds) + graphene_rect_get_height (&menu_bounds),
+                     >, graphene_rect_get_y (&row_bounds));
+}
+
+/* A row that has the focus, moved onto it with the arrow keys, takes the keys that README and
+ * the Keyboard Shortcuts window promise: Space pauses, Shift+Space resumes, Shift+F10 and
+ * Menu open its menu by the row, Delete removes it. */
+static void
+test_row_keys (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autofree char *path = add_full (f, "/stall?size=100000&after=1000&times=10&seed=42", FALSE);
+  g_autofree char *other = add_full (f, "/file?size=1000&seed=43", TRUE);
+  g_autoptr (GPtrArray) rows = NULL;
+  SlDownloadRow *row;
+  GtkWidget *item;
+
+  open_window (f);
+  wait_rows (f, 2);
+  wait_daemon_state (f, path, "running", TRANSFER_MS);
+  focus_window (GTK_WINDOW (f->window));
+
+  /* The list's rows take the focus themselves, not a button in them: the newest on top,
+   * then Down to the one below. */
+  rows = visible_rows (f);
+  g_assert_true (rows->pdata[0] == find_row (f, other));
+  gtk_widget_grab_focus (gtk_widget_get_parent (rows->pdata[0]));
+  g_assert_true (gtk_widget_is_focus (gtk_widget_get_parent (rows->pdata[0])));
+  row = find_row (f, path);
+  item = gtk_widget_get_parent (GTK_WIDGET (row));
+  press_key (XK_Down, 0);
+  sl_test_wait_until (NULL, widget_is_focus, item, SHORT_MS);
+
+  press_key (XK_space, 0);
+  wait_daemon_state (f, path, "paused", SHORT_MS);
+  sl_test_wait_until (NULL, proxy_is_paused, sl_download_row_get_download (row), SHORT_MS);
+
+  press_key (XK_space, GDK_SHIFT_MASK);
+  wait_daemon_state (f, path, "running", TRANSFER_MS);
+
+  press_key (XK_F10, GDK_SHIFT_MASK);
+  assert_menu_at_row (f, row);
+  press_key (XK_Escape, 0);
+  sl_test_wait_until (NULL, row_popover_is_hidden, row, SHORT_MS);
+  sl_test_wait_until (NULL, widget_is_focus, item, SHORT_MS);
+
+  press_key (XK_Menu, 0);
+  assert_menu_at_row (f, row);
+  press_key (XK_Escape, 0);
+  sl_test_wait_until (NULL, row_popover_is_hidden, row, SHORT_MS);
+  sl_test_wait_until (NULL, widget_is_focus, item, SHORT_MS);
+
+  press_key (XK_Delete, 0);
+  wait_rows (f, 1);
+  find_row (f, other);
 }
 
 static gboolean
@@ -609,6 +833,161 @@ test_add_dialog (Fixture       *f,
     wait_daemon_state (f, path, "completed", TRANSFER_MS);
     sl_test_assert_file_is_entity (file, 6, 2000);
   }
+}
+
+typedef struct
+{
+  gboolean  done;
+  char     *text;
+} ClipboardRead;
+
+static void
+clipboard_read_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  ClipboardRead *read = user_data;
+
+  read->text = gdk_clipboard_read_text_finish (GDK_CLIPBOARD (source), result, NULL);
+  read->done = TRUE;
+}
+
+static gboolean
+add_dialog_shown (gpointer data)
+{
+  return find_add_dialog () != NULL;
+}
+
+static GtkEditable *
+add_dialog_address (SlAddDialog *dialog)
+{
+  return GTK_EDITABLE (gtk_widget_get_template_child (GTK_WIDGET (dialog), SL_TYPE_ADD_DIALOG,
+                                                      "url_row"));
+}
+
+static void
+assert_address_has_focus (SlAddDialog *dialog)
+{
+  GtkWidget *address = GTK_WIDGET (add_dialog_address (dialog));
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (dialog));
+
+  if (focus != address && (focus == NULL || !gtk_widget_is_ancestor (focus, address)))
+    g_error ("The dialog's focus is on a %s, not in the address",
+             focus ? G_OBJECT_TYPE_NAME (focus) : "nothing");
+}
+
+typedef struct
+{
+  GtkEditable *editable;
+  const char  *text;
+} TextWait;
+
+static gboolean
+text_is (gpointer data)
+{
+  TextWait *wait = data;
+
+  return g_strcmp0 (gtk_editable_get_text (wait->editable), wait->text) == 0;
+}
+
+static void
+wait_address (SlAddDialog *dialog,
+              const char  *text)
+{
+  TextWait wait = { add_dialog_address (dialog), text };
+
+  if (!sl_test_iterate_until (NULL, text_is, &wait, SHORT_MS))
+    g_error ("The address is “%s”, not “%s”", gtk_editable_get_text (wait.editable), text);
+}
+
+/* Waits until the clipboard has answered the dialog: a read of the same clipboard asked for
+ * after the dialog's is answered after it. */
+static void
+wait_clipboard_answered (GdkClipboard *clipboard)
+{
+  ClipboardRead read = { FALSE, NULL };
+
+  gdk_clipboard_read_text_async (clipboard, NULL, clipboard_read_cb, &read);
+  sl_test_wait_until (NULL, sl_test_flag_is_set, &read.done, SHORT_MS);
+  g_free (read.text);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+static void
+close_add_dialog (SlAddDialog *dialog)
+{
+  gpointer weak = dialog;
+
+  g_object_add_weak_pointer (G_OBJECT (dialog), &weak);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  sl_test_wait_until (NULL, dialog_gone, &weak, SHORT_MS);
+}
+
+/* The add dialog opens with the focus in the address, so that what is typed or pasted right
+ * away is not lost. A link on the clipboard is there already, selected so that typing
+ * replaces it; text that is not one link is not, nor does it replace what was typed first. */
+static void
+test_add_dialog_focus (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autofree char *url = sl_test_server_url (f->server, "/file?size=1000&seed=44");
+  g_autofree char *padded = g_strdup_printf ("  %s\n", url);
+  g_autofree char *two = g_strdup_printf ("%s\n%s", url, url);
+  g_autofree char *prose = g_strdup_printf ("Get %s now", url);
+  const char *not_links[] = { "no links here", "ftp://example.org/file", two, prose,
+                              "http://", "" };
+  GdkClipboard *clipboard;
+  SlAddDialog *dialog;
+  int start;
+  int end;
+
+  open_window (f);
+  wait_page (f, "empty");
+  clipboard = gtk_widget_get_clipboard (GTK_WIDGET (f->window));
+  focus_window (GTK_WINDOW (f->window));
+
+  /* Ctrl+N with a link copied from somewhere, white space around it. */
+  gdk_clipboard_set_text (clipboard, padded);
+  press_key (XK_n, GDK_CONTROL_MASK);
+  sl_test_wait_until (NULL, add_dialog_shown, NULL, SHORT_MS);
+  dialog = find_add_dialog ();
+  assert_address_has_focus (dialog);
+  wait_address (dialog, url);
+  g_assert_true (gtk_editable_get_selection_bounds (add_dialog_address (dialog), &start, &end));
+  g_assert_cmpint (start, ==, 0);
+  g_assert_cmpint (end, ==, (int) g_utf8_strlen (url, -1));
+  g_assert_null (sl_add_dialog_get_error (dialog));
+
+  /* What is typed next goes in the address, in place of the link. */
+  focus_window (GTK_WINDOW (dialog));
+  press_key (XK_h, 0);
+  wait_address (dialog, "h");
+  close_add_dialog (dialog);
+
+  /* Anything else leaves the address empty, and focused all the same. */
+  for (guint i = 0; i < G_N_ELEMENTS (not_links); i++)
+    {
+      gdk_clipboard_set_text (clipboard, not_links[i]);
+      g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.add", NULL));
+      dialog = find_add_dialog ();
+      g_assert_nonnull (dialog);
+      wait_clipboard_answered (clipboard);
+      assert_address_has_focus (dialog);
+      wait_address (dialog, "");
+      close_add_dialog (dialog);
+    }
+
+  /* Typed before the clipboard answered: what was typed stays. */
+  gdk_clipboard_set_text (clipboard, url);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.add", NULL));
+  dialog = find_add_dialog ();
+  sl_add_dialog_set_uri (dialog, "https://example.org/typed");
+  wait_clipboard_answered (clipboard);
+  wait_address (dialog, "https://example.org/typed");
+  close_add_dialog (dialog);
+
+  gdk_clipboard_set_content (clipboard, NULL);
 }
 
 typedef struct
@@ -1046,23 +1425,6 @@ test_remove_and_delete (Fixture       *f,
   gtk_window_destroy (GTK_WINDOW (dialog));
   wait_page (f, "empty");
   sl_test_wait_until (NULL, file_is_gone, file, SHORT_MS);
-}
-
-typedef struct
-{
-  gboolean  done;
-  char     *text;
-} ClipboardRead;
-
-static void
-clipboard_read_cb (GObject      *source,
-                   GAsyncResult *result,
-                   gpointer      user_data)
-{
-  ClipboardRead *read = user_data;
-
-  read->text = gdk_clipboard_read_text_finish (GDK_CLIPBOARD (source), result, NULL);
-  read->done = TRUE;
 }
 
 static GtkDropTarget *
@@ -1654,7 +2016,9 @@ main (int   argc,
 
   ADD_TEST ("/window/rows", test_rows);
   ADD_TEST ("/window/pause-resume", test_pause_resume);
+  ADD_TEST ("/window/row-keys", test_row_keys);
   ADD_TEST ("/window/add-dialog", test_add_dialog);
+  ADD_TEST ("/window/add-dialog-focus", test_add_dialog_focus);
   ADD_TEST ("/window/filter-search", test_filter_search);
   ADD_TEST ("/window/empty", test_empty);
   ADD_TEST ("/window/icon-buttons", test_icon_buttons);

@@ -12,7 +12,11 @@
 
 /* The Add Download dialog: an address checked as it is typed, an optional file name, the
  * folder, and whether to start paused. Adding asks the daemon; a refusal stays in the dialog
- * with the daemon's reason, so nothing typed is lost. */
+ * with the daemon's reason, so nothing typed is lost.
+ *
+ * The address has the focus from the start, so that what is typed or pasted right away goes
+ * there. Opened without an address, the dialog offers the link on the clipboard, selected so
+ * that typing replaces it. */
 
 struct _SlAddDialog
 {
@@ -89,6 +93,38 @@ show_folder (SlAddDialog *self)
   adw_action_row_set_subtitle (ADW_ACTION_ROW (self->folder_row), display);
 }
 
+/* The clipboard's link. Read without waiting for it; by the time it comes, something typed
+ * in the meantime wins. Only text that is one http or https address and nothing else counts:
+ * not a paragraph around one, not a list of them (Ctrl+V in the window adds those). */
+
+static void
+clipboard_read_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr (SlAddDialog) self = user_data;
+  g_autofree char *text = gdk_clipboard_read_text_finish (GDK_CLIPBOARD (source), result, NULL);
+
+  /* Closed meanwhile, or typed into. */
+  if (text == NULL || g_cancellable_is_cancelled (self->cancellable) ||
+      *gtk_editable_get_text (GTK_EDITABLE (self->url_row)) != '\0')
+    return;
+
+  g_strstrip (text);
+  if (!sl_format_check_url (text, NULL))
+    return;
+
+  gtk_editable_set_text (GTK_EDITABLE (self->url_row), text);
+  gtk_editable_select_region (GTK_EDITABLE (self->url_row), 0, -1);
+}
+
+static void
+offer_clipboard_link (SlAddDialog *self)
+{
+  gdk_clipboard_read_text_async (gtk_widget_get_clipboard (GTK_WIDGET (self)), self->cancellable,
+                                 clipboard_read_cb, g_object_ref (self));
+}
+
 /* Actions */
 
 static void
@@ -107,6 +143,7 @@ add_done_cb (GObject      *source,
       g_dbus_error_strip_remote_error (error);
       set_error (self, error->message);
       gtk_widget_set_sensitive (GTK_WIDGET (self), TRUE);
+      gtk_widget_grab_focus (self->url_row);
       return;
     }
 
@@ -134,7 +171,10 @@ add_action (GtkWidget  *widget,
   g_variant_dict_insert (&options, "paused", "b",
                          gtk_switch_get_active (GTK_SWITCH (self->paused_switch)));
 
-  /* Insensitive while the daemon answers, so that Add cannot go twice. */
+  /* Insensitive while the daemon answers, so that Add cannot go twice. The focus leaves the
+   * address first: a text made insensitive with the focus is not told it lost it, and goes on
+   * blinking its cursor. */
+  gtk_window_set_focus (GTK_WINDOW (self), NULL);
   gtk_widget_set_sensitive (widget, FALSE);
   sl_dbus_manager1_call_add (self->manager, url, g_variant_dict_end (&options), self->cancellable,
                              add_done_cb, g_object_ref (self));
@@ -243,6 +283,8 @@ sl_add_dialog_init (SlAddDialog *self)
   g_signal_connect_object (self->filename_row, "changed", G_CALLBACK (validate), self,
                            G_CONNECT_SWAPPED);
   gtk_window_set_default_widget (GTK_WINDOW (self), self->add_button);
+  /* Before the window shows, which would give the focus to its first button otherwise. */
+  gtk_widget_grab_focus (self->url_row);
   validate (self);
 }
 
@@ -250,7 +292,7 @@ sl_add_dialog_init (SlAddDialog *self)
  * sl_add_dialog_new:
  * @parent: (nullable): the window to be modal for
  * @manager: the daemon's Manager1
- * @uri: (nullable): the address to start with
+ * @uri: (nullable): the address to start with; without one, the link on the clipboard, if any
  * @directory: (nullable): the folder to start with, or %NULL or "" for Downloads
  *
  * Returns: (transfer none): a new dialog, owned by GTK's list of toplevels
@@ -276,6 +318,8 @@ sl_add_dialog_new (GtkWindow      *parent,
   show_folder (self);
 
   sl_add_dialog_set_uri (self, uri);
+  if (uri == NULL || *uri == '\0')
+    offer_clipboard_link (self);
 
   return self;
 }

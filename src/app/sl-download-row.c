@@ -442,27 +442,41 @@ refresh_link_action (GtkWidget  *widget,
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
-/* The context menu: right click, the Menu key or Shift+F10. */
+/* The context menu: right click, the Menu key or Shift+F10. A click opens it where the
+ * pointer is; a key opens it by the row's More button, as the button's own menu opens (along
+ * the whole row, it would open at the window's edge). */
 
 static void
 popup_context_menu (SlDownloadRow *self,
                     double         x,
                     double         y)
 {
+  GdkRectangle target = { (int) x, (int) y, 1, 1 };
+  GtkAlign halign = GTK_ALIGN_START;
+  graphene_rect_t bounds;
+
   if (self->context_popover == NULL)
     {
       self->context_popover = gtk_popover_menu_new_from_model (self->context_menu);
       gtk_popover_set_has_arrow (GTK_POPOVER (self->context_popover), FALSE);
-      gtk_widget_set_halign (self->context_popover, GTK_ALIGN_START);
       gtk_widget_set_parent (self->context_popover, GTK_WIDGET (self));
     }
 
-  if (x >= 0 && y >= 0)
-    gtk_popover_set_pointing_to (GTK_POPOVER (self->context_popover),
-                                 &(GdkRectangle) { (int) x, (int) y, 1, 1 });
+  if ((x < 0 || y < 0) &&
+      gtk_widget_compute_bounds (self->menu_button, GTK_WIDGET (self), &bounds))
+    {
+      target.x = (int) floorf (graphene_rect_get_x (&bounds));
+      target.y = (int) floorf (graphene_rect_get_y (&bounds));
+      target.width = (int) ceilf (graphene_rect_get_width (&bounds));
+      target.height = (int) ceilf (graphene_rect_get_height (&bounds));
+      halign = GTK_ALIGN_END;
+    }
+
+  gtk_widget_set_halign (self->context_popover, halign);
+  if (target.x >= 0 && target.y >= 0)
+    gtk_popover_set_pointing_to (GTK_POPOVER (self->context_popover), &target);
   else
     gtk_popover_set_pointing_to (GTK_POPOVER (self->context_popover), NULL);
-
   gtk_popover_popup (GTK_POPOVER (self->context_popover));
 }
 

@@ -451,6 +451,31 @@ on_list_view_activate (GtkListView *list_view,
   gtk_widget_activate_action (GTK_WIDGET (self), "app.open-file", "s", path);
 }
 
+/* The row's keys. The list moves the focus onto its rows themselves (the list's own widgets,
+ * each around an SlDownloadRow), and such a row takes Space for selection: keys pressed there
+ * never reach the SlDownloadRow inside. They are passed to it first, so that its own bindings
+ * (Space, Shift+Space, Delete, the menu keys) act as they do with the focus inside it. */
+static gboolean
+on_list_view_key_pressed (GtkEventControllerKey *controller,
+                          guint                  keyval,
+                          guint                  keycode,
+                          GdkModifierType        state,
+                          SlWindow              *self)
+{
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (self));
+  GtkWidget *row;
+
+  if (focus == NULL || !gtk_widget_is_ancestor (focus, self->list_view))
+    return FALSE;
+
+  /* Within the row (one of its buttons), its bindings see the key anyway. */
+  row = gtk_widget_get_first_child (focus);
+  if (row == NULL || !SL_IS_DOWNLOAD_ROW (row))
+    return FALSE;
+
+  return gtk_event_controller_key_forward (controller, row);
+}
+
 /* GtkWindow */
 
 static gboolean
@@ -644,6 +669,7 @@ sl_window_class_init (SlWindowClass *klass)
 static void
 sl_window_init (SlWindow *self)
 {
+  GtkEventController *keys;
   GtkDropTarget *drop;
 
   gtk_widget_init_template (GTK_WIDGET (self));
@@ -663,6 +689,10 @@ sl_window_init (SlWindow *self)
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->list_view, "activate", G_CALLBACK (on_list_view_activate), self,
                            0);
+  keys = gtk_event_controller_key_new ();
+  gtk_event_controller_set_propagation_phase (keys, GTK_PHASE_CAPTURE);
+  g_signal_connect_object (keys, "key-pressed", G_CALLBACK (on_list_view_key_pressed), self, 0);
+  gtk_widget_add_controller (self->list_view, keys);
   gtk_search_bar_set_key_capture_widget (GTK_SEARCH_BAR (self->search_bar), GTK_WIDGET (self));
   gtk_search_bar_connect_entry (GTK_SEARCH_BAR (self->search_bar),
                                 GTK_EDITABLE (self->search_entry));
