@@ -10,10 +10,15 @@
 
 #include <signal.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 
+#include "sl-resume-data.h"
 #include "sl-test-server.h"
 #include "sl-test-utils.h"
 
@@ -380,17 +385,206 @@ test_disk_full_then_resume (Fixture       *fixture,
   g_assert_nonnull (((SlTestRequest *) requests->pdata[1])->range);
 }
 
+/* What a child sluicectl may not do. A file size limit (RLIMIT_FSIZE) makes every write past
+ * it fail with EFBIG, as a full disk fails it with ENOSPC. A folder it may not write to makes
+ * creating a new file there fail; since root passes over permissions, the child of a root
+ * test also loses CAP_DAC_OVERRIDE, from its bounding set so that it stays lost across exec. */
+typedef struct
+{
+  rlim_t   file_size_limit;   /* 0 for none */
+  gboolean obey_permissions;
+} ChildLimits;
+
+static void
+limited_child_setup (gpointer data)
+{
+  const ChildLimits *limits = data;
+
+  if (limits->file_size_limit > 0)
+    {
+      struct rlimit limit = { limits->file_size_limit, limits->file_size_limit };
+
+      setrlimit (RLIMIT_FSIZE, &limit);
+    }
+
+  if (limits->obey_permissions)
+    {
+      struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+      struct __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3];
+
+      prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+      prctl (PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, 0, 0, 0);
+      if (syscall (SYS_capget, &header, caps) == 0)
+        {
+          caps[0].inheritable &= ~(1u << CAP_DAC_OVERRIDE);
+          syscall (SYS_capset, &header, caps);
+        }
+    }
+}
+
+static GSubprocessLauncher *
+limited_launcher_new (Fixture           *fixture,
+                      const ChildLimits *limits)
+{
+  GSubprocessLauncher *launcher = launcher_new (fixture);
+
+  g_subprocess_launcher_set_child_setup (launcher, limited_child_setup, (gpointer) limits, NULL);
+  return launcher;
+}
+
+/* Whether a child that obeys permissions really cannot create a file in @folder, which the
+ * test made read-only. */
+static gboolean
+folder_refuses_new_files (Fixture    *fixture,
+                          const char *folder)
+{
+  ChildLimits limits = { 0, TRUE };
+  g_autoptr (GSubprocessLauncher) launcher = limited_launcher_new (fixture, &limits);
+  g_autoptr (GSubprocess) process = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *probe = g_build_filename (folder, "probe", NULL);
+
+  process = g_subprocess_launcher_spawn (launcher, &error, "/bin/sh", "-c", ": > \"$1\"", "sh",
+                                         probe, NULL);
+  g_assert_no_error (error);
+  g_subprocess_wait (process, NULL, &error);
+  g_assert_no_error (error);
+  if (g_file_test (probe, G_FILE_TEST_EXISTS))
+    {
+      g_unlink (probe);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static GBytes *
+read_file_bytes (const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  char *contents = NULL;
+  gsize length = 0;
+
+  g_file_get_contents (path, &contents, &length, &error);
+  g_assert_no_error (error);
+  return g_bytes_new_take (contents, length);
+}
+
+/* A run that cannot write its resume data must leave the last good copy as it was: the file
+ * is replaced (a temporary file beside it, synced, renamed over it), never rewritten in
+ * place. A real full disk is out of reach of a test, so two limits stand in for it, each in
+ * a child sluicectl: a file size limit below the size of the resume data, so that writing it
+ * fails part way, as on a full disk; and, with that, a folder that refuses new files, so that
+ * a writer that cannot make its temporary file (as when a full disk has no room for one more
+ * entry) must not fall back to truncating the old file. Neither limit needs privileges, so
+ * the test runs the same for root and for a user. */
+static void
+test_resume_file_survives_failed_write (Fixture       *fixture,
+                                        gconstpointer  data)
+{
+  g_autofree char *url = sl_test_server_url (fixture->server, "/file?size=2000000&seed=6");
+  g_autofree char *resume = g_build_filename (fixture->dir_path, "file.part.resume", NULL);
+  const char *partial[] = { "file.part", "file.part.resume", NULL };
+  const char *listing[] = { "file", NULL };
+  ChildLimits full_disk = { 600000, FALSE };
+  ChildLimits no_room = { 16, FALSE };
+  ChildLimits no_entry = { 16, TRUE };
+  g_autoptr (GBytes) kept = NULL;
+  g_autoptr (GPtrArray) requests = NULL;
+  SlTestRequest *last;
+  Result result = { 0 };
+
+  /* A first run stops on a full disk, with resume data worth keeping. */
+  {
+    g_autoptr (GSubprocessLauncher) launcher = limited_launcher_new (fixture, &full_disk);
+
+    run_with (launcher, &result, "get", url, "-q", NULL);
+  }
+  g_assert_cmpint (result.status, ==, 4);
+  assert_one_error_line (&result, "File too large");
+  sl_test_assert_dir_is (fixture->dir, partial);
+  result_clear (&result);
+  kept = read_file_bytes (resume);
+  g_assert_cmpuint (g_bytes_get_size (kept), >, no_room.file_size_limit);
+
+  /* Resumed with no room even for the resume data: the download stops at once, and neither
+   * the old resume file nor any temporary one is changed or left over. */
+  {
+    g_autoptr (GSubprocessLauncher) launcher = limited_launcher_new (fixture, &no_room);
+    g_autoptr (GBytes) now = NULL;
+
+    run_with (launcher, &result, "get", url, "-q", NULL);
+    g_assert_cmpint (result.status, ==, 4);
+    assert_one_error_line (&result, "File too large");
+    sl_test_assert_dir_is (fixture->dir, partial);
+    now = read_file_bytes (resume);
+    sl_assert_bytes_equal (now, kept);
+    result_clear (&result);
+  }
+
+  /* The same in a folder that takes no new file. */
+  g_assert_cmpint (g_chmod (fixture->dir_path, 0555), ==, 0);
+  if (folder_refuses_new_files (fixture, fixture->dir_path))
+    {
+      g_autoptr (GSubprocessLauncher) launcher = limited_launcher_new (fixture, &no_entry);
+      g_autoptr (GBytes) now = NULL;
+
+      run_with (launcher, &result, "get", url, "-q", NULL);
+      g_assert_cmpint (g_chmod (fixture->dir_path, 0755), ==, 0);
+      g_assert_cmpint (result.status, ==, 4);
+      assert_one_error_line (&result, "File too large");
+      sl_test_assert_dir_is (fixture->dir, partial);
+      now = read_file_bytes (resume);
+      sl_assert_bytes_equal (now, kept);
+      result_clear (&result);
+    }
+  else
+    {
+      g_assert_cmpint (g_chmod (fixture->dir_path, 0755), ==, 0);
+      g_test_message ("a read-only folder still takes new files here; that part is skipped");
+    }
+
+  /* With room again, the same command resumes from the kept resume data. */
+  run_ctl (fixture, &result, "get", url, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_nonnull (strstr (result.err, "Resuming"));
+  g_assert_null (strstr (result.err, "Ignoring"));
+  assert_file_is_entity (fixture, "file", 6, 2000000);
+  sl_test_assert_dir_is (fixture->dir, listing);
+  result_clear (&result);
+
+  requests = sl_test_server_requests (fixture->server, "/file");
+  last = requests->pdata[requests->len - 1];
+  g_assert_nonnull (last->range);
+  g_assert_cmpstr (last->range, !=, "bytes=0-");
+}
+
 typedef struct
 {
   char   *path;
+  char   *resume_path;
   gint64  size;
 } Growth;
 
+/* Whether the partial file has grown to the size wanted; meanwhile, its resume file is
+ * either absent or whole whenever it is looked at. */
 static gboolean
 file_grew (gpointer data)
 {
   Growth *growth = data;
+  g_autofree char *contents = NULL;
+  gsize length;
   GStatBuf st;
+
+  if (g_file_get_contents (growth->resume_path, &contents, &length, NULL))
+    {
+      g_autoptr (GBytes) bytes = g_bytes_new_take (g_steal_pointer (&contents), length);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (SlResumeData) resume = sl_resume_data_parse (bytes, &error);
+
+      if (resume == NULL)
+        g_error ("the resume file was seen incomplete (%" G_GSIZE_FORMAT " bytes): %s", length,
+                 error->message);
+    }
 
   return g_stat (growth->path, &st) == 0 && st.st_size >= growth->size;
 }
@@ -409,7 +603,7 @@ check_signal_then_resume (Fixture *fixture,
   g_autoptr (GError) error = NULL;
   g_autofree char *err = NULL;
   const char *listing[] = { "file", NULL };
-  Growth growth = { NULL, 300000 };
+  Growth growth = { NULL, NULL, 300000 };
   Result result = { 0 };
   GStatBuf st;
 
@@ -422,6 +616,7 @@ check_signal_then_resume (Fixture *fixture,
   g_assert_no_error (error);
 
   growth.path = g_build_filename (fixture->dir_path, "file.part", NULL);
+  growth.resume_path = g_build_filename (fixture->dir_path, "file.part.resume", NULL);
   sl_test_wait_until (NULL, file_grew, &growth, WAIT_MS);
   g_subprocess_send_signal (process, signum);
   g_subprocess_communicate_utf8 (process, NULL, NULL, NULL, &err, &error);
@@ -458,6 +653,7 @@ check_signal_then_resume (Fixture *fixture,
     }
 
   g_free (growth.path);
+  g_free (growth.resume_path);
 }
 
 static void
@@ -519,6 +715,7 @@ main (int    argc,
   ADD ("missing-folder", test_missing_folder);
   ADD ("checksum", test_checksum);
   ADD ("disk-full-then-resume", test_disk_full_then_resume);
+  ADD ("resume-file-survives-failed-write", test_resume_file_survives_failed_write);
   ADD ("sigint", test_sigint);
   ADD ("sigterm", test_sigterm);
   ADD ("sigkill", test_sigkill);

@@ -6,8 +6,10 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 
 #include "sl-cli-util.h"
 
@@ -73,4 +75,65 @@ sl_cli_usage_error (GOptionContext *context,
   sl_cli_print_error ("%s", message);
   fprintf (stderr, "%s", help);
   return SL_EXIT_USAGE;
+}
+
+/**
+ * sl_cli_replace_file:
+ * @path: the file to replace
+ * @contents: what it is to hold
+ * @error: return location for a #GError
+ *
+ * Replaces @path with @contents so that @path always holds either its old contents or all of
+ * @contents, whatever stops the write (a full disk, a crash, a power cut): the bytes go to a
+ * temporary file beside @path, which is synced and renamed over it, and the folder is synced.
+ * A write that fails leaves @path as it was and removes the temporary file. GIO's
+ * g_file_replace() is not enough here: on GLib 2.74 it renames a temporary file that a failed
+ * write left short over the old one, and rewrites the old file in place when it cannot make
+ * a temporary file. Blocks: call it from a thread.
+ *
+ * Returns: whether @path now holds @contents
+ */
+gboolean
+sl_cli_replace_file (const char  *path,
+                     GBytes      *contents,
+                     GError     **error)
+{
+  gsize size;
+  const char *data = g_bytes_get_data (contents, &size);
+
+  return g_file_set_contents_full (path, data, size,
+                                   G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                   0666, error);
+}
+
+/**
+ * sl_cli_remove_replace_leftovers:
+ * @path: a file that sl_cli_replace_file() replaced
+ *
+ * Removes the temporary files that replacing @path left behind when the process was killed
+ * half way: @path's name with a dot and six more characters.
+ */
+void
+sl_cli_remove_replace_leftovers (const char *path)
+{
+  g_autofree char *folder = g_path_get_dirname (path);
+  g_autofree char *name = g_path_get_basename (path);
+  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+  gsize length = strlen (name);
+  const char *entry;
+
+  while (dir != NULL && (entry = g_dir_read_name (dir)) != NULL)
+    {
+      gboolean random = strlen (entry) == length + 7 && strncmp (entry, name, length) == 0 &&
+                        entry[length] == '.';
+
+      for (gsize i = length + 1; random && entry[i] != '\0'; i++)
+        random = g_ascii_isalnum (entry[i]);
+      if (random)
+        {
+          g_autofree char *leftover = g_build_filename (folder, entry, NULL);
+
+          g_unlink (leftover);
+        }
+    }
 }

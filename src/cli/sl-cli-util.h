@@ -28,5 +28,9 @@ gboolean sl_cli_names_are_text (const char *filename,
                                  const char *directory);
 int  sl_cli_usage_error (GOptionContext *context,
                          const char     *message);
+gboolean sl_cli_replace_file (const char   *path,
+                              GBytes       *contents,
+                              GError      **error);
+void sl_cli_remove_replace_leftovers (const char *path);
 
 G_END_DECLS
