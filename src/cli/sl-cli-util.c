@@ -5,8 +5,10 @@
 
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
@@ -62,7 +64,8 @@ sl_cli_names_are_text (const char *filename,
  * @context: the verb's option context
  * @message: what was wrong
  *
- * Prints @message and the verb's help on standard error.
+ * Prints @message as one line on standard error, and a second line that points at the verb's
+ * help (main() names the program after the verb, as in “sluicectl get”).
  *
  * Returns: %SL_EXIT_USAGE
  */
@@ -70,11 +73,48 @@ int
 sl_cli_usage_error (GOptionContext *context,
                     const char     *message)
 {
-  g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
-
   sl_cli_print_error ("%s", message);
-  fprintf (stderr, "%s", help);
+  fprintf (stderr, _("Try “%s --help”"), g_get_prgname ());
+  fputc ('\n', stderr);
   return SL_EXIT_USAGE;
+}
+
+/**
+ * sl_cli_folder_is_usable:
+ * @path: a folder to save into
+ *
+ * Checks that @path is a folder that a file can be saved into, and if not, says which of
+ * that it is not, in one line on standard error.
+ *
+ * Returns: whether @path exists, is a folder, and is writable
+ */
+gboolean
+sl_cli_folder_is_usable (const char *path)
+{
+  GStatBuf st;
+
+  if (g_stat (path, &st) != 0)
+    {
+      int saved_errno = errno;
+
+      if (saved_errno == ENOENT || saved_errno == ENOTDIR)
+        sl_cli_print_error (_("The folder “%s” does not exist"), path);
+      else
+        sl_cli_print_error (_("Cannot use the folder “%s”: %s"), path, g_strerror (saved_errno));
+      return FALSE;
+    }
+  if (!S_ISDIR (st.st_mode))
+    {
+      sl_cli_print_error (_("“%s” is not a folder"), path);
+      return FALSE;
+    }
+  if (access (path, W_OK | X_OK) != 0)
+    {
+      sl_cli_print_error (_("The folder “%s” is not writable"), path);
+      return FALSE;
+    }
+
+  return TRUE;
 }
 
 /**

@@ -595,11 +595,8 @@ cmd_get (int    argc,
 
   if (!sl_cli_names_are_text (filename, dir_path))
     return SL_EXIT_USAGE;
-  if (!g_file_test (dir_path, G_FILE_TEST_IS_DIR))
-    {
-      sl_cli_print_error (_("The folder “%s” does not exist"), dir_path);
-      return SL_EXIT_FILE;
-    }
+  if (!sl_cli_folder_is_usable (dir_path))
+    return SL_EXIT_FILE;
 
   ctx.quiet = quiet;
   ctx.tty = isatty (STDERR_FILENO);
@@ -750,6 +747,13 @@ main (int    argc,
       return SL_EXIT_DONE;
     }
 
+  /* Each verb's help and usage errors name it as “sluicectl VERB”. */
+  {
+    g_autofree char *name = g_strdup_printf ("sluicectl %s", argv[1]);
+
+    g_set_prgname (name);
+  }
+
   if (g_str_equal (argv[1], "get"))
     return cmd_get (argc - 1, argv + 1);
 
@@ -761,6 +765,7 @@ main (int    argc,
   }
 
   sl_cli_print_error (_("Unknown command “%s”"), argv[1]);
-  print_usage (stderr);
+  fprintf (stderr, _("Try “%s --help”"), "sluicectl");
+  fputc ('\n', stderr);
   return SL_EXIT_USAGE;
 }
