@@ -1,7 +1,8 @@
 /* test-sluicectl.c
  *
  * `sluicectl get` as a user runs it: a subprocess, its exit codes, its one-line errors, its
- * signals, and re-running the same command to resume.
+ * signals, and re-running the same command to resume. Also the usage errors of every verb,
+ * and `sluicectl wait` against a daemon on a private bus.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -10,20 +11,40 @@
 
 #include <signal.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 
+#include "sl-resume-data.h"
 #include "sl-test-server.h"
 #include "sl-test-utils.h"
 
 #define WAIT_MS (60 * 1000)
+#define CTL_MS  (30 * 1000)
+
+#define BUS_NAME       "org.sluice.Downloads"
+#define ROOT_PATH      "/org/sluice/Downloads"
+#define DOWNLOAD_IFACE "org.sluice.Downloads.Download1"
 
 typedef struct
 {
-  SlTestServer *server;
-  GFile        *dir;
-  char         *dir_path;
+  SlTestServer    *server;
+  GFile           *dir;
+  char            *dir_path;
+
+  /* Only for the tests of the daemon's verbs (daemon_setup()). */
+  GTestDBus       *bus;
+  const char      *bus_address;
+  GDBusConnection *connection;
+  GFile           *data_home;
+  GSubprocess     *daemon;
+  gboolean         name_owned;
+  guint            watch_id;
 } Fixture;
 
 typedef struct
@@ -99,6 +120,11 @@ launcher_new (Fixture *fixture)
 
   g_subprocess_launcher_set_cwd (launcher, fixture->dir_path);
   g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
+  /* A verb that got past its usage checks finds no bus, rather than the session's. */
+  g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS",
+                                fixture->bus_address ? fixture->bus_address
+                                                     : "unix:path=/nonexistent/bus",
+                                TRUE);
   return launcher;
 }
 
@@ -108,27 +134,94 @@ run_with (GSubprocessLauncher *launcher,
           const char          *first,
           ...) G_GNUC_NULL_TERMINATED;
 
+typedef struct
+{
+  gboolean  done;
+  GError   *error;
+  char     *out;
+  char     *err;
+} Communication;
+
+static void
+on_communicated (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  Communication *comm = user_data;
+
+  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), result, &comm->out, &comm->err,
+                                        &comm->error);
+  comm->done = TRUE;
+}
+
+/* Waits, at most CTL_MS, until @process has exited and closed its output. */
+static void
+finish (GSubprocess *process,
+        Result      *result)
+{
+  Communication comm = { FALSE, NULL, NULL, NULL };
+
+  g_subprocess_communicate_utf8_async (process, NULL, NULL, on_communicated, &comm);
+  if (!sl_test_iterate_until (NULL, sl_test_flag_is_set, &comm.done, CTL_MS))
+    {
+      g_subprocess_force_exit (process);
+      sl_test_wait_until (NULL, sl_test_flag_is_set, &comm.done, CTL_MS);
+      g_error ("sluicectl did not finish within %u ms; stderr: %s", CTL_MS, comm.err);
+    }
+  g_assert_no_error (comm.error);
+  result->out = g_steal_pointer (&comm.out);
+  result->err = g_steal_pointer (&comm.err);
+  result->status = wait_status (process);
+  g_test_message ("exit %d, stderr: %s", result->status, result->err);
+}
+
+static GSubprocess *
+spawn_with (GSubprocessLauncher *launcher,
+            const char          *first,
+            va_list              args)
+{
+  g_autoptr (GPtrArray) argv = make_argv (first, args);
+  g_autoptr (GError) error = NULL;
+  GSubprocess *process;
+
+  process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  return process;
+}
+
 static void
 run_with (GSubprocessLauncher *launcher,
           Result              *result,
           const char          *first,
           ...)
 {
-  g_autoptr (GPtrArray) argv = NULL;
   g_autoptr (GSubprocess) process = NULL;
-  g_autoptr (GError) error = NULL;
   va_list args;
 
   va_start (args, first);
-  argv = make_argv (first, args);
+  process = spawn_with (launcher, first, args);
   va_end (args);
+  finish (process, result);
+}
 
-  process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (process, NULL, NULL, &result->out, &result->err, &error);
-  g_assert_no_error (error);
-  result->status = wait_status (process);
-  g_test_message ("exit %d, stderr: %s", result->status, result->err);
+static GSubprocess *
+start_ctl (Fixture    *fixture,
+           const char *first,
+           ...) G_GNUC_NULL_TERMINATED;
+
+static GSubprocess *
+start_ctl (Fixture    *fixture,
+           const char *first,
+           ...)
+{
+  g_autoptr (GSubprocessLauncher) launcher = launcher_new (fixture);
+  GSubprocess *process;
+  va_list args;
+
+  va_start (args, first);
+  process = spawn_with (launcher, first, args);
+  va_end (args);
+  return process;
 }
 
 #define run_ctl(fixture, result, ...)                                                          \
@@ -136,6 +229,90 @@ run_with (GSubprocessLauncher *launcher,
     g_autoptr (GSubprocessLauncher) _launcher = launcher_new (fixture);                        \
     run_with (_launcher, result, __VA_ARGS__);                                                 \
   } G_STMT_END
+
+/* What a child sluicectl may not do. A file size limit (RLIMIT_FSIZE) makes every write past
+ * it fail with EFBIG, as a full disk fails it with ENOSPC. A folder it may not write to makes
+ * creating a new file there fail; since root passes over permissions, the child of a root
+ * test also loses CAP_DAC_OVERRIDE, from its bounding set so that it stays lost across exec. */
+typedef struct
+{
+  rlim_t   file_size_limit;   /* 0 for none */
+  gboolean obey_permissions;
+} ChildLimits;
+
+static void
+limited_child_setup (gpointer data)
+{
+  const ChildLimits *limits = data;
+
+  if (limits->file_size_limit > 0)
+    {
+      struct rlimit limit = { limits->file_size_limit, limits->file_size_limit };
+
+      setrlimit (RLIMIT_FSIZE, &limit);
+    }
+
+  if (limits->obey_permissions)
+    {
+      struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+      struct __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3];
+
+      prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+      prctl (PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, 0, 0, 0);
+      if (syscall (SYS_capget, &header, caps) == 0)
+        {
+          caps[0].inheritable &= ~(1u << CAP_DAC_OVERRIDE);
+          syscall (SYS_capset, &header, caps);
+        }
+    }
+}
+
+static GSubprocessLauncher *
+limited_launcher_new (Fixture           *fixture,
+                      const ChildLimits *limits)
+{
+  GSubprocessLauncher *launcher = launcher_new (fixture);
+
+  g_subprocess_launcher_set_child_setup (launcher, limited_child_setup, (gpointer) limits, NULL);
+  return launcher;
+}
+
+/* Whether a child that obeys permissions really cannot create a file in @folder, which the
+ * test made read-only. */
+static gboolean
+folder_refuses_new_files (Fixture    *fixture,
+                          const char *folder)
+{
+  ChildLimits limits = { 0, TRUE };
+  g_autoptr (GSubprocessLauncher) launcher = limited_launcher_new (fixture, &limits);
+  g_autoptr (GSubprocess) process = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *probe = g_build_filename (folder, "probe", NULL);
+
+  process = g_subprocess_launcher_spawn (launcher, &error, "/bin/sh", "-c", ": > \"$1\"", "sh",
+                                         probe, NULL);
+  g_assert_no_error (error);
+  g_subprocess_wait (process, NULL, &error);
+  g_assert_no_error (error);
+  if (g_file_test (probe, G_FILE_TEST_EXISTS))
+    {
+      g_unlink (probe);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static GBytes *
+read_file_bytes (const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  char *contents = NULL;
+  gsize length = 0;
+
+  g_file_get_contents (path, &contents, &length, &error);
+  g_assert_no_error (error);
+  return g_bytes_new_take (contents, length);
+}
 
 static guint
 count_lines (const char *text)
@@ -317,6 +494,157 @@ test_missing_folder (Fixture       *fixture,
   result_clear (&result);
 }
 
+/* A usage error: exit 1, nothing on stdout, and on stderr exactly two lines, what was wrong
+ * and where the verb's help is. */
+static void
+assert_usage_error (Result     *result,
+                    const char *verb)
+{
+  g_auto (GStrv) lines = g_strsplit (result->err, "\n", -1);
+  g_autofree char *hint = verb ? g_strdup_printf ("Try “sluicectl %s --help”", verb)
+                               : g_strdup ("Try “sluicectl --help”");
+
+  g_assert_cmpint (result->status, ==, 1);
+  g_assert_cmpstr (result->out, ==, "");
+  if (count_lines (result->err) != 2 || !g_str_has_suffix (result->err, "\n"))
+    g_error ("expected two lines on stderr, got: %s", result->err);
+  g_assert_true (g_str_has_prefix (lines[0], "sluicectl: "));
+  g_assert_cmpstr (lines[1], ==, hint);
+}
+
+static void
+test_usage_lines (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_autofree char *url = sl_test_server_url (fixture->server, "/file?size=10");
+  const char *empty[] = { NULL };
+  /* Each case: the verb its help belongs to (NULL for none), then the arguments. */
+  const char *cases[][8] = {
+    { "get", "get", url, "-o", "x", "-d", "y", NULL },
+    { "get", "get", url, "--retry", "-3", NULL },
+    { "get", "get", url, "--retry", "many", NULL },
+    { "get", "get", url, "--limit-rate", "banana", NULL },
+    { "get", "get", url, "-x", "17", NULL },
+    { "get", "get", url, url, NULL },
+    { "get", "get", NULL },
+    { "get", "get", url, "--bogus-option", NULL },
+    { "add", "add", NULL },
+    { "add", "add", "-o", "name", url, url, NULL },
+    { "list", "list", "extra", NULL },
+    { "list", "list", "--bogus", NULL },
+    { "pause", "pause", "abc", NULL },
+    { "pause", "pause", NULL },
+    { "pause", "pause", "--all", "3", NULL },
+    { "resume", "resume", "0", NULL },
+    { "cancel", "cancel", NULL },
+    { "cancel", "cancel", "--all", NULL },
+    { "remove", "remove", "x1", NULL },
+    { "wait", "wait", "abc", NULL },
+    { "wait", "wait", NULL },
+    { NULL, "frobnicate", NULL },
+    { NULL, "--bogus", NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GSubprocessLauncher) launcher = launcher_new (fixture);
+      g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+      g_autoptr (GSubprocess) process = NULL;
+      g_autoptr (GError) error = NULL;
+      Result result = { 0 };
+
+      g_ptr_array_add (argv, (char *) sluicectl_path ());
+      for (guint j = 1; cases[i][j] != NULL; j++)
+        g_ptr_array_add (argv, (char *) cases[i][j]);
+      g_ptr_array_add (argv, NULL);
+
+      g_test_message ("sluicectl %s …", cases[i][1]);
+      process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata,
+                                              &error);
+      g_assert_no_error (error);
+      finish (process, &result);
+      assert_usage_error (&result, cases[i][0]);
+      result_clear (&result);
+    }
+
+  sl_test_assert_dir_is (fixture->dir, empty);
+
+  /* Help itself is no error: on stdout, naming the verb. */
+  {
+    Result result = { 0 };
+
+    run_ctl (fixture, &result, "get", "--help", NULL);
+    g_assert_cmpint (result.status, ==, 0);
+    g_assert_cmpstr (result.err, ==, "");
+    g_assert_nonnull (strstr (result.out, "sluicectl get"));
+    result_clear (&result);
+  }
+}
+
+/* Where a folder cannot take the download, the one line says why: it is missing, it is a
+ * file, or it is not writable. */
+static void
+test_folder_errors (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autofree char *url = sl_test_server_url (fixture->server, "/file?size=10");
+  g_autofree char *plain = g_build_filename (fixture->dir_path, "plain", NULL);
+  g_autofree char *inside_plain = g_build_filename (plain, "sub", NULL);
+  g_autofree char *output_in_plain = g_build_filename (plain, "out.bin", NULL);
+  g_autofree char *missing = g_build_filename (fixture->dir_path, "missing", NULL);
+  g_autofree char *locked = g_build_filename (fixture->dir_path, "locked", NULL);
+  g_autofree char *not_a_folder = g_strdup_printf ("“%s” is not a folder", plain);
+  g_autofree char *does_not_exist = g_strdup_printf ("“%s” does not exist", missing);
+  g_autofree char *not_writable = g_strdup_printf ("“%s” is not writable", locked);
+  const char *listing[] = { "locked", "plain", NULL };
+  const char *nothing[] = { NULL };
+  Result result = { 0 };
+
+  g_assert_true (g_file_set_contents (plain, "a file", -1, NULL));
+  g_assert_cmpint (g_mkdir (locked, 0555), ==, 0);
+
+  run_ctl (fixture, &result, "get", url, "-d", plain, NULL);
+  g_assert_cmpint (result.status, ==, 4);
+  assert_one_error_line (&result, not_a_folder);
+  result_clear (&result);
+
+  run_ctl (fixture, &result, "get", url, "-o", output_in_plain, NULL);
+  g_assert_cmpint (result.status, ==, 4);
+  assert_one_error_line (&result, not_a_folder);
+  result_clear (&result);
+
+  run_ctl (fixture, &result, "get", url, "-d", inside_plain, NULL);
+  g_assert_cmpint (result.status, ==, 4);
+  assert_one_error_line (&result, "does not exist");
+  result_clear (&result);
+
+  run_ctl (fixture, &result, "get", url, "-d", missing, NULL);
+  g_assert_cmpint (result.status, ==, 4);
+  assert_one_error_line (&result, does_not_exist);
+  result_clear (&result);
+
+  if (folder_refuses_new_files (fixture, locked))
+    {
+      ChildLimits limits = { 0, TRUE };
+      g_autoptr (GSubprocessLauncher) launcher = limited_launcher_new (fixture, &limits);
+
+      run_with (launcher, &result, "get", url, "-d", locked, NULL);
+      g_assert_cmpint (result.status, ==, 4);
+      assert_one_error_line (&result, not_writable);
+      result_clear (&result);
+    }
+  else
+    g_test_message ("a read-only folder still takes new files here; that part is skipped");
+
+  sl_test_assert_dir_is (fixture->dir, listing);
+  {
+    g_autoptr (GFile) locked_dir = g_file_new_for_path (locked);
+
+    sl_test_assert_dir_is (locked_dir, nothing);
+  }
+  g_assert_cmpint (g_chmod (locked, 0755), ==, 0);
+}
+
 static void
 test_checksum (Fixture       *fixture,
                gconstpointer  data)
@@ -380,17 +708,99 @@ test_disk_full_then_resume (Fixture       *fixture,
   g_assert_nonnull (((SlTestRequest *) requests->pdata[1])->range);
 }
 
+/* A run that cannot write its resume data must leave the last good copy as it was: the file
+ * is replaced (a temporary file beside it, synced, renamed over it), never rewritten in
+ * place. A real full disk is out of reach of a test, so a file size limit (RLIMIT_FSIZE) in
+ * the child sluicectl stands in for it: set below the size of the resume data, it makes
+ * writing that fail part way, with EFBIG where a full disk gives ENOSPC, and needs no
+ * privileges, so the test runs the same for root and for a user. (A folder that refuses new
+ * files, which would also stop the temporary file, cannot stand in: `get` refuses a folder it
+ * cannot write to before it starts.) */
+static void
+test_resume_file_survives_failed_write (Fixture       *fixture,
+                                        gconstpointer  data)
+{
+  g_autofree char *url = sl_test_server_url (fixture->server, "/file?size=2000000&seed=6");
+  g_autofree char *resume = g_build_filename (fixture->dir_path, "file.part.resume", NULL);
+  const char *partial[] = { "file.part", "file.part.resume", NULL };
+  const char *listing[] = { "file", NULL };
+  ChildLimits full_disk = { 600000, FALSE };
+  ChildLimits no_room = { 16, FALSE };
+  g_autoptr (GBytes) kept = NULL;
+  g_autoptr (GPtrArray) requests = NULL;
+  SlTestRequest *last;
+  Result result = { 0 };
+
+  /* A first run stops on a full disk, with resume data worth keeping. */
+  {
+    g_autoptr (GSubprocessLauncher) launcher = limited_launcher_new (fixture, &full_disk);
+
+    run_with (launcher, &result, "get", url, "-q", NULL);
+  }
+  g_assert_cmpint (result.status, ==, 4);
+  assert_one_error_line (&result, "File too large");
+  sl_test_assert_dir_is (fixture->dir, partial);
+  result_clear (&result);
+  kept = read_file_bytes (resume);
+  g_assert_cmpuint (g_bytes_get_size (kept), >, no_room.file_size_limit);
+
+  /* Resumed with no room even for the resume data: the download stops at once, and neither
+   * the old resume file nor any temporary one is changed or left over. */
+  {
+    g_autoptr (GSubprocessLauncher) launcher = limited_launcher_new (fixture, &no_room);
+    g_autoptr (GBytes) now = NULL;
+
+    run_with (launcher, &result, "get", url, "-q", NULL);
+    g_assert_cmpint (result.status, ==, 4);
+    assert_one_error_line (&result, "File too large");
+    sl_test_assert_dir_is (fixture->dir, partial);
+    now = read_file_bytes (resume);
+    sl_assert_bytes_equal (now, kept);
+    result_clear (&result);
+  }
+
+  /* With room again, the same command resumes from the kept resume data. */
+  run_ctl (fixture, &result, "get", url, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_nonnull (strstr (result.err, "Resuming"));
+  g_assert_null (strstr (result.err, "Ignoring"));
+  assert_file_is_entity (fixture, "file", 6, 2000000);
+  sl_test_assert_dir_is (fixture->dir, listing);
+  result_clear (&result);
+
+  requests = sl_test_server_requests (fixture->server, "/file");
+  last = requests->pdata[requests->len - 1];
+  g_assert_nonnull (last->range);
+  g_assert_cmpstr (last->range, !=, "bytes=0-");
+}
+
 typedef struct
 {
   char   *path;
+  char   *resume_path;
   gint64  size;
 } Growth;
 
+/* Whether the partial file has grown to the size wanted; meanwhile, its resume file is
+ * either absent or whole whenever it is looked at. */
 static gboolean
 file_grew (gpointer data)
 {
   Growth *growth = data;
+  g_autofree char *contents = NULL;
+  gsize length;
   GStatBuf st;
+
+  if (g_file_get_contents (growth->resume_path, &contents, &length, NULL))
+    {
+      g_autoptr (GBytes) bytes = g_bytes_new_take (g_steal_pointer (&contents), length);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (SlResumeData) resume = sl_resume_data_parse (bytes, &error);
+
+      if (resume == NULL)
+        g_error ("the resume file was seen incomplete (%" G_GSIZE_FORMAT " bytes): %s", length,
+                 error->message);
+    }
 
   return g_stat (growth->path, &st) == 0 && st.st_size >= growth->size;
 }
@@ -409,7 +819,7 @@ check_signal_then_resume (Fixture *fixture,
   g_autoptr (GError) error = NULL;
   g_autofree char *err = NULL;
   const char *listing[] = { "file", NULL };
-  Growth growth = { NULL, 300000 };
+  Growth growth = { NULL, NULL, 300000 };
   Result result = { 0 };
   GStatBuf st;
 
@@ -422,6 +832,7 @@ check_signal_then_resume (Fixture *fixture,
   g_assert_no_error (error);
 
   growth.path = g_build_filename (fixture->dir_path, "file.part", NULL);
+  growth.resume_path = g_build_filename (fixture->dir_path, "file.part.resume", NULL);
   sl_test_wait_until (NULL, file_grew, &growth, WAIT_MS);
   g_subprocess_send_signal (process, signum);
   g_subprocess_communicate_utf8 (process, NULL, NULL, NULL, &err, &error);
@@ -458,6 +869,7 @@ check_signal_then_resume (Fixture *fixture,
     }
 
   g_free (growth.path);
+  g_free (growth.resume_path);
 }
 
 static void
@@ -544,8 +956,289 @@ test_length_unchecked (Fixture       *fixture,
   result_clear (&result);
 }
 
+/* The daemon's verbs */
+
+static void
+on_name_appeared (GDBusConnection *connection,
+                  const char      *name,
+                  const char      *owner,
+                  gpointer         user_data)
+{
+  ((Fixture *) user_data)->name_owned = TRUE;
+}
+
+static void
+on_name_vanished (GDBusConnection *connection,
+                  const char      *name,
+                  gpointer         user_data)
+{
+  ((Fixture *) user_data)->name_owned = FALSE;
+}
+
+static gboolean
+name_is_owned (gpointer data)
+{
+  return ((Fixture *) data)->name_owned;
+}
+
+static gboolean
+name_is_gone (gpointer data)
+{
+  return !((Fixture *) data)->name_owned;
+}
+
+/* The daemon must not outlive a test that crashed. */
+static void
+daemon_child_setup (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+/* A private bus with sluiced on it, which keeps its list in a folder of the test's. */
+static void
+daemon_setup (Fixture       *fixture,
+              gconstpointer  data)
+{
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_autoptr (GError) error = NULL;
+
+  fixture_setup (fixture, data);
+  fixture->data_home = sl_test_make_temp_dir ();
+
+  fixture->bus = g_test_dbus_new (G_TEST_DBUS_NONE);
+  sl_test_set_cloexec_everywhere ();
+  g_test_dbus_up (fixture->bus);
+  fixture->bus_address = g_test_dbus_get_bus_address (fixture->bus);
+  fixture->connection =
+    g_dbus_connection_new_for_address_sync (fixture->bus_address,
+                                            G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                            G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                            NULL, NULL, &error);
+  g_assert_no_error (error);
+  fixture->watch_id = g_bus_watch_name_on_connection (fixture->connection, BUS_NAME,
+                                                      G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                                      on_name_appeared, on_name_vanished,
+                                                      fixture, NULL);
+
+  g_subprocess_launcher_set_child_setup (launcher, daemon_child_setup, NULL, NULL);
+  g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS", fixture->bus_address,
+                                TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_DATA_HOME", g_file_peek_path (fixture->data_home),
+                                TRUE);
+  fixture->daemon = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("SLUICED"),
+                                                 "--idle-timeout", "600", NULL);
+  g_assert_no_error (error);
+  sl_test_wait_until (NULL, name_is_owned, fixture, CTL_MS);
+}
+
+static void
+daemon_teardown (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_subprocess_send_signal (fixture->daemon, SIGTERM);
+  sl_test_wait_until (NULL, name_is_gone, fixture, CTL_MS);
+  g_subprocess_wait (fixture->daemon, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_object (&fixture->daemon);
+
+  g_bus_unwatch_name (fixture->watch_id);
+  g_dbus_connection_close_sync (fixture->connection, NULL, NULL);
+  g_clear_object (&fixture->connection);
+  g_test_dbus_down (fixture->bus);
+  g_clear_object (&fixture->bus);
+  fixture->bus_address = NULL;
+
+  sl_test_rm_rf (fixture->data_home);
+  g_clear_object (&fixture->data_home);
+  fixture_teardown (fixture, data);
+}
+
+/* Adds the test server's @path_and_query as @name in the test's folder with `sluicectl add`,
+ * paused or not; returns the ID it printed. */
+static char *
+add_download (Fixture    *fixture,
+              const char *path_and_query,
+              const char *name,
+              gboolean    paused)
+{
+  g_autofree char *url = sl_test_server_url (fixture->server, path_and_query);
+  Result result = { 0 };
+  char *id;
+
+  run_ctl (fixture, &result, "add", url, "-d", fixture->dir_path, "-o", name,
+           paused ? "--paused" : NULL, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_cmpstr (result.err, ==, "");
+  g_assert_cmpuint (count_lines (result.out), ==, 1);
+  id = g_strchomp (g_strdup (result.out));
+  result_clear (&result);
+  return id;
+}
+
+static char *
+state_of (Fixture    *fixture,
+          const char *id)
+{
+  g_autofree char *path = g_strdup_printf (ROOT_PATH "/%s", id);
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GVariant) value = NULL;
+  g_autoptr (GError) error = NULL;
+
+  reply = g_dbus_connection_call_sync (fixture->connection, BUS_NAME, path,
+                                       "org.freedesktop.DBus.Properties", "Get",
+                                       g_variant_new ("(ss)", DOWNLOAD_IFACE, "State"),
+                                       G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NONE, CTL_MS,
+                                       NULL, &error);
+  g_assert_no_error (error);
+  g_variant_get (reply, "(v)", &value);
+  return g_variant_dup_string (value, NULL);
+}
+
+typedef struct
+{
+  Fixture    *fixture;
+  const char *id;
+  const char *state;
+} StateWait;
+
+static gboolean
+state_is (gpointer data)
+{
+  StateWait *wait = data;
+  g_autofree char *state = state_of (wait->fixture, wait->id);
+
+  return g_str_equal (state, wait->state);
+}
+
+static void
+wait_for_state (Fixture    *fixture,
+                const char *id,
+                const char *state)
+{
+  StateWait wait = { fixture, id, state };
+
+  sl_test_wait_until (NULL, state_is, &wait, WAIT_MS);
+}
+
+static void
+assert_only_line (Result     *result,
+                  const char *line)
+{
+  g_autofree char *expected = g_strdup_printf ("sluicectl: %s\n", line);
+
+  g_assert_cmpstr (result->err, ==, expected);
+}
+
+/* `wait` ends for each download named once it completed, failed, was canceled or is paused
+ * (a paused download does not go on by itself), says so in one line for each that did not
+ * complete, and exits with the status of the first: 7 for paused, 8 for canceled. */
+static void
+test_wait_outcomes (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autofree char *paused = add_download (fixture, "/file?size=1000&seed=40", "paused.bin", TRUE);
+  g_autofree char *slow = NULL;
+  g_autofree char *small = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *state = NULL;
+  g_autoptr (GSubprocess) waiting = NULL;
+  Result result = { 0 };
+
+  /* Paused already: at once. */
+  run_ctl (fixture, &result, "wait", paused, NULL);
+  g_assert_cmpint (result.status, ==, 7);
+  line = g_strdup_printf ("Download %s is paused", paused);
+  assert_only_line (&result, line);
+  g_assert_cmpstr (result.out, ==, "");
+  result_clear (&result);
+
+  /* Paused while waited for. */
+  slow = add_download (fixture, "/file?size=8000000&seed=41&rate=400000", "slow.bin",
+                       FALSE);
+  waiting = start_ctl (fixture, "wait", slow, NULL);
+  wait_for_state (fixture, slow, "running");
+  run_ctl (fixture, &result, "pause", slow, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_cmpstr (result.err, ==, "");
+  result_clear (&result);
+  finish (waiting, &result);
+  g_assert_cmpint (result.status, ==, 7);
+  g_clear_pointer (&line, g_free);
+  line = g_strdup_printf ("Download %s is paused", slow);
+  assert_only_line (&result, line);
+  result_clear (&result);
+
+  /* A paused one and one that completes: the wait goes on for the second, and tells of the
+   * first. */
+  small = add_download (fixture, "/file?size=200000&seed=42&rate=400000", "small.bin",
+                        FALSE);
+  run_ctl (fixture, &result, "wait", paused, small, NULL);
+  g_assert_cmpint (result.status, ==, 7);
+  g_clear_pointer (&line, g_free);
+  line = g_strdup_printf ("Download %s is paused", paused);
+  assert_only_line (&result, line);
+  result_clear (&result);
+  state = state_of (fixture, small);
+  g_assert_cmpstr (state, ==, "completed");
+
+  /* Canceled. */
+  run_ctl (fixture, &result, "cancel", paused, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  result_clear (&result);
+  wait_for_state (fixture, paused, "canceled");
+  run_ctl (fixture, &result, "wait", paused, NULL);
+  g_assert_cmpint (result.status, ==, 8);
+  g_clear_pointer (&line, g_free);
+  line = g_strdup_printf ("Download %s was canceled", paused);
+  assert_only_line (&result, line);
+  result_clear (&result);
+
+  /* Completed: 0, and nothing said. */
+  run_ctl (fixture, &result, "wait", small, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_cmpstr (result.err, ==, "");
+  result_clear (&result);
+}
+
+/* `sluicectl resume ID && sluicectl wait ID` waits for the download to end: by the time resume
+ * returns, the daemon no longer says the download is paused, even while another download
+ * keeps its updates going out on a timer. */
+static void
+test_resume_then_wait (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  g_autofree char *busy = add_download (fixture, "/file?size=8000000&seed=43&rate=400000",
+                                              "busy.bin", FALSE);
+  g_autofree char *id = add_download (fixture, "/file?size=100000&seed=44", "one.bin", TRUE);
+  g_autofree char *again = add_download (fixture, "/file?size=100000&seed=45", "two.bin", TRUE);
+  g_autofree char *state = NULL;
+  Result result = { 0 };
+
+  wait_for_state (fixture, busy, "running");
+
+  run_ctl (fixture, &result, "resume", id, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  result_clear (&result);
+  state = state_of (fixture, id);
+  g_assert_cmpstr (state, !=, "paused");
+
+  run_ctl (fixture, &result, "resume", again, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  result_clear (&result);
+  run_ctl (fixture, &result, "wait", again, id, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_cmpstr (result.err, ==, "");
+  result_clear (&result);
+  assert_file_is_entity (fixture, "one.bin", 44, 100000);
+  assert_file_is_entity (fixture, "two.bin", 45, 100000);
+}
+
 #define ADD(path, func) \
   g_test_add ("/sluicectl/" path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+#define ADD_DAEMON(path, func) \
+  g_test_add ("/sluicectl/" path, Fixture, NULL, daemon_setup, func, daemon_teardown)
 
 int
 main (int    argc,
@@ -556,17 +1249,22 @@ main (int    argc,
   ADD ("get-ok", test_get_ok);
   ADD ("get-directory", test_get_directory);
   ADD ("usage-errors", test_usage_errors);
+  ADD ("usage-lines", test_usage_lines);
   ADD ("http-error", test_http_error);
   ADD ("network-error", test_network_error);
   ADD ("missing-folder", test_missing_folder);
+  ADD ("folder-errors", test_folder_errors);
   ADD ("checksum", test_checksum);
   ADD ("disk-full-then-resume", test_disk_full_then_resume);
+  ADD ("resume-file-survives-failed-write", test_resume_file_survives_failed_write);
   ADD ("sigint", test_sigint);
   ADD ("sigterm", test_sigterm);
   ADD ("sigkill", test_sigkill);
   ADD ("corrupt-resume-file", test_corrupt_resume_file);
   ADD ("server-stops", test_server_stops);
   ADD ("length-unchecked", test_length_unchecked);
+  ADD_DAEMON ("wait-outcomes", test_wait_outcomes);
+  ADD_DAEMON ("resume-then-wait", test_resume_then_wait);
 
   return g_test_run ();
 }

@@ -5,9 +5,13 @@
 
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 
 #include "sl-cli-util.h"
 
@@ -60,7 +64,8 @@ sl_cli_names_are_text (const char *filename,
  * @context: the verb's option context
  * @message: what was wrong
  *
- * Prints @message and the verb's help on standard error.
+ * Prints @message as one line on standard error, and a second line that points at the verb's
+ * help (main() names the program after the verb, as in “sluicectl get”).
  *
  * Returns: %SL_EXIT_USAGE
  */
@@ -68,9 +73,107 @@ int
 sl_cli_usage_error (GOptionContext *context,
                     const char     *message)
 {
-  g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
-
   sl_cli_print_error ("%s", message);
-  fprintf (stderr, "%s", help);
+  fprintf (stderr, _("Try “%s --help”"), g_get_prgname ());
+  fputc ('\n', stderr);
   return SL_EXIT_USAGE;
+}
+
+/**
+ * sl_cli_folder_is_usable:
+ * @path: a folder to save into
+ *
+ * Checks that @path is a folder that a file can be saved into, and if not, says which of
+ * that it is not, in one line on standard error.
+ *
+ * Returns: whether @path exists, is a folder, and is writable
+ */
+gboolean
+sl_cli_folder_is_usable (const char *path)
+{
+  GStatBuf st;
+
+  if (g_stat (path, &st) != 0)
+    {
+      int saved_errno = errno;
+
+      if (saved_errno == ENOENT || saved_errno == ENOTDIR)
+        sl_cli_print_error (_("The folder “%s” does not exist"), path);
+      else
+        sl_cli_print_error (_("Cannot use the folder “%s”: %s"), path, g_strerror (saved_errno));
+      return FALSE;
+    }
+  if (!S_ISDIR (st.st_mode))
+    {
+      sl_cli_print_error (_("“%s” is not a folder"), path);
+      return FALSE;
+    }
+  if (access (path, W_OK | X_OK) != 0)
+    {
+      sl_cli_print_error (_("The folder “%s” is not writable"), path);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/**
+ * sl_cli_replace_file:
+ * @path: the file to replace
+ * @contents: what it is to hold
+ * @error: return location for a #GError
+ *
+ * Replaces @path with @contents so that @path always holds either its old contents or all of
+ * @contents, whatever stops the write (a full disk, a crash, a power cut): the bytes go to a
+ * temporary file beside @path, which is synced and renamed over it, and the folder is synced.
+ * A write that fails leaves @path as it was and removes the temporary file. GIO's
+ * g_file_replace() is not enough here: on GLib 2.74 it renames a temporary file that a failed
+ * write left short over the old one, and rewrites the old file in place when it cannot make
+ * a temporary file. Blocks: call it from a thread.
+ *
+ * Returns: whether @path now holds @contents
+ */
+gboolean
+sl_cli_replace_file (const char  *path,
+                     GBytes      *contents,
+                     GError     **error)
+{
+  gsize size;
+  const char *data = g_bytes_get_data (contents, &size);
+
+  return g_file_set_contents_full (path, data, size,
+                                   G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                   0666, error);
+}
+
+/**
+ * sl_cli_remove_replace_leftovers:
+ * @path: a file that sl_cli_replace_file() replaced
+ *
+ * Removes the temporary files that replacing @path left behind when the process was killed
+ * half way: @path's name with a dot and six more characters.
+ */
+void
+sl_cli_remove_replace_leftovers (const char *path)
+{
+  g_autofree char *folder = g_path_get_dirname (path);
+  g_autofree char *name = g_path_get_basename (path);
+  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+  gsize length = strlen (name);
+  const char *entry;
+
+  while (dir != NULL && (entry = g_dir_read_name (dir)) != NULL)
+    {
+      gboolean random = strlen (entry) == length + 7 && strncmp (entry, name, length) == 0 &&
+                        entry[length] == '.';
+
+      for (gsize i = length + 1; random && entry[i] != '\0'; i++)
+        random = g_ascii_isalnum (entry[i]);
+      if (random)
+        {
+          g_autofree char *leftover = g_build_filename (folder, entry, NULL);
+
+          g_unlink (leftover);
+        }
+    }
 }

@@ -597,6 +597,10 @@ status_for (const char *state,
 {
   if (g_str_equal (state, "completed"))
     return SL_EXIT_DONE;
+  if (g_str_equal (state, "paused"))
+    return SL_EXIT_PAUSED;
+  if (g_str_equal (state, "canceled"))
+    return SL_EXIT_CANCELED;
   if (g_str_equal (error_kind, "network"))
     return SL_EXIT_NETWORK;
   if (g_str_equal (error_kind, "server"))
@@ -606,11 +610,14 @@ status_for (const char *state,
   return SL_EXIT_USAGE;
 }
 
+/* Whether waiting for a download in @state is over. A paused download does not go on by
+ * itself, so it ends the wait for it too, said at once; the other downloads named are still
+ * waited for, so that one run tells the outcome of each. */
 static gboolean
-is_final (const char *state)
+wait_is_over (const char *state)
 {
   return g_str_equal (state, "completed") || g_str_equal (state, "failed") ||
-         g_str_equal (state, "canceled");
+         g_str_equal (state, "canceled") || g_str_equal (state, "paused");
 }
 
 static void
@@ -620,18 +627,21 @@ settle (WaitContext *ctx,
         const char  *error_kind,
         const char  *error)
 {
+  const char *id = id_of_path (path);
   int status;
 
-  if (!g_hash_table_contains (ctx->pending, path) || !is_final (state))
+  if (!g_hash_table_contains (ctx->pending, path) || !wait_is_over (state))
     return;
 
   status = status_for (state, error_kind);
-  if (status != SL_EXIT_DONE)
-    {
-      sl_cli_print_error ("%s: %s", id_of_path (path), *error ? error : state);
-      if (ctx->status == SL_EXIT_DONE)
-        ctx->status = status;
-    }
+  if (status == SL_EXIT_PAUSED)
+    sl_cli_print_error (_("Download %s is paused"), id);
+  else if (status == SL_EXIT_CANCELED)
+    sl_cli_print_error (_("Download %s was canceled"), id);
+  else if (status != SL_EXIT_DONE)
+    sl_cli_print_error ("%s: %s", id, *error ? error : state);
+  if (status != SL_EXIT_DONE && ctx->status == SL_EXIT_DONE)
+    ctx->status = status;
 
   g_hash_table_remove (ctx->pending, path);
   if (g_hash_table_size (ctx->pending) == 0)

@@ -44,6 +44,7 @@ typedef struct
   gboolean    resume_writing;
   gboolean    quit_after_write;
   gboolean    delete_resume;
+  GError     *resume_error;   /* why the newest resume data could not be written */
 } GetContext;
 
 static void
@@ -139,7 +140,10 @@ forget_resume_file (GetContext *ctx)
 {
   g_clear_pointer (&ctx->resume_pending, g_bytes_unref);
   if (ctx->resume_path != NULL)
-    g_unlink (ctx->resume_path);
+    {
+      g_unlink (ctx->resume_path);
+      sl_cli_remove_replace_leftovers (ctx->resume_path);
+    }
 }
 
 /* Quits once the download has ended and no resume file write is in flight. */
@@ -149,8 +153,13 @@ maybe_quit (GetContext *ctx)
   if (!ctx->quit_after_write || ctx->resume_writing)
     return;
 
+  /* Resume data that could not be saved matters only to a run that ends without the file, and
+   * a file error has already said why. */
   if (ctx->delete_resume)
     forget_resume_file (ctx);
+  else if (ctx->resume_error != NULL && ctx->exit_code != SL_EXIT_FILE)
+    sl_cli_print_error (_("Cannot save resume data: %s"), ctx->resume_error->message);
+  g_clear_error (&ctx->resume_error);
   g_main_loop_quit (ctx->loop);
 }
 
@@ -163,27 +172,52 @@ on_resume_written (GObject      *object,
   g_autoptr (GError) error = NULL;
 
   ctx->resume_writing = FALSE;
-  if (!g_file_replace_contents_finish (G_FILE (object), result, NULL, &error))
-    sl_cli_print_error (_("Cannot save resume data: %s"), error->message);
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      /* The last good copy is still there: only the first failure is kept, to be told if the
+       * run ends without the file (see maybe_quit()). */
+      if (ctx->resume_error == NULL)
+        ctx->resume_error = g_steal_pointer (&error);
+    }
+  else
+    g_clear_error (&ctx->resume_error);
 
   write_next_resume (ctx);
   maybe_quit (ctx);
 }
 
 static void
+replace_resume_file (GTask        *task,
+                     gpointer      source_object,
+                     gpointer      task_data,
+                     GCancellable *cancellable)
+{
+  const char *path = g_object_get_data (G_OBJECT (task), "path");
+  GError *error = NULL;
+
+  if (sl_cli_replace_file (path, task_data, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+/* The resume file is replaced as a whole in a thread, so that it always holds a complete
+ * copy, the newest one that could be written. */
+static void
 write_next_resume (GetContext *ctx)
 {
-  g_autoptr (GFile) file = NULL;
-  g_autoptr (GBytes) bytes = NULL;
+  g_autoptr (GTask) task = NULL;
 
   if (ctx->resume_writing || ctx->resume_pending == NULL || ctx->resume_path == NULL)
     return;
 
-  bytes = g_steal_pointer (&ctx->resume_pending);
-  file = g_file_new_for_path (ctx->resume_path);
+  task = g_task_new (NULL, NULL, on_resume_written, ctx);
+  g_task_set_source_tag (task, write_next_resume);
+  g_task_set_task_data (task, g_steal_pointer (&ctx->resume_pending),
+                        (GDestroyNotify) g_bytes_unref);
+  g_object_set_data_full (G_OBJECT (task), "path", g_strdup (ctx->resume_path), g_free);
   ctx->resume_writing = TRUE;
-  g_file_replace_contents_bytes_async (file, bytes, NULL, FALSE, G_FILE_CREATE_NONE, NULL,
-                                       on_resume_written, ctx);
+  g_task_run_in_thread (task, replace_resume_file);
 }
 
 static void
@@ -565,11 +599,8 @@ cmd_get (int    argc,
 
   if (!sl_cli_names_are_text (filename, dir_path))
     return SL_EXIT_USAGE;
-  if (!g_file_test (dir_path, G_FILE_TEST_IS_DIR))
-    {
-      sl_cli_print_error (_("The folder “%s” does not exist"), dir_path);
-      return SL_EXIT_FILE;
-    }
+  if (!sl_cli_folder_is_usable (dir_path))
+    return SL_EXIT_FILE;
 
   ctx.quiet = quiet;
   ctx.tty = isatty (STDERR_FILENO);
@@ -660,6 +691,7 @@ cmd_get (int    argc,
   clear_progress_line (&ctx);
   g_free (ctx.resume_path);
   g_clear_pointer (&ctx.resume_pending, g_bytes_unref);
+  g_clear_error (&ctx.resume_error);
 
   return ctx.exit_code;
 }
@@ -719,6 +751,13 @@ main (int    argc,
       return SL_EXIT_DONE;
     }
 
+  /* Each verb's help and usage errors name it as “sluicectl VERB”. */
+  {
+    g_autofree char *name = g_strdup_printf ("sluicectl %s", argv[1]);
+
+    g_set_prgname (name);
+  }
+
   if (g_str_equal (argv[1], "get"))
     return cmd_get (argc - 1, argv + 1);
 
@@ -730,6 +769,7 @@ main (int    argc,
   }
 
   sl_cli_print_error (_("Unknown command “%s”"), argv[1]);
-  print_usage (stderr);
+  fprintf (stderr, _("Try “%s --help”"), "sluicectl");
+  fputc ('\n', stderr);
   return SL_EXIT_USAGE;
 }

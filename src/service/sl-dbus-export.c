@@ -640,6 +640,10 @@ download_method_call (GDBusConnection       *connection,
                    _("There is no method %s"), method_name);
     }
 
+  /* What the call changed goes out before its reply, so that the caller's next call (a
+   * `sluicectl wait` after `sluicectl resume`) never reads the state from before it. */
+  flush_dirty (self);
+
   if (error != NULL)
     g_dbus_method_invocation_return_gerror (invocation, error);
   else
@@ -935,6 +939,7 @@ on_handle_pause_all (SlDBusManager1        *skeleton,
   if (check_session (self, invocation))
     {
       sl_session_pause_all (self->session);
+      flush_dirty (self);
       sl_dbus_manager1_complete_pause_all (skeleton, invocation);
     }
 
@@ -953,6 +958,7 @@ on_handle_resume_all (SlDBusManager1        *skeleton,
   if (check_session (self, invocation))
     {
       sl_session_resume_all (self->session);
+      flush_dirty (self);
       sl_dbus_manager1_complete_resume_all (skeleton, invocation);
     }
 
