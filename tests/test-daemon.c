@@ -1153,6 +1153,80 @@ test_sigterm_resumes (Fixture       *f,
   g_assert_true (found);
 }
 
+static gboolean
+daemon_exited (gpointer data)
+{
+  return ((Fixture *) data)->exited;
+}
+
+/* Killed right after the rename, before anything recorded the completion: the restart finds
+ * the file under its final name by its identity, and neither downloads it again nor makes a
+ * second copy. */
+static void
+test_crash_after_rename (Fixture       *f,
+                         gconstpointer  data)
+{
+  const char *listing[] = { "file", NULL };
+  g_autofree char *path = NULL;
+  g_autofree char *file = NULL;
+  g_autoptr (SlDBusDownload1) download = NULL;
+
+  g_setenv ("SLUICE_TEST_CRASH_AFTER_RENAME", "1", TRUE);
+  daemon_start (f);
+  g_unsetenv ("SLUICE_TEST_CRASH_AFTER_RENAME");
+
+  path = add (f, "/file?size=300000&seed=61&rate=600000");
+  sl_test_wait_until (NULL, daemon_exited, f, TRANSFER_MS);
+  g_assert_true (WIFSIGNALED (f->status));
+  g_assert_cmpint (WTERMSIG (f->status), ==, SIGKILL);
+  daemon_reap (f);
+  sl_test_assert_dir_is (f->downloads, listing);
+
+  daemon_start (f);
+  download = get_download (f, path);
+  wait_state (download, "completed", TRANSFER_MS);
+  g_assert_cmpstr (sl_dbus_download1_get_filename (download), ==, "file");
+  g_assert_cmpuint (sl_dbus_download1_get_bytes_received (download), ==, 300000);
+  file = download_file_path (download);
+  sl_test_assert_file_is_entity (file, 61, 300000);
+  sl_test_assert_dir_is (f->downloads, listing);
+  g_assert_cmpuint (sl_test_server_request_count (f->server, "/file"), ==, 1);
+}
+
+/* A partial file with no resume data, left by a crash before the first checkpoint or by
+ * lost resume data, is adopted once the server's bytes overlap its end. */
+static void
+test_adopt_partial (Fixture       *f,
+                    gconstpointer  data)
+{
+  const char *listing[] = { "file", NULL };
+  g_autofree char *partial = g_build_filename (f->downloads_path, "file.part", NULL);
+  g_autoptr (GBytes) entity = sl_test_entity (62, 1000000);
+  g_autoptr (SlDBusDownload1) download = NULL;
+  g_autoptr (GPtrArray) requests = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *file = NULL;
+  gboolean overlapped = FALSE;
+
+  g_file_set_contents (partial, g_bytes_get_data (entity, NULL), 300000, &error);
+  g_assert_no_error (error);
+
+  daemon_start (f);
+  path = add (f, "/file?size=1000000&seed=62");
+  download = get_download (f, path);
+  wait_state (download, "completed", TRANSFER_MS);
+  file = download_file_path (download);
+  sl_test_assert_file_is_entity (file, 62, 1000000);
+  sl_test_assert_dir_is (f->downloads, listing);
+
+  requests = sl_test_server_requests (f->server, "/file");
+  for (guint i = 0; i < requests->len; i++)
+    overlapped |= g_strcmp0 (((SlTestRequest *) requests->pdata[i])->range,
+                             "bytes=234464-") == 0;
+  g_assert_true (overlapped);
+}
+
 static void
 test_corrupt_database (Fixture       *f,
                        gconstpointer  data)
@@ -2510,6 +2584,8 @@ main (int   argc,
   ADD_TEST ("/daemon/lifecycle/cannot-open", test_cannot_open);
   ADD_TEST ("/daemon/lifecycle/activation", test_activation);
   ADD_TEST ("/daemon/lifecycle/kill-stress", test_kill_stress);
+  ADD_TEST ("/daemon/lifecycle/crash-after-rename", test_crash_after_rename);
+  ADD_TEST ("/daemon/download/adopt-partial", test_adopt_partial);
   ADD_TEST ("/daemon/download/disk-full", test_disk_full);
   ADD_TEST ("/daemon/sluicectl/verbs", test_sluicectl_verbs);
   ADD_TEST ("/daemon/sluicectl/detached", test_sluicectl_detached);

@@ -332,6 +332,126 @@ test_no_overwrite (Fixture       *fixture,
   g_assert_finalize_object (download);
 }
 
+/* Puts the first @length bytes of entity (@seed, @size) in @name, as a crash would leave them. */
+static void
+write_prefix (Fixture    *fixture,
+              const char *name,
+              guint32     seed,
+              gsize       size,
+              gsize       length)
+{
+  g_autofree char *path = dir_file (fixture, name);
+  g_autoptr (GBytes) entity = sl_test_entity (seed, size);
+  g_autoptr (GError) error = NULL;
+
+  g_file_set_contents (path, g_bytes_get_data (entity, NULL), length, &error);
+  g_assert_no_error (error);
+}
+
+/* Downloads @query into "adopt.bin" over a partial file already there, and checks the ranges
+ * the server was asked for after the first answer. */
+static void
+check_adoption (Fixture     *fixture,
+                const char  *query,
+                guint32      seed,
+                gsize        size,
+                guint        restarts,
+                const char **ranges)
+{
+  SlDownload *download = new_download (fixture, query);
+  g_autofree char *path = dir_file (fixture, "adopt.bin");
+  const char *listing[] = { "adopt.bin", NULL };
+  g_autoptr (GPtrArray) requests = NULL;
+  g_autofree char *server_path = g_strndup (query, strcspn (query, "?"));
+  guint n = g_strv_length ((char **) ranges);
+  Watch watch;
+
+  sl_download_set_filename (download, "adopt.bin");
+  watch_init (&watch, download);
+  run (&watch);
+
+  assert_completed (&watch, size);
+  sl_test_assert_file_is_entity (path, seed, size);
+  sl_test_assert_dir_is (fixture->dir, listing);
+  g_assert_cmpuint (watch.restarts, ==, restarts);
+
+  requests = sl_test_server_requests (fixture->server, server_path);
+  g_assert_cmpuint (requests->len, ==, n + 1);
+  g_assert_null (((SlTestRequest *) requests->pdata[0])->range);
+  for (guint i = 0; i < n; i++)
+    g_assert_cmpstr (((SlTestRequest *) requests->pdata[i + 1])->range, ==,
+                     *ranges[i] ? ranges[i] : NULL);
+
+  watch_clear (&watch);
+  g_assert_finalize_object (download);
+}
+
+static void
+test_adopt_matching (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  const char *ranges[] = { "bytes=234464-", NULL };
+
+  /* 300000 bytes there: the rest is asked for with 64 KiB of overlap, which matches. */
+  write_prefix (fixture, "adopt.bin.part", 5, 1048576, 300000);
+  check_adoption (fixture, "/file?size=1048576&seed=5", 5, 1048576, 0, ranges);
+}
+
+static void
+test_adopt_small (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  const char *ranges[] = { "bytes=0-", NULL };
+
+  /* Shorter than the overlap: all of it is compared. */
+  write_prefix (fixture, "adopt.bin.part", 5, 100000, 1000);
+  check_adoption (fixture, "/file?size=100000&seed=5", 5, 100000, 0, ranges);
+}
+
+static void
+test_adopt_complete (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  const char *ranges[] = { "bytes=34464-", NULL };
+
+  /* The whole file is there: the overlap is all that comes, and it is complete. */
+  write_prefix (fixture, "adopt.bin.part", 5, 100000, 100000);
+  check_adoption (fixture, "/file?size=100000&seed=5", 5, 100000, 0, ranges);
+}
+
+static void
+test_adopt_differs (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  const char *ranges[] = { "bytes=234464-", "", NULL };
+
+  /* Another file's bytes: they never become part of this one. */
+  write_prefix (fixture, "adopt.bin.part", 6, 1048576, 300000);
+  check_adoption (fixture, "/file?size=1048576&seed=5", 5, 1048576, 1, ranges);
+}
+
+static void
+test_adopt_longer (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  const char *ranges[] = { NULL };
+
+  /* Longer than the file on the server: the first answer replaces it. */
+  write_prefix (fixture, "adopt.bin.part", 5, 200000, 200000);
+  check_adoption (fixture, "/file?size=100000&seed=5", 5, 100000, 1, ranges);
+}
+
+static void
+test_adopt_no_ranges (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  const char *ranges[] = { "bytes=234464-", "", NULL };
+
+  /* A server that answers the overlap with the whole file: start over. */
+  write_prefix (fixture, "adopt.bin.part", 5, 1048576, 300000);
+  check_adoption (fixture, "/ignore-range?size=1048576&seed=5&cl=1", 5, 1048576, 1, ranges);
+}
+
 static void
 test_explicit_name (Fixture       *fixture,
                     gconstpointer  data)
@@ -1624,6 +1744,12 @@ main (int    argc,
   ADD ("empty", test_empty);
   ADD ("no-overwrite", test_no_overwrite);
   ADD ("explicit-name", test_explicit_name);
+  ADD ("adopt-matching", test_adopt_matching);
+  ADD ("adopt-small", test_adopt_small);
+  ADD ("adopt-complete", test_adopt_complete);
+  ADD ("adopt-differs", test_adopt_differs);
+  ADD ("adopt-longer", test_adopt_longer);
+  ADD ("adopt-no-ranges", test_adopt_no_ranges);
   ADD ("pause-resume-random", test_pause_resume_random);
   ADD ("drop", test_drop);
   ADD ("ignore-range", test_ignore_range);

@@ -364,13 +364,23 @@ test_get_ok (Fixture       *fixture,
   sl_test_assert_dir_is (fixture->dir, listing);
   result_clear (&result);
 
-  /* Never over an existing file; and not quiet, it says where the file went. */
+  /* Not quiet, it says where the file went. */
+  g_assert_cmpint (g_unlink (out), ==, 0);
   run_ctl (fixture, &result, "get", url, "-o", out, NULL);
   g_assert_cmpint (result.status, ==, 0);
-  g_assert_nonnull (strstr (result.err, "out (1).bin"));
-  assert_file_is_entity (fixture, "out (1).bin", 3, 2000000);
+  g_assert_nonnull (strstr (result.err, "out.bin"));
+  assert_file_is_entity (fixture, "out.bin", 3, 2000000);
+  result_clear (&result);
+
+  /* A name from the address is numbered when taken. */
+  run_ctl (fixture, &result, "get", url, "-q", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  run_ctl (fixture, &result, "get", url, "-q", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  assert_file_is_entity (fixture, "file (1)", 3, 2000000);
   result_clear (&result);
 }
+
 
 static void
 test_get_directory (Fixture       *fixture,
@@ -1235,6 +1245,171 @@ test_resume_then_wait (Fixture       *fixture,
   assert_file_is_entity (fixture, "two.bin", 45, 100000);
 }
 
+/* Spawns sluicectl with @first… and returns it running. */
+static GSubprocess *
+spawn_ctl (Fixture    *fixture,
+           const char *first,
+           ...) G_GNUC_NULL_TERMINATED;
+
+static GSubprocess *
+spawn_ctl (Fixture    *fixture,
+           const char *first,
+           ...)
+{
+  g_autoptr (GSubprocessLauncher) launcher = launcher_new (fixture);
+  g_autoptr (GPtrArray) argv = NULL;
+  g_autoptr (GError) error = NULL;
+  GSubprocess *process;
+  va_list args;
+
+  va_start (args, first);
+  argv = make_argv (first, args);
+  va_end (args);
+
+  process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  return process;
+}
+
+static void
+finish_ctl (GSubprocess *process,
+            Result      *result)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_subprocess_communicate_utf8 (process, NULL, NULL, &result->out, &result->err, &error);
+  g_assert_no_error (error);
+  result->status = wait_status (process);
+  g_test_message ("exit %d, stderr: %s", result->status, result->err);
+}
+
+static gboolean
+partial_grew (gpointer data)
+{
+  Growth *growth = data;
+  GStatBuf st;
+
+  return g_stat (growth->path, &st) == 0 && st.st_size >= growth->size;
+}
+
+/* -o names one file: with a leftover partial file and no resume data, the result is that
+ * file, its bytes checked and kept, never another name. */
+static void
+test_output_adopts (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autofree char *url = sl_test_server_url (fixture->server, "/file?size=1000000&seed=8");
+  g_autofree char *partial = g_build_filename (fixture->dir_path, "download.bin.part", NULL);
+  g_autoptr (GBytes) entity = sl_test_entity (8, 1000000);
+  g_autoptr (GPtrArray) requests = NULL;
+  const char *listing[] = { "download.bin", NULL };
+  Result result = { 0 };
+
+  g_assert_true (g_file_set_contents (partial, g_bytes_get_data (entity, NULL), 400000, NULL));
+  run_ctl (fixture, &result, "get", url, "-o", "download.bin", "-q", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_cmpstr (result.err, ==, "");
+  assert_file_is_entity (fixture, "download.bin", 8, 1000000);
+  sl_test_assert_dir_is (fixture->dir, listing);
+  result_clear (&result);
+
+  /* Its bytes were kept: the rest was asked for with an overlap. */
+  requests = sl_test_server_requests (fixture->server, "/file");
+  g_assert_cmpuint (requests->len, ==, 2);
+  g_assert_cmpstr (((SlTestRequest *) requests->pdata[1])->range, ==, "bytes=334464-");
+
+  /* Bytes of another file there: started over in the same file, saying so. */
+  {
+    g_autofree char *final = g_build_filename (fixture->dir_path, "download.bin", NULL);
+    g_autoptr (GBytes) other = sl_test_entity (9, 1000000);
+
+    g_assert_cmpint (g_unlink (final), ==, 0);
+    g_assert_true (g_file_set_contents (partial, g_bytes_get_data (other, NULL), 400000, NULL));
+  }
+  run_ctl (fixture, &result, "get", url, "-o", "download.bin", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_nonnull (strstr (result.err, "starting over"));
+  assert_file_is_entity (fixture, "download.bin", 8, 1000000);
+  sl_test_assert_dir_is (fixture->dir, listing);
+  result_clear (&result);
+}
+
+/* -o onto an existing file refuses at once; --overwrite replaces it, and only once the new
+ * file is complete: until then the old one is there, whole. */
+static void
+test_output_exists (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autofree char *url = sl_test_server_url (fixture->server, "/file?size=50000&seed=3");
+  g_autofree char *slow = sl_test_server_url (fixture->server,
+                                              "/file?size=3000000&seed=3&rate=1500000");
+  g_autofree char *out = g_build_filename (fixture->dir_path, "out.bin", NULL);
+  g_autoptr (GSubprocess) process = NULL;
+  g_autofree char *contents = NULL;
+  const char *listing[] = { "out.bin", NULL };
+  Growth growth = { NULL, NULL, 300000 };
+  Result result = { 0 };
+
+  g_assert_true (g_file_set_contents (out, "old", -1, NULL));
+  run_ctl (fixture, &result, "get", url, "-o", out, NULL);
+  g_assert_cmpint (result.status, ==, 4);
+  assert_one_error_line (&result, "already exists");
+  sl_test_assert_dir_is (fixture->dir, listing);
+  g_assert_cmpuint (sl_test_server_request_count (fixture->server, "/file"), ==, 0);
+  result_clear (&result);
+
+  process = spawn_ctl (fixture, "get", slow, "-o", out, "--overwrite", "-q", NULL);
+  growth.path = g_strconcat (out, ".part", NULL);
+  sl_test_wait_until (NULL, partial_grew, &growth, WAIT_MS);
+  g_assert_true (g_file_get_contents (out, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "old");
+  finish_ctl (process, &result);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_cmpstr (result.err, ==, "");
+  assert_file_is_entity (fixture, "out.bin", 3, 3000000);
+  sl_test_assert_dir_is (fixture->dir, listing);
+  result_clear (&result);
+  g_free (growth.path);
+}
+
+/* Two runs of the same command at once: the second refuses, the first is not disturbed. */
+static void
+test_same_file_twice (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  g_autofree char *slow = sl_test_server_url (fixture->server,
+                                              "/file?size=3000000&seed=4&rate=1500000");
+  g_autoptr (GSubprocess) first = NULL;
+  const char *listing[] = { "file", NULL };
+  Growth growth = { NULL, NULL, 300000 };
+  Result result = { 0 };
+  Result second = { 0 };
+
+  first = spawn_ctl (fixture, "get", slow, "-q", NULL);
+  growth.path = g_build_filename (fixture->dir_path, "file.part", NULL);
+  growth.resume_path = g_build_filename (fixture->dir_path, "file.part.resume", NULL);
+  sl_test_wait_until (NULL, file_grew, &growth, WAIT_MS);
+  g_assert_true (g_file_test (growth.resume_path, G_FILE_TEST_IS_REGULAR));
+
+  run_ctl (fixture, &second, "get", slow, "-q", NULL);
+  g_assert_cmpint (second.status, ==, 4);
+  assert_one_error_line (&second, "Another download is writing");
+  result_clear (&second);
+
+  run_ctl (fixture, &second, "get", slow, "-o", "file", "-q", NULL);
+  g_assert_cmpint (second.status, ==, 4);
+  assert_one_error_line (&second, "Another download is writing");
+  result_clear (&second);
+
+  finish_ctl (first, &result);
+  g_assert_cmpint (result.status, ==, 0);
+  assert_file_is_entity (fixture, "file", 4, 3000000);
+  sl_test_assert_dir_is (fixture->dir, listing);
+  result_clear (&result);
+  g_free (growth.path);
+  g_free (growth.resume_path);
+}
+
 #define ADD(path, func) \
   g_test_add ("/sluicectl/" path, Fixture, NULL, fixture_setup, func, fixture_teardown)
 #define ADD_DAEMON(path, func) \
@@ -1262,6 +1437,9 @@ main (int    argc,
   ADD ("sigkill", test_sigkill);
   ADD ("corrupt-resume-file", test_corrupt_resume_file);
   ADD ("server-stops", test_server_stops);
+  ADD ("output-adopts", test_output_adopts);
+  ADD ("output-exists", test_output_exists);
+  ADD ("same-file-twice", test_same_file_twice);
   ADD ("length-unchecked", test_length_unchecked);
   ADD_DAEMON ("wait-outcomes", test_wait_outcomes);
   ADD_DAEMON ("resume-then-wait", test_resume_then_wait);

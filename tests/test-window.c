@@ -1136,7 +1136,7 @@ test_icon_buttons (Fixture       *f,
   g_autofree char *running = add_full (f, "/stall?size=100000&after=1000&seed=30", FALSE);
   g_autofree char *paused = add_full (f, "/file?size=1000&seed=31", TRUE);
   g_autofree char *done = add_full (f, "/file?size=1000&seed=32", FALSE);
-  g_autofree char *failed = add_full (f, "/status?code=500", FALSE);
+  g_autofree char *failed = add_full (f, "/status?code=404", FALSE);
   g_autoptr (GPtrArray) icons = g_ptr_array_new ();
 
   wait_daemon_state (f, running, "running", TRANSFER_MS);

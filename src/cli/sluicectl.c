@@ -480,14 +480,13 @@ find_resume_data (GetContext *ctx,
       data = sl_resume_data_parse (bytes, &error);
       if (data == NULL)
         {
-          g_autofree char *partial = g_strndup (path, strlen (path) - strlen (RESUME_SUFFIX));
-          g_autofree char *message = g_strdup_printf (_("Ignoring “%s”: %s; starting over"),
-                                                      path, error->message);
+          g_autofree char *message = g_strdup_printf (_("Ignoring “%s”: %s"), path,
+                                                      error->message);
 
-          /* Bytes with no trustworthy record of what they are cannot be resumed. */
+          /* The partial file stays: the download checks its bytes against the server's
+           * before it keeps any of them. */
           info (ctx, message);
           g_unlink (path);
-          g_unlink (partial);
           continue;
         }
 
@@ -525,6 +524,7 @@ cmd_get (int    argc,
   g_autoptr (SlDownload) download = NULL;
   g_autoptr (GMainLoop) loop = NULL;
   gboolean quiet = FALSE;
+  gboolean overwrite = FALSE;
   int connections = 1;
   int retries = 5;
   double retry_delay = 1.0;
@@ -537,6 +537,8 @@ cmd_get (int    argc,
   GOptionEntry entries[] = {
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, N_("Save as FILE"), N_("FILE") },
     { "directory", 'd', 0, G_OPTION_ARG_FILENAME, &directory, N_("Save into DIR"), N_("DIR") },
+    { "overwrite", 0, 0, G_OPTION_ARG_NONE, &overwrite,
+      N_("Replace a file of the same name, once the new one is complete"), NULL },
     { "connections", 'x', 0, G_OPTION_ARG_INT, &connections,
       N_("Connections to use (segmented transfers are not available yet: 1 is used)"), N_("N") },
     { "limit-rate", 0, 0, G_OPTION_ARG_STRING, &limit_rate,
@@ -602,6 +604,18 @@ cmd_get (int    argc,
   if (!sl_cli_folder_is_usable (dir_path))
     return SL_EXIT_FILE;
 
+  /* -o names one file: that one or an error, never another name. */
+  if (filename != NULL && !overwrite)
+    {
+      g_autofree char *path = g_build_filename (dir_path, filename, NULL);
+
+      if (g_file_test (path, G_FILE_TEST_EXISTS | G_FILE_TEST_IS_SYMLINK))
+        {
+          sl_cli_print_error (_("“%s” already exists; use --overwrite to replace it"), path);
+          return SL_EXIT_FILE;
+        }
+    }
+
   ctx.quiet = quiet;
   ctx.tty = isatty (STDERR_FILENO);
   ctx.exit_code = SL_EXIT_DONE;
@@ -645,6 +659,11 @@ cmd_get (int    argc,
       if (filename != NULL)
         sl_download_set_filename (download, filename);
     }
+
+  if (overwrite)
+    sl_download_set_name_policy (download, SL_NAME_POLICY_REPLACE);
+  else if (filename != NULL)
+    sl_download_set_name_policy (download, SL_NAME_POLICY_EXACT);
 
   for (guint i = 0; headers != NULL && headers[i] != NULL; i++)
     {

@@ -6,10 +6,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <locale.h>
 #include <string.h>
 
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 
 #include "sl-download.h"
 #include "sl-enum-types.h"
@@ -58,7 +60,7 @@ typedef enum
   STOP_NONE,
   STOP_FINISH,
   STOP_RETRY,
-  STOP_VERIFY,
+  STOP_ASK_AGAIN,
   STOP_RESTART,
   STOP_FAIL,
   STOP_PAUSE,
@@ -75,6 +77,7 @@ struct _SlDownload
   GFile               *directory;
   char                *filename;
   gboolean             explicit_name;
+  SlNamePolicy         name_policy;
   char                *partial_path;
   GFile               *destination;
   SoupMessageHeaders  *extra_headers;
@@ -117,6 +120,21 @@ struct _SlDownload
   gboolean             answered;       /* this attempt got a 2xx and reads its body */
   gboolean             verifying;      /* asking for what follows a body of unknown length */
   gboolean             length_checked; /* the complete file's length was confirmed */
+
+  /* A partial file found without resume data: its bytes count once the server's match the
+   * last of them (adopt_tail), which the next answer is asked to overlap. */
+  gint64               adopt_end;
+  GBytes              *adopt_tail;
+  gsize                overlap_left;   /* bytes of this answer still to compare */
+
+  /* Which file the partial file is, so that a restart finds it renamed after a crash. With an
+   * owner that confirms checkpoints, the rename waits until one with the identity is
+   * recorded. */
+  guint64              device;
+  guint64              inode;
+  gboolean             confirms_checkpoints;
+  gboolean             identity_recorded;
+  gboolean             awaiting_identity;
 
   guint8              *buffer;
   gsize                fill;
@@ -191,8 +209,15 @@ static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
 static void begin_attempt      (SlDownload *self);
+static void complete_as        (SlDownload *self,
+                                const char *path);
 static void maybe_finish_stop  (SlDownload *self);
 static void read_more          (SlDownload *self);
+static void forget_adoption    (SlDownload *self);
+static void restart_adoption   (SlDownload *self,
+                                const char *reason);
+static gssize take_overlap     (SlDownload *self,
+                                gsize       n);
 
 /* g_set_str() arrives with GLib 2.76. */
 static gboolean
@@ -257,8 +282,9 @@ set_error (SlDownload   *self,
 
 typedef struct
 {
-  GBytes *resume_data;
-  gint64  received;
+  GBytes  *resume_data;
+  gint64   received;
+  guint64  inode;
 } Unrecorded;
 
 static void
@@ -383,7 +409,10 @@ build_resume_data (SlDownload *self)
   data->final_uri = g_strdup (self->final_uri);
   data->directory = self->directory ? g_file_get_path (self->directory) : NULL;
   data->filename = g_strdup (self->filename);
-  data->partial_path = g_strdup (self->partial_path);
+  /* A partial file under adoption is found again by its name, and checked again. */
+  data->partial_path = self->adopt_end > 0 ? NULL : g_strdup (self->partial_path);
+  data->device = self->device;
+  data->inode = self->inode;
   data->etag = g_strdup (self->etag);
   data->last_modified = g_strdup (self->last_modified);
   data->content_type = g_strdup (self->content_type);
@@ -412,6 +441,7 @@ emit_checkpoint (SlDownload *self)
   unrecorded = g_new0 (Unrecorded, 1);
   unrecorded->resume_data = g_bytes_ref (bytes);
   unrecorded->received = data->received;
+  unrecorded->inode = data->inode;
   g_queue_push_tail (&self->unrecorded, unrecorded);
   if (self->unrecorded.length > MAX_UNRECORDED_CHECKPOINTS)
     unrecorded_free (g_queue_pop_head (&self->unrecorded));
@@ -745,6 +775,13 @@ on_read_done (GObject      *object,
       return;
     }
 
+  if (n == 0 && self->overlap_left > 0)
+    {
+      restart_adoption (self, _("The partial file already there differs from the file on the "
+                                "server; starting over"));
+      return;
+    }
+
   if (n == 0)
     {
       gint64 end;
@@ -767,7 +804,10 @@ on_read_done (GObject      *object,
       else if (self->total >= 0 && end > self->total)
         restart_transfer (self, _("The server sent more than it announced; starting over"));
       else if (!end_is_confirmed (self) && can_verify_end (self))
-        stop_transfer (self, STOP_VERIFY, NULL);
+        {
+          self->verifying = TRUE;
+          stop_transfer (self, STOP_ASK_AGAIN, NULL);
+        }
       else
         {
           self->length_checked = end_is_confirmed (self);
@@ -776,8 +816,14 @@ on_read_done (GObject      *object,
       return;
     }
 
-  self->fill += n;
   self->last_data_us = g_get_monotonic_time ();
+  if (self->overlap_left > 0)
+    {
+      n = take_overlap (self, n);
+      if (n < 0)
+        return;
+    }
+  self->fill += n;
 
   /* A partly filled buffer still goes to disk promptly, so slow downloads show progress. */
   if (self->fill == BUFFER_SIZE ||
@@ -829,6 +875,7 @@ reset_bytes (SlDownload *self)
   self->notified_bytes = 0;
   notify (self, PROP_BYTES_RECEIVED);
   forget_recorded (self);
+  forget_adoption (self);
 
   if (self->file_open)
     sl_file_writer_truncate_async (self->writer, 0, on_truncated, g_object_ref (self));
@@ -844,6 +891,68 @@ start_streaming (SlDownload *self)
 }
 
 static void
+forget_adoption (SlDownload *self)
+{
+  self->adopt_end = 0;
+  self->overlap_left = 0;
+  g_clear_pointer (&self->adopt_tail, g_bytes_unref);
+}
+
+/* Starts over in the same partial file, which holds bytes the server does not vouch for. */
+static void
+restart_adoption (SlDownload *self,
+                  const char *reason)
+{
+  forget_adoption (self);
+  restart_transfer (self, reason);
+}
+
+/* A partial file of @existing bytes was there without resume data: a crash before the first
+ * resume data, resume data lost, a copy from elsewhere. Rather than append to it blindly, the
+ * download asks for the rest with an overlap of its last bytes, and continues only if they
+ * match; that takes a server that continues files, and an entity at least as long. */
+static gboolean
+can_adopt (SlDownload *self,
+           gint64      existing)
+{
+  return self->range_ok && (self->total < 0 || self->total >= existing);
+}
+
+/* Compares the @n bytes just read into the buffer with the end of the adopted partial file,
+ * and drops them: they are on disk already. Returns how many bytes of the body follow them in
+ * the buffer, or -1 when they differ and the download starts over. */
+static gssize
+take_overlap (SlDownload *self,
+              gsize       n)
+{
+  gsize tail_size;
+  const guint8 *tail = g_bytes_get_data (self->adopt_tail, &tail_size);
+  guint8 *data = self->buffer + self->fill;
+  gsize k = MIN (n, self->overlap_left);
+
+  if (memcmp (data, tail + (tail_size - self->overlap_left), k) != 0)
+    {
+      restart_adoption (self, _("The partial file already there differs from the file on the "
+                                "server; starting over"));
+      return -1;
+    }
+
+  self->overlap_left -= k;
+  memmove (data, data + k, n - k);
+  if (self->overlap_left == 0)
+    {
+      /* The bytes on disk are the server's: the download continues after them. */
+      self->committed = self->flushed = self->offset = self->adopt_end;
+      self->attempt_committed = self->speed_sample_bytes = self->committed;
+      forget_adoption (self);
+      flush_progress (self, TRUE);
+      emit_checkpoint (self);
+    }
+
+  return n - k;
+}
+
+static void
 on_created (GObject      *object,
             GAsyncResult *result,
             gpointer      user_data)
@@ -853,14 +962,19 @@ on_created (GObject      *object,
   g_autofree char *name = NULL;
   g_autofree char *directory = NULL;
   g_autofree char *partial_name = NULL;
+  g_autoptr (GBytes) tail = NULL;
+  gint64 existing = 0;
 
   self->file_op_pending = FALSE;
-  name = sl_file_writer_create_finish (SL_FILE_WRITER (object), result, &error);
+  name = sl_file_writer_create_finish (SL_FILE_WRITER (object), result, &existing, &tail,
+                                       &error);
   if (name == NULL)
     {
       stop_transfer (self, STOP_FAIL, g_steal_pointer (&error));
       return;
     }
+  sl_file_writer_get_identity (self->writer, &self->device, &self->inode);
+  self->identity_recorded = FALSE;
 
   directory = g_file_get_path (self->directory);
   partial_name = g_strconcat (name, ".part", NULL);
@@ -875,11 +989,27 @@ on_created (GObject      *object,
       notify (self, PROP_FILENAME);
     }
 
+  if (existing > 0 && (self->stop != STOP_NONE || can_adopt (self, existing)))
+    {
+      self->adopt_end = existing;
+      self->adopt_tail = g_bytes_ref (tail);
+    }
+  else if (existing > 0)
+    {
+      /* The answer in hand is the whole file: it replaces what cannot be checked. */
+      g_signal_emit (self, signals[RESTARTED], 0,
+                     _("The partial file already there cannot be checked against the file on "
+                       "the server; starting over"));
+      reset_bytes (self);
+    }
+
   /* Record the new partial file at once, so that a crash from here on can still resume. */
   emit_checkpoint (self);
 
   if (self->stop != STOP_NONE)
     maybe_finish_stop (self);
+  else if (self->adopt_end > 0)
+    stop_transfer (self, STOP_ASK_AGAIN, NULL);
   else
     start_streaming (self);
 }
@@ -906,7 +1036,7 @@ open_partial_file (SlDownload *self)
     name = g_strdup (self->filename);
 
   self->file_op_pending = TRUE;
-  sl_file_writer_create_async (self->writer, directory, name, on_created,
+  sl_file_writer_create_async (self->writer, directory, name, self->name_policy, on_created,
                                g_object_ref (self));
 }
 
@@ -1010,6 +1140,63 @@ verify_end (SlDownload         *self,
   return TRUE;
 }
 
+/* Takes the answer to the request that overlaps an adopted partial file: a 206 from where
+ * asked is compared as it arrives (see take_overlap()); anything else that is not an error
+ * means the bytes cannot be vouched for. Returns whether it dealt with the answer. */
+static gboolean
+adoption_answer (SlDownload         *self,
+                 guint               status,
+                 SoupMessageHeaders *headers)
+{
+  gint64 asked = self->adopt_end - g_bytes_get_size (self->adopt_tail);
+  goffset start = -1, end = -1, total = -1;
+
+  if (status == SOUP_STATUS_PARTIAL_CONTENT)
+    {
+      const char *encoding = soup_message_headers_get_one (headers, "Content-Encoding");
+
+      if (!soup_message_headers_get_content_range (headers, &start, &end, &total) ||
+          start != asked || (encoding != NULL && g_ascii_strcasecmp (encoding, "identity") != 0))
+        {
+          restart_adoption (self, _("The server sent another part of the file than the one "
+                                    "asked for; starting over"));
+          return TRUE;
+        }
+      if (total >= 0 && total < self->adopt_end)
+        {
+          restart_adoption (self, _("The partial file is longer than the file on the server; "
+                                    "starting over"));
+          return TRUE;
+        }
+
+      /* The validators of this answer are the download's own from now on. */
+      self->link_refreshed = FALSE;
+      self->answered = TRUE;
+      remember_entity (self, headers);
+      self->range_ok = TRUE;
+      set_total (self, total);
+      self->overlap_left = g_bytes_get_size (self->adopt_tail);
+      start_streaming (self);
+      return TRUE;
+    }
+
+  if (status == SOUP_STATUS_REQUESTED_RANGE_NOT_SATISFIABLE)
+    {
+      restart_adoption (self, _("The partial file is longer than the file on the server; "
+                                "starting over"));
+      return TRUE;
+    }
+
+  if (SOUP_STATUS_IS_SUCCESSFUL (status))
+    {
+      restart_adoption (self, _("The server does not continue files, so the partial file "
+                                "already there cannot be checked; starting over"));
+      return TRUE;
+    }
+
+  return FALSE;
+}
+
 /* Decides what to do with the answer to a request, before any byte of its body is read. */
 static void
 handle_response (SlDownload *self)
@@ -1032,6 +1219,9 @@ handle_response (SlDownload *self)
     }
 
   if (self->verifying && verify_end (self, status, headers))
+    return;
+
+  if (self->adopt_end > 0 && adoption_answer (self, status, headers))
     return;
 
   if (status == SOUP_STATUS_REQUESTED_RANGE_NOT_SATISFIABLE && self->ranged_request)
@@ -1240,11 +1430,14 @@ send_request (SlDownload *self)
   soup_message_headers_replace (headers, "Accept-Encoding", "identity");
 
   self->ranged_request = FALSE;
-  if (self->committed > 0)
+  if (self->committed > 0 || self->adopt_end > 0)
     {
       const char *validator = is_strong_etag (self->etag) ? self->etag : self->last_modified;
+      gint64 start = self->committed;
 
-      soup_message_headers_set_range (headers, self->committed, -1);
+      if (self->adopt_end > 0)
+        start = self->adopt_end - g_bytes_get_size (self->adopt_tail);
+      soup_message_headers_set_range (headers, start, -1);
       if (validator != NULL)
         soup_message_headers_replace (headers, "If-Range", validator);
       self->ranged_request = TRUE;
@@ -1270,15 +1463,37 @@ on_opened (GObject      *object,
 {
   g_autoptr (SlDownload) self = user_data;
   g_autoptr (GError) error = NULL;
+  g_autofree char *completed = NULL;
+  guint64 device, inode;
   gint64 usable;
 
   self->file_op_pending = FALSE;
-  usable = sl_file_writer_open_finish (SL_FILE_WRITER (object), result, &error);
+  usable = sl_file_writer_open_finish (SL_FILE_WRITER (object), result, &completed, &error);
   if (usable < 0)
     {
       stop_transfer (self, STOP_FAIL, g_steal_pointer (&error));
       return;
     }
+
+  /* Renamed to its final name, by a run that ended before it could say so. */
+  if (completed != NULL)
+    {
+      GStatBuf st;
+
+      g_clear_pointer (&self->partial_path, g_free);
+      if (g_stat (completed, &st) == 0)
+        self->committed = self->flushed = self->offset = st.st_size;
+      self->length_checked = self->total >= 0 && self->committed == self->total;
+      self->stop = STOP_NONE;
+      complete_as (self, completed);
+      return;
+    }
+
+  sl_file_writer_get_identity (self->writer, &device, &inode);
+  self->identity_recorded = self->identity_recorded && device == self->device &&
+                            inode == self->inode;
+  self->device = device;
+  self->inode = inode;
 
   self->file_open = TRUE;
   if (usable < self->committed)
@@ -1324,8 +1539,8 @@ begin_attempt (SlDownload *self)
   if (!self->file_open && self->partial_path != NULL)
     {
       self->file_op_pending = TRUE;
-      sl_file_writer_open_async (self->writer, self->partial_path, self->committed, on_opened,
-                                 g_object_ref (self));
+      sl_file_writer_open_async (self->writer, self->partial_path, self->committed,
+                                 self->device, self->inode, on_opened, g_object_ref (self));
       return;
     }
 
@@ -1498,7 +1713,6 @@ on_completed (GObject      *object,
   g_autoptr (SlDownload) self = user_data;
   g_autoptr (GError) error = NULL;
   g_autofree char *path = NULL;
-  g_autofree char *name = NULL;
 
   self->file_op_pending = FALSE;
   path = sl_file_writer_complete_finish (SL_FILE_WRITER (object), result, &error);
@@ -1516,6 +1730,22 @@ on_completed (GObject      *object,
       conclude (self, SL_DOWNLOAD_STATE_FAILED, error);
       return;
     }
+
+#if SL_TEST_HOOKS
+  /* Tests crash here, between the rename and anything an owner records of it. */
+  if (g_getenv ("SLUICE_TEST_CRASH_AFTER_RENAME") != NULL)
+    raise (SIGKILL);
+#endif
+
+  complete_as (self, path);
+}
+
+/* The download's bytes are under their final name, @path. */
+static void
+complete_as (SlDownload *self,
+             const char *path)
+{
+  g_autofree char *name = NULL;
 
   g_clear_pointer (&self->partial_path, g_free);
   self->flushed = self->committed;
@@ -1580,9 +1810,8 @@ on_stop_synced (GObject      *object,
       schedule_retry (self, g_steal_pointer (&stop_error));
       break;
 
-    case STOP_VERIFY:
+    case STOP_ASK_AGAIN:
       emit_checkpoint (self);
-      self->verifying = TRUE;
       begin_attempt (self);
       break;
 
@@ -1640,11 +1869,20 @@ maybe_finish_stop (SlDownload *self)
   switch (self->stop)
     {
     case STOP_FINISH:
+      /* Where the owner records checkpoints, the file gets its final name only once the
+       * owner knows which file it is, so that a crash right after the rename is seen as the
+       * completion it was. */
+      self->file_op_pending = TRUE;
+      if (self->confirms_checkpoints && !self->identity_recorded)
+        {
+          self->awaiting_identity = TRUE;
+          emit_checkpoint (self);
+          return;
+        }
       self->stop = STOP_NONE;
       directory = g_file_get_path (self->directory);
-      self->file_op_pending = TRUE;
       sl_file_writer_complete_async (self->writer, directory, self->filename, self->sha256,
-                                     on_completed, g_object_ref (self));
+                                     self->name_policy, on_completed, g_object_ref (self));
       break;
 
     case STOP_RESTART:
@@ -1697,12 +1935,19 @@ maybe_finish_stop (SlDownload *self)
     case STOP_PAUSE:
     case STOP_FAIL:
     case STOP_RETRY:
-    case STOP_VERIFY:
-      /* Whatever happens next, the bytes counted must be the bytes on disk. */
+    case STOP_ASK_AGAIN:
+      /* Whatever happens next, the bytes counted must be the bytes on disk. A download that
+       * stops for good closes its partial file, which unlocks it and spares a descriptor. */
       if (self->file_open)
         {
           self->file_op_pending = TRUE;
-          sl_file_writer_sync_async (self->writer, on_stop_synced, g_object_ref (self));
+          if (self->stop == STOP_PAUSE || self->stop == STOP_FAIL)
+            {
+              self->file_open = FALSE;
+              sl_file_writer_close_async (self->writer, on_stop_synced, g_object_ref (self));
+            }
+          else
+            sl_file_writer_sync_async (self->writer, on_stop_synced, g_object_ref (self));
         }
       else
         {
@@ -1712,11 +1957,8 @@ maybe_finish_stop (SlDownload *self)
           self->stop = STOP_NONE;
           if (action == STOP_RETRY)
             schedule_retry (self, error);
-          else if (action == STOP_VERIFY)
-            {
-              self->verifying = TRUE;
-              begin_attempt (self);
-            }
+          else if (action == STOP_ASK_AGAIN)
+            begin_attempt (self);
           else if (action == STOP_FAIL)
             {
               conclude (self, SL_DOWNLOAD_STATE_FAILED, error);
@@ -1776,6 +2018,7 @@ sl_download_finalize (GObject *object)
   g_clear_error (&self->stop_error);
   g_free (self->restart_reason);
   g_queue_clear_full (&self->unrecorded, (GDestroyNotify) unrecorded_free);
+  g_clear_pointer (&self->adopt_tail, g_bytes_unref);
   g_free (self->buffer);
   g_ptr_array_unref (self->spare_buffers);
 
@@ -2109,6 +2352,10 @@ sl_download_new_from_resume_data (SoupSession  *session,
   self->committed = self->flushed = self->offset = self->notified_bytes = data->received;
   self->speed_sample_bytes = data->received;
   self->recorded = data->received;
+  self->device = data->device;
+  self->inode = data->inode;
+  /* The identity came from where the owner keeps resume data: it is recorded. */
+  self->identity_recorded = data->inode != 0;
   self->state = SL_DOWNLOAD_STATE_PAUSED;
 
   return self;
@@ -2161,6 +2408,41 @@ sl_download_set_filename (SlDownload *self,
   self->explicit_name = filename != NULL;
   if (set_str (&self->filename, filename))
     notify (self, PROP_FILENAME);
+}
+
+/**
+ * sl_download_set_name_policy:
+ * @self: a download
+ * @policy: what to do when the final name is taken
+ *
+ * By default a taken name is numbered (`NAME (1)`); a name the user gave may instead be
+ * exact, or replace the file there once the download is complete. Only before the partial
+ * file exists, or again before resuming from resume data.
+ */
+void
+sl_download_set_name_policy (SlDownload   *self,
+                             SlNamePolicy  policy)
+{
+  g_return_if_fail (SL_IS_DOWNLOAD (self));
+
+  self->name_policy = policy;
+}
+
+/**
+ * sl_download_set_confirms_checkpoints:
+ * @self: a download
+ * @confirms: whether its owner calls sl_download_checkpoint_recorded() for every checkpoint
+ *
+ * An owner that records checkpoints says so, and the download then renames its partial file
+ * only once a checkpoint that names it is recorded.
+ */
+void
+sl_download_set_confirms_checkpoints (SlDownload *self,
+                                      gboolean    confirms)
+{
+  g_return_if_fail (SL_IS_DOWNLOAD (self));
+
+  self->confirms_checkpoints = confirms;
 }
 
 const char *
@@ -2667,10 +2949,19 @@ sl_download_checkpoint_recorded (SlDownload *self,
         continue;
 
       received = unrecorded->received;
+      if (unrecorded->inode != 0 && unrecorded->inode == self->inode)
+        self->identity_recorded = TRUE;
       while (g_queue_peek_head (&self->unrecorded) != unrecorded)
         unrecorded_free (g_queue_pop_head (&self->unrecorded));
       unrecorded_free (g_queue_pop_head (&self->unrecorded));
       set_recorded (self, received);
+
+      if (self->awaiting_identity && self->identity_recorded)
+        {
+          self->awaiting_identity = FALSE;
+          self->file_op_pending = FALSE;
+          maybe_finish_stop (self);
+        }
       return;
     }
 }

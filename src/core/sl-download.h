@@ -76,6 +76,10 @@ SlDownloadState  sl_download_get_state            (SlDownload           *self);
 gint64           sl_download_get_bytes_received   (SlDownload           *self);
 gint64           sl_download_get_bytes_recorded   (SlDownload           *self);
 gboolean         sl_download_get_length_checked   (SlDownload           *self);
+void             sl_download_set_name_policy      (SlDownload           *self,
+                                                   SlNamePolicy          policy);
+void             sl_download_set_confirms_checkpoints (SlDownload       *self,
+                                                   gboolean              confirms);
 void             sl_download_checkpoint_recorded  (SlDownload           *self,
                                                    GBytes               *resume_data);
 gint64           sl_download_get_bytes_total      (SlDownload           *self);

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,6 +28,8 @@
 
 #define MAX_NUMBERED 10000
 #define HASH_CHUNK   (1024 * 1024)
+/* How much of an adopted partial file's end is compared with the server's bytes. */
+#define ADOPT_OVERLAP (64 * 1024)
 
 struct _SlFileWriter
 {
@@ -35,6 +38,8 @@ struct _SlFileWriter
   GThreadPool *pool;
   int          fd;             /* only touched on the worker thread, and in finalize */
   char        *path;           /* likewise */
+  guint64      device;         /* identity of the open file, set by a create or open job */
+  guint64      inode;
 };
 
 G_DEFINE_FINAL_TYPE (SlFileWriter, sl_file_writer, G_TYPE_OBJECT)
@@ -46,6 +51,7 @@ typedef enum
   OP_WRITE,
   OP_TRUNCATE,
   OP_SYNC,
+  OP_CLOSE,
   OP_COMPLETE,
   OP_DELETE,
 } Op;
@@ -61,7 +67,30 @@ typedef struct
   gsize   length;
   gsize   written;
   gint64  offset;
+  SlNamePolicy policy;
+  guint64 device;            /* open: the identity the partial file was recorded with */
+  guint64 inode;
+  char   *found;             /* open: where a missing partial file was found renamed */
 } Job;
+
+/* What a create job found. */
+typedef struct
+{
+  char   *name;
+  gint64  existing;          /* bytes of a partial file that was there already */
+  GBytes *tail;              /* its last bytes, to compare with the server's */
+} SlFileWriterCreated;
+
+static void
+sl_file_writer_created_free (SlFileWriterCreated *created)
+{
+  if (created == NULL)
+    return;
+
+  g_free (created->name);
+  g_clear_pointer (&created->tail, g_bytes_unref);
+  g_free (created);
+}
 
 static Job *
 job_new (Op op)
@@ -79,6 +108,7 @@ job_free (Job *job)
   g_free (job->filename);
   g_free (job->path);
   g_free (job->sha256);
+  g_free (job->found);
   /* A write whose result was never collected still owns its buffer. */
   g_free (job->buffer);
   g_free (job);
@@ -105,6 +135,81 @@ close_fd (SlFileWriter *self)
       close (self->fd);
       self->fd = -1;
     }
+}
+
+/* Takes @fd as the open partial file, locked against every other download: two writers of
+ * one partial file would corrupt each other. Returns FALSE, closing @fd, if it cannot, with
+ * @busy set if another download has it. */
+static gboolean
+take_fd (SlFileWriter  *self,
+         int            fd,
+         const char    *path,
+         gboolean      *busy,
+         GError       **error)
+{
+  struct stat st;
+
+  *busy = FALSE;
+  if (flock (fd, LOCK_EX | LOCK_NB) < 0)
+    {
+      int saved_errno = errno;
+      g_autofree char *display = g_filename_display_name (path);
+
+      *busy = saved_errno == EWOULDBLOCK;
+      if (*busy)
+        g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_FILE,
+                     _("Another download is writing “%s”"), display);
+      else
+        set_errno_error (error, saved_errno, _("Cannot lock"), path);
+      close (fd);
+      return FALSE;
+    }
+
+  if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
+    {
+      set_errno_error (error, S_ISREG (st.st_mode) ? errno : EINVAL, _("Cannot open"), path);
+      close (fd);
+      return FALSE;
+    }
+
+  close_fd (self);
+  self->fd = fd;
+  g_free (self->path);
+  self->path = g_strdup (path);
+  self->device = st.st_dev;
+  self->inode = st.st_ino;
+  return TRUE;
+}
+
+static gboolean
+file_exists (const char *path)
+{
+  struct stat st;
+
+  return lstat (path, &st) == 0;
+}
+
+/* The last bytes of the open file, up to ADOPT_OVERLAP, or NULL if they cannot be read. */
+static GBytes *
+read_tail (int    fd,
+           gint64 size)
+{
+  gsize length = (gsize) MIN (size, (gint64) ADOPT_OVERLAP);
+  g_autofree guint8 *data = g_malloc (MAX (length, 1));
+  gsize done = 0;
+
+  while (done < length)
+    {
+      ssize_t n = pread (fd, data + done, length - done, size - length + done);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return NULL;
+      done += n;
+    }
+
+  return g_bytes_new_take (g_steal_pointer (&data), length);
 }
 
 static void
@@ -154,39 +259,98 @@ do_create (SlFileWriter *self,
            GTask        *task,
            Job          *job)
 {
-  for (guint n = 0; n < MAX_NUMBERED; n++)
+  guint tries = job->policy == SL_NAME_POLICY_NUMBER ? MAX_NUMBERED : 1;
+
+  for (guint n = 0; n < tries; n++)
     {
       g_autofree char *name = sl_filename_numbered (job->filename, n);
       g_autofree char *final_path = g_build_filename (job->directory, name, NULL);
       g_autofree char *partial_name = g_strconcat (name, ".part", NULL);
       g_autofree char *partial_path = g_build_filename (job->directory, partial_name, NULL);
+      g_autoptr (GError) error = NULL;
+      SlFileWriterCreated *created;
+      gboolean busy;
+      struct stat st;
       int fd;
 
-      if (g_file_test (final_path, G_FILE_TEST_EXISTS | G_FILE_TEST_IS_SYMLINK))
-        continue;
+      if (job->policy != SL_NAME_POLICY_REPLACE && file_exists (final_path))
+        {
+          g_autofree char *display = NULL;
 
-      fd = open (partial_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+          if (job->policy == SL_NAME_POLICY_NUMBER)
+            continue;
+          display = g_filename_display_name (final_path);
+          g_task_return_new_error (task, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_FILE,
+                                   _("“%s” already exists"), display);
+          return;
+        }
+
+      /* A partial file of the name wanted, without resume data, is adopted: the download
+       * checks its bytes against the server's before it continues them. One of a numbered
+       * name is another download's, and left alone. */
+      fd = open (partial_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (n > 0 ? O_EXCL : 0),
+                 0644);
       if (fd < 0 && errno == EEXIST)
         continue;
       if (fd < 0)
         {
-          GError *error = NULL;
-
           set_errno_error (&error, errno, _("Cannot create"), partial_path);
-          g_task_return_error (task, error);
+          g_task_return_error (task, g_steal_pointer (&error));
+          return;
+        }
+      if (!take_fd (self, fd, partial_path, &busy, &error))
+        {
+          /* Another download has it: a name of its own is as good, unless the user chose
+           * this one. */
+          if (busy && job->policy == SL_NAME_POLICY_NUMBER)
+            continue;
+          g_task_return_error (task, g_steal_pointer (&error));
           return;
         }
 
-      close_fd (self);
-      self->fd = fd;
-      g_free (self->path);
-      self->path = g_steal_pointer (&partial_path);
-      g_task_return_pointer (task, g_steal_pointer (&name), g_free);
+      created = g_new0 (SlFileWriterCreated, 1);
+      created->name = g_steal_pointer (&name);
+      if (fstat (self->fd, &st) == 0 && st.st_size > 0)
+        {
+          created->tail = read_tail (self->fd, st.st_size);
+          created->existing = created->tail != NULL ? st.st_size : 0;
+        }
+      g_task_return_pointer (task, created, (GDestroyNotify) sl_file_writer_created_free);
       return;
     }
 
   g_task_return_new_error (task, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_FILE,
                            _("Cannot find a free name for “%s”"), job->filename);
+}
+
+/* A partial file that is gone may have been renamed to its final name just before a crash:
+ * the file of that name, or a numbered one, with the same identity is it. */
+static char *
+find_renamed (const char *partial_path,
+              guint64     device,
+              guint64     inode)
+{
+  g_autofree char *directory = g_path_get_dirname (partial_path);
+  g_autofree char *partial_name = g_path_get_basename (partial_path);
+  g_autofree char *filename = NULL;
+
+  if (inode == 0 || !g_str_has_suffix (partial_name, ".part"))
+    return NULL;
+
+  filename = g_strndup (partial_name, strlen (partial_name) - strlen (".part"));
+  for (guint n = 0; n < MAX_NUMBERED; n++)
+    {
+      g_autofree char *name = sl_filename_numbered (filename, n);
+      g_autofree char *path = g_build_filename (directory, name, NULL);
+      struct stat st;
+
+      if (lstat (path, &st) < 0)
+        return NULL;
+      if (S_ISREG (st.st_mode) && st.st_dev == device && st.st_ino == inode)
+        return g_steal_pointer (&path);
+    }
+
+  return NULL;
 }
 
 static void
@@ -196,12 +360,21 @@ do_open (SlFileWriter *self,
 {
   struct stat st;
   gint64 usable;
+  gboolean busy;
   int fd;
   GError *error = NULL;
 
-  fd = open (job->path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  fd = open (job->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0 && errno == ENOENT)
-    fd = open (job->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    {
+      job->found = find_renamed (job->path, job->device, job->inode);
+      if (job->found != NULL)
+        {
+          g_task_return_int (task, 0);
+          return;
+        }
+      fd = open (job->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    }
   if (fd < 0)
     {
       set_errno_error (&error, errno, _("Cannot open"), job->path);
@@ -209,30 +382,23 @@ do_open (SlFileWriter *self,
       return;
     }
 
-  if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
+  if (!take_fd (self, fd, job->path, &busy, &error))
     {
-      set_errno_error (&error, S_ISREG (st.st_mode) ? errno : EINVAL, _("Cannot open"),
-                       job->path);
-      close (fd);
       g_task_return_error (task, error);
       return;
     }
 
   /* Nothing beyond what was flushed and recorded is trusted; a file shorter than recorded lost
    * bytes we cannot vouch for, so it starts again from nothing. */
-  usable = st.st_size >= job->offset ? job->offset : 0;
-  if (ftruncate (fd, usable) < 0)
+  usable = fstat (self->fd, &st) == 0 && st.st_size >= job->offset ? job->offset : 0;
+  if (ftruncate (self->fd, usable) < 0)
     {
       set_errno_error (&error, errno, _("Cannot truncate"), job->path);
-      close (fd);
+      close_fd (self);
       g_task_return_error (task, error);
       return;
     }
 
-  close_fd (self);
-  self->fd = fd;
-  g_free (self->path);
-  self->path = g_strdup (job->path);
   g_task_return_int (task, usable);
 }
 
@@ -363,18 +529,36 @@ do_complete (SlFileWriter *self,
         }
     }
 
-  close_fd (self);
-
-  for (guint n = 0; n < MAX_NUMBERED; n++)
+  /* The partial file stays open, and so locked, until it has its final name. */
+  for (guint n = 0; n < (job->policy == SL_NAME_POLICY_NUMBER ? MAX_NUMBERED : 1); n++)
     {
       g_autofree char *name = sl_filename_numbered (job->filename, n);
       g_autofree char *final_path = g_build_filename (job->directory, name, NULL);
       int saved_errno = 0;
+      gboolean renamed;
 
-      if (rename_no_replace (self->path, final_path, &saved_errno))
+      if (job->policy == SL_NAME_POLICY_REPLACE)
         {
+          renamed = rename (self->path, final_path) == 0;
+          saved_errno = errno;
+        }
+      else
+        renamed = rename_no_replace (self->path, final_path, &saved_errno);
+
+      if (renamed)
+        {
+          close_fd (self);
           sync_directory (job->directory);
           g_task_return_pointer (task, g_steal_pointer (&final_path), g_free);
+          return;
+        }
+
+      if (saved_errno == EEXIST && job->policy == SL_NAME_POLICY_EXACT)
+        {
+          g_autofree char *display = g_filename_display_name (final_path);
+
+          g_task_return_new_error (task, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_FILE,
+                                   _("“%s” already exists"), display);
           return;
         }
 
@@ -432,6 +616,20 @@ run_job (gpointer data,
         }
       else
         g_task_return_boolean (task, TRUE);
+      break;
+
+    case OP_CLOSE:
+      if (self->fd >= 0 && fdatasync (self->fd) < 0)
+        {
+          set_errno_error (&error, errno, _("Cannot flush"), self->path);
+          close_fd (self);
+          g_task_return_error (task, error);
+        }
+      else
+        {
+          close_fd (self);
+          g_task_return_boolean (task, TRUE);
+        }
       break;
 
     case OP_COMPLETE:
@@ -511,14 +709,18 @@ queue_job (SlFileWriter        *self,
  * @self: a writer
  * @directory: the destination folder
  * @filename: the final name wanted
+ * @policy: what to do when a file of that name exists
  *
- * Creates `NAME.part` for the first of `NAME`, `NAME (1)`, … for which neither the final nor
- * the partial file exists. The result is the final name chosen.
+ * Opens `NAME.part` for @filename, or with %SL_NAME_POLICY_NUMBER for the first of `NAME`,
+ * `NAME (1)`, … whose final file does not exist and whose partial file no other download
+ * holds, creating it if needed. The partial file is locked while it is open. A partial file
+ * that was there already is kept: the result says how long it is and gives its last bytes.
  */
 void
 sl_file_writer_create_async (SlFileWriter        *self,
                              const char          *directory,
                              const char          *filename,
+                             SlNamePolicy         policy,
                              GAsyncReadyCallback  callback,
                              gpointer             user_data)
 {
@@ -530,17 +732,59 @@ sl_file_writer_create_async (SlFileWriter        *self,
   job = job_new (OP_CREATE);
   job->directory = g_strdup (directory);
   job->filename = g_strdup (filename);
+  job->policy = policy;
   queue_job (self, job, sl_file_writer_create_async, callback, user_data);
 }
 
+/**
+ * sl_file_writer_create_finish:
+ * @existing: (out): bytes of a partial file that was there already, 0 for a new one
+ * @tail: (out) (transfer full) (nullable): the last bytes of such a file, up to 64 KiB
+ *
+ * Returns: (transfer full): the final name chosen, or %NULL on error
+ */
 char *
 sl_file_writer_create_finish (SlFileWriter  *self,
                               GAsyncResult  *result,
+                              gint64        *existing,
+                              GBytes       **tail,
                               GError       **error)
 {
+  SlFileWriterCreated *created;
+  char *name;
+
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
 
-  return g_task_propagate_pointer (G_TASK (result), error);
+  *existing = 0;
+  *tail = NULL;
+  created = g_task_propagate_pointer (G_TASK (result), error);
+  if (created == NULL)
+    return NULL;
+
+  name = g_steal_pointer (&created->name);
+  *existing = created->existing;
+  *tail = g_steal_pointer (&created->tail);
+  sl_file_writer_created_free (created);
+  return name;
+}
+
+/**
+ * sl_file_writer_get_identity:
+ * @device: (out): the device of the open partial file
+ * @inode: (out): its inode
+ *
+ * Tells which file the writer has open, as the last create or open left it, so that the file
+ * is recognised under its final name after a crash. Zero when none is open.
+ */
+void
+sl_file_writer_get_identity (SlFileWriter *self,
+                             guint64      *device,
+                             guint64      *inode)
+{
+  g_return_if_fail (SL_IS_FILE_WRITER (self));
+
+  *device = self->device;
+  *inode = self->inode;
 }
 
 /**
@@ -549,13 +793,20 @@ sl_file_writer_create_finish (SlFileWriter  *self,
  * @partial_path: an existing partial file
  * @length: how many bytes of it were recorded as flushed
  *
- * Opens a partial file to continue it. Bytes past @length are cut off; a file shorter than
- * @length (or missing) is emptied. The result is the length the download continues from.
+ * @device: the device the partial file was recorded with, or 0
+ * @inode: its inode, or 0
+ *
+ * Opens a partial file to continue it, and locks it. Bytes past @length are cut off; a file
+ * shorter than @length (or missing) is emptied. A missing file that was renamed to its final
+ * name (recognised by @device and @inode) is not recreated: the finish call says where it is.
+ * The result is the length the download continues from.
  */
 void
 sl_file_writer_open_async (SlFileWriter        *self,
                            const char          *partial_path,
                            gint64               length,
+                           guint64              device,
+                           guint64              inode,
                            GAsyncReadyCallback  callback,
                            gpointer             user_data)
 {
@@ -567,16 +818,30 @@ sl_file_writer_open_async (SlFileWriter        *self,
   job = job_new (OP_OPEN);
   job->path = g_strdup (partial_path);
   job->offset = length;
+  job->device = device;
+  job->inode = inode;
   queue_job (self, job, sl_file_writer_open_async, callback, user_data);
 }
 
+/**
+ * sl_file_writer_open_finish:
+ * @completed: (out) (transfer full) (nullable): the final file, when the partial file was
+ *   found renamed to it, else %NULL
+ *
+ * Returns: the length the download continues from, or -1 on error
+ */
 gint64
 sl_file_writer_open_finish (SlFileWriter  *self,
                             GAsyncResult  *result,
+                            char         **completed,
                             GError       **error)
 {
+  Job *job;
+
   g_return_val_if_fail (g_task_is_valid (result, self), -1);
 
+  job = g_task_get_task_data (G_TASK (result));
+  *completed = g_steal_pointer (&job->found);
   return g_task_propagate_int (G_TASK (result), error);
 }
 
@@ -663,6 +928,22 @@ sl_file_writer_sync_async (SlFileWriter        *self,
 }
 
 /**
+ * sl_file_writer_close_async:
+ *
+ * Flushes the partial file to disk and closes it, which lets another download have it. It
+ * completes after every write asked for before it.
+ */
+void
+sl_file_writer_close_async (SlFileWriter        *self,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  g_return_if_fail (SL_IS_FILE_WRITER (self));
+
+  queue_job (self, job_new (OP_CLOSE), sl_file_writer_close_async, callback, user_data);
+}
+
+/**
  * sl_file_writer_delete_async:
  *
  * Closes and deletes the partial file.
@@ -683,7 +964,7 @@ sl_file_writer_delete_async (SlFileWriter        *self,
 /**
  * sl_file_writer_finish:
  *
- * Collects the result of a truncate, sync or delete.
+ * Collects the result of a truncate, sync, close or delete.
  */
 gboolean
 sl_file_writer_finish (SlFileWriter  *self,
@@ -698,16 +979,20 @@ sl_file_writer_finish (SlFileWriter  *self,
 /**
  * sl_file_writer_complete_async:
  * @sha256: (nullable): expected SHA-256 in hex
+ * @policy: what to do when a file of that name exists
  *
  * Flushes and closes the partial file, checks its checksum if one is given, and renames it to
- * the first free name of @filename, `@filename (1)`, … in @directory, never replacing a file.
- * The result is the final path.
+ * @filename in @directory: with %SL_NAME_POLICY_NUMBER the first free of `@filename`,
+ * `@filename (1)`, …, never replacing a file; with %SL_NAME_POLICY_EXACT that name or an
+ * error; with %SL_NAME_POLICY_REPLACE that name, replacing any file there in one step. The
+ * result is the final path.
  */
 void
 sl_file_writer_complete_async (SlFileWriter        *self,
                                const char          *directory,
                                const char          *filename,
                                const char          *sha256,
+                               SlNamePolicy         policy,
                                GAsyncReadyCallback  callback,
                                gpointer             user_data)
 {
@@ -719,6 +1004,7 @@ sl_file_writer_complete_async (SlFileWriter        *self,
   job->directory = g_strdup (directory);
   job->filename = g_strdup (filename);
   job->sha256 = g_strdup (sha256);
+  job->policy = policy;
   queue_job (self, job, sl_file_writer_complete_async, callback, user_data);
 }
 

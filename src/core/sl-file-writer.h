@@ -7,6 +7,8 @@
 
 #include <gio/gio.h>
 
+#include "sl-types.h"
+
 G_BEGIN_DECLS
 
 #define SL_TYPE_FILE_WRITER (sl_file_writer_get_type ())
@@ -18,19 +20,28 @@ SlFileWriter *sl_file_writer_new           (void);
 void          sl_file_writer_create_async  (SlFileWriter         *self,
                                             const char           *directory,
                                             const char           *filename,
+                                            SlNamePolicy          policy,
                                             GAsyncReadyCallback   callback,
                                             gpointer              user_data);
 char         *sl_file_writer_create_finish (SlFileWriter         *self,
                                             GAsyncResult         *result,
+                                            gint64               *existing,
+                                            GBytes              **tail,
                                             GError              **error);
 void          sl_file_writer_open_async    (SlFileWriter         *self,
                                             const char           *partial_path,
                                             gint64                length,
+                                            guint64               device,
+                                            guint64               inode,
                                             GAsyncReadyCallback   callback,
                                             gpointer              user_data);
 gint64        sl_file_writer_open_finish   (SlFileWriter         *self,
                                             GAsyncResult         *result,
+                                            char                **completed,
                                             GError              **error);
+void          sl_file_writer_get_identity  (SlFileWriter         *self,
+                                            guint64              *device,
+                                            guint64              *inode);
 void          sl_file_writer_write_async   (SlFileWriter         *self,
                                             guint8               *buffer,
                                             gsize                 length,
@@ -48,6 +59,9 @@ void          sl_file_writer_truncate_async (SlFileWriter        *self,
 void          sl_file_writer_sync_async    (SlFileWriter         *self,
                                             GAsyncReadyCallback   callback,
                                             gpointer              user_data);
+void          sl_file_writer_close_async   (SlFileWriter         *self,
+                                            GAsyncReadyCallback   callback,
+                                            gpointer             user_data);
 gboolean      sl_file_writer_finish        (SlFileWriter         *self,
                                             GAsyncResult         *result,
                                             GError              **error);
@@ -55,6 +69,7 @@ void          sl_file_writer_complete_async (SlFileWriter        *self,
                                             const char           *directory,
                                             const char           *filename,
                                             const char           *sha256,
+                                            SlNamePolicy          policy,
                                             GAsyncReadyCallback   callback,
                                             gpointer              user_data);
 char         *sl_file_writer_complete_finish (SlFileWriter       *self,

@@ -96,6 +96,11 @@ sl_resume_data_serialize (const SlResumeData *data)
   add_string (&dict, "content-type", data->content_type);
   g_variant_dict_insert (&dict, "total", "x", data->total);
   g_variant_dict_insert (&dict, "explicit-name", "b", data->explicit_name);
+  if (data->inode != 0)
+    {
+      g_variant_dict_insert (&dict, "device", "t", data->device);
+      g_variant_dict_insert (&dict, "inode", "t", data->inode);
+    }
 
   /* Ranges keep the format open to segmented transfers; one connection writes one range. */
   range_end = MAX (data->received, 0);
@@ -285,6 +290,11 @@ parse_dict (GVariant  *native,
 
   if (!g_variant_dict_lookup (&dict, "explicit-name", "b", &data->explicit_name))
     data->explicit_name = FALSE;
+
+  /* Only a hint for finding the file after a crash: without it, nothing is lost. */
+  if (!g_variant_dict_lookup (&dict, "device", "t", &data->device) ||
+      !g_variant_dict_lookup (&dict, "inode", "t", &data->inode))
+    data->device = data->inode = 0;
 
   if (!parse_ranges (&dict, data->total, &data->received, error))
     return NULL;

@@ -26,6 +26,8 @@ typedef struct
   gint64  total;           /* entity length, or -1 */
   gint64  received;        /* bytes at the start of the .part file that were flushed to disk */
   gboolean explicit_name;  /* the user chose the name: no Content-Disposition lookup */
+  guint64 device;          /* identity of the partial file, which a rename keeps, or 0 */
+  guint64 inode;
 } SlResumeData;
 
 SlResumeData *sl_resume_data_new       (void);

@@ -228,16 +228,15 @@ on_checkpoints_flushed (GObject      *object,
   g_autoptr (SlSession) self = g_weak_ref_get (&flush->session);
   g_autoptr (GError) error = NULL;
 
-  /* A write that failed was reported by the store; its checkpoints stay unconfirmed, and the
-   * list keeps showing the bytes of the last that was written. */
-  if (sl_store_flush_finish (SL_STORE (object), result, &error))
+  /* A write that failed was reported by the store (the daemon says so); holding downloads
+   * back would not make it write, so they go on as if it had. */
+  if (!sl_store_flush_finish (SL_STORE (object), result, &error))
+    g_debug ("Checkpoints confirmed unwritten: %s", error->message);
+  for (guint i = 0; i < flush->confirmations->len; i++)
     {
-      for (guint i = 0; i < flush->confirmations->len; i++)
-        {
-          Confirmation *confirmation = g_ptr_array_index (flush->confirmations, i);
+      Confirmation *confirmation = g_ptr_array_index (flush->confirmations, i);
 
-          sl_download_checkpoint_recorded (confirmation->download, confirmation->resume_data);
-        }
+      sl_download_checkpoint_recorded (confirmation->download, confirmation->resume_data);
     }
 
   g_ptr_array_unref (flush->confirmations);
@@ -321,6 +320,7 @@ entry_new (SlSession     *self,
   entry->record = record;
   entry->host = host_of (sl_download_get_uri (download));
   sl_download_set_checkpoint_interval (download, CHECKPOINT_MS);
+  sl_download_set_confirms_checkpoints (download, TRUE);
 
   g_signal_connect (download, "notify::state", G_CALLBACK (on_state_changed), entry);
   g_signal_connect (download, "notify::filename", G_CALLBACK (on_name_changed), entry);

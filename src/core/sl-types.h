@@ -44,6 +44,23 @@ typedef enum
  *
  * Who is to blame for an error, which decides the action that helps.
  */
+/**
+ * SlNamePolicy:
+ * @SL_NAME_POLICY_NUMBER: a name from the server or the address: when a file of that name
+ *   exists, the first free of `NAME (1)`, `NAME (2)`, …
+ * @SL_NAME_POLICY_EXACT: the name the user gave: that file, or an error if it exists
+ * @SL_NAME_POLICY_REPLACE: the name the user gave, replacing the file there, atomically and
+ *   only once the new one is complete and checked
+ *
+ * What a download does when its final name is taken.
+ */
+typedef enum
+{
+  SL_NAME_POLICY_NUMBER,
+  SL_NAME_POLICY_EXACT,
+  SL_NAME_POLICY_REPLACE,
+} SlNamePolicy;
+
 typedef enum
 {
   SL_ERROR_KIND_NONE,
