@@ -4,8 +4,8 @@
 # nginx instance on 127.0.0.1.  See bench/README.md.
 #
 # Usage: bench/get-throughput.sh [--quick] [--runs N] [--size-mb N]
-#                                [--sluicectl PATH] [--aria2] [--strict]
-# Environment: SLUICECTL, RUNS, SIZE_MB, ARIA2=1, BENCH_TMPDIR, LOG,
+#                                [--sluicectl PATH] [--baseline PATH] [--aria2] [--strict]
+# Environment: SLUICECTL, BASELINE, RUNS, SIZE_MB, ARIA2=1, BENCH_TMPDIR, LOG,
 #              NGINX_CPU (0), CLIENT_CPU (1), RUN_TIMEOUT (seconds per run)
 
 set -Eeuo pipefail
@@ -19,17 +19,20 @@ note() { printf '%s\n' "$*" >&2; }
 
 usage() {
     cat <<EOF
-Usage: $PROG [--quick] [--runs N] [--size-mb N] [--sluicectl PATH] [--aria2] [--strict]
+Usage: $PROG [--quick] [--runs N] [--size-mb N] [--sluicectl PATH] [--baseline PATH]
+             [--aria2] [--strict]
 
   --quick           SIZE_MB=256, RUNS=5 (fast sanity check)
   --runs N          rounds; each round runs every client once (default 7, min 5)
   --size-mb N       size of the served file in MiB (default 1024)
   --sluicectl PATH  client binary (default \$REPO/_build/src/cli/sluicectl,
                     built with meson if missing)
+  --baseline PATH   another sluicectl (an earlier build), run in the same rounds
+                    right after the first, and compared with it
   --aria2           also measure aria2c (same as ARIA2=1)
   --strict          exit 3 if any target line says FAIL
 
-Environment: SLUICECTL RUNS SIZE_MB ARIA2 BENCH_TMPDIR LOG NGINX_CPU
+Environment: SLUICECTL BASELINE RUNS SIZE_MB ARIA2 BENCH_TMPDIR LOG NGINX_CPU
              CLIENT_CPU RUN_TIMEOUT
 EOF
 }
@@ -37,6 +40,7 @@ EOF
 # ---------------------------------------------------------------- options
 DEFAULT_SLUICECTL="$REPO/_build/src/cli/sluicectl"
 SLUICECTL=${SLUICECTL:-}
+BASELINE=${BASELINE:-}
 RUNS=${RUNS:-7}
 SIZE_MB=${SIZE_MB:-1024}
 ARIA2=${ARIA2:-0}
@@ -53,6 +57,8 @@ while (($#)); do
         --size-mb=*) SIZE_MB=${1#*=} ;;
         --sluicectl) (($# >= 2)) || die "--sluicectl needs a value"; SLUICECTL=$2; shift ;;
         --sluicectl=*) SLUICECTL=${1#*=} ;;
+        --baseline) (($# >= 2)) || die "--baseline needs a value"; BASELINE=$2; shift ;;
+        --baseline=*) BASELINE=${1#*=} ;;
         --aria2) ARIA2=1 ;;
         --strict) STRICT=1 ;;
         -h|--help) usage; exit 0 ;;
@@ -138,6 +144,8 @@ if [[ -z $SLUICECTL ]]; then
     fi
 fi
 [[ -x $SLUICECTL && ! -d $SLUICECTL ]] || die "sluicectl not found or not executable: $SLUICECTL"
+[[ -z $BASELINE || ( -x $BASELINE && ! -d $BASELINE ) ]] ||
+    die "baseline sluicectl not found or not executable: $BASELINE"
 command -v curl >/dev/null 2>&1 || die "curl not found (apt-get install curl)"
 command -v wget2 >/dev/null 2>&1 || die "wget2 not found (apt-get install wget2)"
 [[ -x $NGINX ]] || die "nginx not found (apt-get install nginx-light)"
@@ -151,7 +159,9 @@ ncpu=$(nproc --all 2>/dev/null || echo 1)
     die "need CPUs $NGINX_CPU and $CLIENT_CPU but this machine has $ncpu"
 [[ $NGINX_CPU != "$CLIENT_CPU" ]] || die "NGINX_CPU and CLIENT_CPU must differ"
 
-CLIENTS=(sluicectl curl wget2)
+CLIENTS=(sluicectl)
+[[ -z $BASELINE ]] || CLIENTS+=(baseline)
+CLIENTS+=(curl wget2)
 ((ARIA2)) && CLIENTS+=(aria2c)
 
 # -------------------------------------------------------- work directory
@@ -298,6 +308,7 @@ client_cmd() { # client outfile -> CMD array
     local c=$1 f=$2
     case $c in
         sluicectl) CMD=("$SLUICECTL" get "$URL" -o "$f" --quiet) ;;
+        baseline) CMD=("$BASELINE" get "$URL" -o "$f" --quiet) ;;
         curl) CMD=(curl -q -sS -o "$f" "$URL") ;;
         wget2) CMD=(wget2 --no-config -q --no-robots --progress=none -O "$f" "$URL") ;;
         aria2c) CMD=(aria2c --no-conf -q -x1 -s1 --file-allocation=none --allow-overwrite=true
@@ -312,6 +323,10 @@ version_of() {
             local v
             v=$(timeout 5 "$SLUICECTL" --version 2>/dev/null | head -n1 || true)
             printf "%s%s" "$SLUICECTL" "${v:+ ($v)}" ;;
+        baseline)
+            local v
+            v=$(timeout 5 "$BASELINE" --version 2>/dev/null | head -n1 || true)
+            printf "%s%s" "$BASELINE" "${v:+ ($v)}" ;;
         curl) curl --version | head -n1 | awk '{ print $1, $2 }' ;;
         wget2) wget2 --version | head -n1 | sed 's/ - .*//' ;;
         aria2c) aria2c --version | head -n1 ;;
@@ -444,6 +459,8 @@ END {
     s = "sluicectl"
     printf "\nsluicectl vs curl : throughput %.2fx, CPU/GiB %.2fx\n", MB[s] / MB["curl"], (CPU["curl"] > 0 ? CPU[s] / CPU["curl"] : 0)
     printf "sluicectl vs wget2: throughput %.2fx, CPU/GiB %.2fx\n", MB[s] / MB["wget2"], (CPU["wget2"] > 0 ? CPU[s] / CPU["wget2"] : 0)
+    if ("baseline" in n)
+        printf "sluicectl vs baseline: throughput %.2fx, CPU/GiB %.2fx, peak RSS %.2fx\n", MB[s] / MB["baseline"], (CPU["baseline"] > 0 ? CPU[s] / CPU["baseline"] : 0), (RSSMAX["baseline"] > 0 ? RSSMAX[s] / RSSMAX["baseline"] : 0)
     if ("aria2c" in n)
         printf "sluicectl vs aria2c: throughput %.2fx, CPU/GiB %.2fx\n", MB[s] / MB["aria2c"], (CPU["aria2c"] > 0 ? CPU[s] / CPU["aria2c"] : 0)
     t1 = (MB[s] >= 1.2 * MB["curl"]) ? "PASS" : "FAIL"
