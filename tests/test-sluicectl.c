@@ -375,6 +375,7 @@ test_get_ok (Fixture       *fixture,
   /* A name from the address is numbered when taken. */
   run_ctl (fixture, &result, "get", url, "-q", NULL);
   g_assert_cmpint (result.status, ==, 0);
+  result_clear (&result);
   run_ctl (fixture, &result, "get", url, "-q", NULL);
   g_assert_cmpint (result.status, ==, 0);
   assert_file_is_entity (fixture, "file (1)", 3, 2000000);
