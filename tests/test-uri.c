@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <glib.h>
+#include <libsoup/soup.h>
 
 #include "sl-types.h"
 #include "sl-uri.h"
@@ -217,6 +218,14 @@ test_long_input (void)
   g_assert_cmpuint (strlen (error->message), <, 400);
 }
 
+/* The window judges addresses without libsoup, the daemon fetches them with it: both must read
+ * an address the same way. */
+static void
+test_flags_match_libsoup (void)
+{
+  g_assert_cmphex (SL_URI_HTTP_FLAGS, ==, SOUP_HTTP_URI_FLAGS);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -228,6 +237,7 @@ main (int   argc,
   g_test_add_func ("/uri/null", test_null);
   g_test_add_func ("/uri/no-error-pointer", test_no_error_pointer);
   g_test_add_func ("/uri/long-input", test_long_input);
+  g_test_add_func ("/uri/flags-match-libsoup", test_flags_match_libsoup);
 
   return g_test_run ();
 }

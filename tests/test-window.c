@@ -585,6 +585,11 @@ test_add_dialog (Fixture       *f,
   gtk_widget_activate_action (GTK_WIDGET (dialog), "add-dialog.add", NULL);
   sl_add_dialog_set_uri (dialog, "no address");
   g_assert_nonnull (sl_add_dialog_get_error (dialog));
+  /* The daemon's rule, not a looser one: it refuses port 0 and such a host. */
+  sl_add_dialog_set_uri (dialog, "http://127.0.0.1:0/file");
+  g_assert_nonnull (strstr (sl_add_dialog_get_error (dialog), "port 0"));
+  sl_add_dialog_set_uri (dialog, "http://a%0Ab/file");
+  g_assert_nonnull (strstr (sl_add_dialog_get_error (dialog), "invalid host name"));
 
   sl_add_dialog_set_uri (dialog, url);
   sl_add_dialog_set_filename (dialog, "../x");

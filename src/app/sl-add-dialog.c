@@ -9,6 +9,7 @@
 
 #include "sl-add-dialog.h"
 #include "sl-format.h"
+#include "sl-uri.h"
 
 /* The Add Download dialog: an address checked as it is typed, an optional file name, the
  * folder, and whether to start paused. Adding asks the daemon; a refusal stays in the dialog
@@ -53,7 +54,8 @@ validate (SlAddDialog *self)
   g_autoptr (GError) error = NULL;
   const char *url = gtk_editable_get_text (GTK_EDITABLE (self->url_row));
   const char *filename = gtk_editable_get_text (GTK_EDITABLE (self->filename_row));
-  gboolean url_ok = sl_format_check_url (url, &error);
+  g_autoptr (GUri) uri = sl_uri_parse_download (url, &error);
+  gboolean url_ok = uri != NULL;
   gboolean filename_ok;
 
   if (url_ok)
@@ -123,9 +125,11 @@ add_action (GtkWidget  *widget,
   g_autofree char *url = NULL;
   g_autofree char *directory = g_file_get_path (self->folder);
   const char *filename = gtk_editable_get_text (GTK_EDITABLE (self->filename_row));
+  g_autoptr (GUri) uri = NULL;
 
   url = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->url_row))));
-  if (!sl_format_check_url (url, NULL))
+  uri = sl_uri_parse_download (url, NULL);
+  if (uri == NULL)
     return;
 
   g_variant_dict_insert (&options, "directory", "s", directory);

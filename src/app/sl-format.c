@@ -8,6 +8,7 @@
 #include <glib/gi18n.h>
 
 #include "sl-format.h"
+#include "sl-uri.h"
 
 #define MAX_FILENAME_BYTES 255
 
@@ -310,21 +311,12 @@ sl_format_icon (const char *filename)
   return g_object_ref (icon);
 }
 
-static gboolean
-is_download_uri (GUri *uri)
-{
-  const char *scheme = g_uri_get_scheme (uri);
-  const char *host = g_uri_get_host (uri);
-
-  return (g_ascii_strcasecmp (scheme, "http") == 0 || g_ascii_strcasecmp (scheme, "https") == 0) &&
-         host != NULL && *host != '\0';
-}
-
 /**
  * sl_format_find_urls:
  * @text: pasted or dropped text: a link, a list of links, a paragraph with links in it
  *
- * Returns: (transfer full): the http and https addresses in @text, in order, without repeats
+ * Returns: (transfer full): the addresses in @text that sl_uri_parse_download() accepts, as
+ *   they are written there, in order, without repeats
  */
 char **
 sl_format_find_urls (const char *text)
@@ -357,8 +349,9 @@ sl_format_find_urls (const char *text)
       if (length == 0 || word[0] == '#' || !g_utf8_validate (word, length, NULL))
         continue;
 
-      uri = g_uri_parse (word, G_URI_FLAGS_ENCODED, NULL);
-      if (uri == NULL || !is_download_uri (uri) || g_hash_table_contains (seen, word))
+      /* Only what the daemon takes: the same rule, not a looser one of the window's own. */
+      uri = sl_uri_parse_download (word, NULL);
+      if (uri == NULL || g_hash_table_contains (seen, word))
         continue;
 
       g_hash_table_add (seen, word);
@@ -366,53 +359,6 @@ sl_format_find_urls (const char *text)
     }
 
   return g_strv_builder_end (builder);
-}
-
-/**
- * sl_format_check_url:
- * @text: what the user typed as the address of a download
- * @error: return location for a sentence that says what is wrong
- *
- * Returns: whether @text is an http or https address Sluice can download
- */
-gboolean
-sl_format_check_url (const char  *text,
-                     GError     **error)
-{
-  g_autoptr (GUri) uri = NULL;
-  g_autofree char *trimmed = g_strstrip (g_strdup (text ? text : ""));
-
-  if (*trimmed == '\0')
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                           _("Enter the address of a file"));
-      return FALSE;
-    }
-
-  uri = g_uri_parse (trimmed, G_URI_FLAGS_ENCODED, NULL);
-  if (uri == NULL || strpbrk (trimmed, " \t\r\n") != NULL ||
-      !g_utf8_validate (trimmed, -1, NULL))
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                           _("This is not a web address"));
-      return FALSE;
-    }
-  if (g_ascii_strcasecmp (g_uri_get_scheme (uri), "http") != 0 &&
-      g_ascii_strcasecmp (g_uri_get_scheme (uri), "https") != 0)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                   _("Only http and https addresses can be downloaded, not %s"),
-                   g_uri_get_scheme (uri));
-      return FALSE;
-    }
-  if (!is_download_uri (uri))
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                           _("The address has no host name"));
-      return FALSE;
-    }
-
-  return TRUE;
 }
 
 /**

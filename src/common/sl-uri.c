@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include <glib/gi18n.h>
-#include <libsoup/soup.h>
 
 #include "sl-types.h"
 #include "sl-uri.h"
@@ -226,7 +225,7 @@ sl_uri_parse_download (const char  *text,
       return NULL;
     }
 
-  uri = g_uri_parse (stripped, SOUP_HTTP_URI_FLAGS, &local_error);
+  uri = g_uri_parse (stripped, SL_URI_HTTP_FLAGS, &local_error);
   if (uri == NULL)
     {
       /* GLib's reason can quote an arbitrarily long part of the input; ours is enough. */
