@@ -28,6 +28,8 @@ check_sanitized (const char *name)
   CHECK (strchr (name, '/') == NULL);
   CHECK (strchr (name, '\\') == NULL);
   CHECK (strlen (name) <= SL_FILENAME_MAX_BYTES);
+  /* What the sanitiser makes is a name the daemon would take from a user. */
+  CHECK (sl_filename_check (name, NULL));
 }
 
 int
@@ -66,7 +68,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
 
       CHECK (g_utf8_validate (numbered, -1, NULL));
       CHECK (strchr (numbered, '/') == NULL);
-      CHECK (strlen (numbered) <= SL_FILENAME_MAX_BYTES + 12);
+      CHECK (strlen (numbered) <= SL_FILENAME_NUMBERED_MAX_BYTES);
+      CHECK (sl_filename_is_plain (numbered));
     }
 
   return 0;

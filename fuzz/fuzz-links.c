@@ -13,6 +13,7 @@
 #include <gio/gio.h>
 
 #include "fuzz-check.h"
+#include "sl-filename-rules.h"
 #include "sl-format.h"
 #include "sl-uri.h"
 
@@ -67,10 +68,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   else
     CHECK (url_error == NULL);
 
-  if (!sl_format_check_filename (text, &name_error))
+  /* What the add dialog checks as a name is typed. */
+  if (!sl_filename_check (text, &name_error))
     check_message (name_error);
   else
-    CHECK (strchr (text, '/') == NULL && strlen (text) <= 255 && g_utf8_validate (text, -1, NULL));
+    CHECK (strpbrk (text, "/\\") == NULL && strlen (text) <= SL_FILENAME_MAX_BYTES &&
+           g_utf8_validate (text, -1, NULL) && sl_filename_is_plain (text));
 
   host = sl_format_host (text);
   CHECK (host == NULL || host[0] != '\0');

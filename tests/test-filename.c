@@ -10,6 +10,7 @@
 #include <glib.h>
 
 #include "sl-filename.h"
+#include "sl-types.h"
 
 typedef struct
 {
@@ -20,6 +21,7 @@ typedef struct
 static void
 assert_valid_name (const char *name)
 {
+  g_assert_true (sl_filename_check (name, NULL));
   g_assert_nonnull (name);
   g_assert_true (g_utf8_validate (name, -1, NULL));
   g_assert_null (strchr (name, '/'));
@@ -344,6 +346,83 @@ test_guess_decoded_uri (void)
 typedef struct
 {
   const char *name;
+  const char *problem;  /* in the message; NULL when the name is taken */
+} CheckCase;
+
+/* A name someone gives is taken as it is or refused with a reason, never changed. */
+static const CheckCase check_cases[] = {
+  { "report.pdf", NULL },
+  { "naïve café.txt", NULL },
+  { ".hidden", NULL },
+  { "What? Why: <now>.txt", NULL },
+  { " spaced ", NULL },
+  { "...", NULL },
+  { "", "empty" },
+  { "sub/x.bin", "cannot contain “/” or “\\”" },
+  { "/x.bin", "cannot contain" },
+  { "x.bin/", "cannot contain" },
+  { "..\\x.bin", "cannot contain" },
+  { "C:\\Users\\me\\x.bin", "cannot contain" },
+  { ".", "are not file names" },
+  { "..", "are not file names" },
+  { "tab\there.txt", "control characters" },
+  { "line\nbreak.txt", "control characters" },
+  { "del\x7f.txt", "control characters" },
+  { "nel\xc2\x85x.txt", "control characters" },
+  { "evil\xe2\x80\xaetxt.exe", "control characters" },
+  { "caf\xe9.txt", "not valid text" },
+};
+
+static void
+test_check (void)
+{
+  g_autofree char *longest = repeat ("é", SL_FILENAME_MAX_BYTES / 2);
+  g_autofree char *too_long = g_strconcat (longest, "x", NULL);
+  g_autofree char *numbered = sl_filename_numbered (longest, G_MAXUINT);
+  g_autoptr (GError) error = NULL;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (check_cases); i++)
+    {
+      const CheckCase *c = &check_cases[i];
+      g_autofree char *shown = g_strescape (c->name, NULL);
+
+      g_test_message ("check: %s", shown);
+      g_clear_error (&error);
+      if (c->problem == NULL)
+        {
+          g_assert_true (sl_filename_check (c->name, &error));
+          g_assert_no_error (error);
+          g_assert_true (sl_filename_is_plain (c->name));
+          continue;
+        }
+
+      g_assert_false (sl_filename_check (c->name, &error));
+      g_assert_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT);
+      g_test_message ("message: %s", error->message);
+      g_assert_null (strchr (error->message, '\n'));
+      if (strstr (error->message, c->problem) == NULL)
+        g_error ("“%s” does not say “%s”", error->message, c->problem);
+      g_assert_false (sl_filename_is_plain (c->name));
+    }
+
+  g_assert_false (sl_filename_check (NULL, NULL));
+  g_assert_false (sl_filename_is_plain (NULL));
+
+  /* As many bytes as the names Sluice makes itself, and no more. */
+  g_assert_cmpuint (strlen (longest), ==, SL_FILENAME_MAX_BYTES);
+  g_assert_true (sl_filename_check (longest, NULL));
+  g_clear_error (&error);
+  g_assert_false (sl_filename_check (too_long, &error));
+  g_assert_nonnull (strstr (error->message, "longer than 200 bytes"));
+
+  /* What is kept may carry the number that a name gets when its file exists. */
+  g_assert_false (sl_filename_check (numbered, NULL));
+  g_assert_true (sl_filename_is_plain (numbered));
+}
+
+typedef struct
+{
+  const char *name;
   guint       n;
   const char *expected;
 } NumberedCase;
@@ -417,6 +496,7 @@ main (int   argc,
   g_test_add_func ("/filename/sanitize", test_sanitize);
   g_test_add_func ("/filename/sanitize/long", test_sanitize_long);
   g_test_add_func ("/filename/sanitize/long-tidy", test_sanitize_long_tidy);
+  g_test_add_func ("/filename/check", test_check);
   g_test_add_func ("/filename/guess", test_guess);
   g_test_add_func ("/filename/guess/undecodable", test_guess_undecodable);
   g_test_add_func ("/filename/guess/decoded-uri", test_guess_decoded_uri);

@@ -147,21 +147,6 @@ test_find_urls (void)
 }
 
 static void
-test_check_filename (void)
-{
-  g_autofree char *long_name = g_strnfill (300, 'a');
-
-  g_assert_true (sl_format_check_filename ("", NULL));
-  g_assert_true (sl_format_check_filename ("report.pdf", NULL));
-  g_assert_true (sl_format_check_filename (".hidden", NULL));
-  g_assert_false (sl_format_check_filename ("a/b", NULL));
-  g_assert_false (sl_format_check_filename ("..", NULL));
-  g_assert_false (sl_format_check_filename (".", NULL));
-  g_assert_false (sl_format_check_filename (long_name, NULL));
-  g_assert_false (sl_format_check_filename ("report\xff.pdf", NULL));
-}
-
-static void
 test_host_and_icon (void)
 {
   g_autofree char *host = sl_format_host ("https://files.example.org:8443/a/b.iso?x");
@@ -199,7 +184,6 @@ main (int   argc,
   g_test_add_func ("/format/fraction", test_fraction);
   g_test_add_func ("/format/under-way", test_under_way);
   g_test_add_func ("/format/find-urls", test_find_urls);
-  g_test_add_func ("/format/check-filename", test_check_filename);
   g_test_add_func ("/format/host-and-icon", test_host_and_icon);
 
   return g_test_run ();

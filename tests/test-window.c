@@ -594,6 +594,16 @@ test_add_dialog (Fixture       *f,
   sl_add_dialog_set_uri (dialog, url);
   sl_add_dialog_set_filename (dialog, "../x");
   g_assert_nonnull (sl_add_dialog_get_error (dialog));
+  /* The daemon's limit of 200 bytes, not the file system's 255. */
+  {
+    g_autofree char *long_name = g_strnfill (201, 'n');
+
+    sl_add_dialog_set_filename (dialog, long_name);
+    g_assert_nonnull (strstr (sl_add_dialog_get_error (dialog), "200 bytes"));
+    long_name[200] = '\0';
+    sl_add_dialog_set_filename (dialog, long_name);
+    g_assert_null (sl_add_dialog_get_error (dialog));
+  }
   sl_add_dialog_set_filename (dialog, "named.bin");
   g_assert_null (sl_add_dialog_get_error (dialog));
 

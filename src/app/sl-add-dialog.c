@@ -8,6 +8,7 @@
 #include <glib/gi18n.h>
 
 #include "sl-add-dialog.h"
+#include "sl-filename-rules.h"
 #include "sl-format.h"
 #include "sl-uri.h"
 
@@ -71,8 +72,9 @@ validate (SlAddDialog *self)
       return;
     }
 
+  /* No name lets the server name the file. */
   g_clear_error (&error);
-  filename_ok = sl_format_check_filename (filename, &error);
+  filename_ok = *filename == '\0' || sl_filename_check (filename, &error);
   if (filename_ok)
     gtk_widget_remove_css_class (self->filename_row, "error");
   else

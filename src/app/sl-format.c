@@ -10,8 +10,6 @@
 #include "sl-format.h"
 #include "sl-uri.h"
 
-#define MAX_FILENAME_BYTES 255
-
 static gboolean
 is_state (const SlDownloadFacts *facts,
           const char            *state)
@@ -359,46 +357,4 @@ sl_format_find_urls (const char *text)
     }
 
   return g_strv_builder_end (builder);
-}
-
-/**
- * sl_format_check_filename:
- * @text: a file name the user typed, or "" to let the server name the file
- * @error: return location for a sentence that says what is wrong
- *
- * Returns: whether @text can name a file in the download folder
- */
-gboolean
-sl_format_check_filename (const char  *text,
-                          GError     **error)
-{
-  if (text == NULL || *text == '\0')
-    return TRUE;
-
-  if (strchr (text, '/') != NULL)
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_FILENAME,
-                           _("A file name cannot contain “/”"));
-      return FALSE;
-    }
-  if (!g_utf8_validate (text, -1, NULL))
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_FILENAME,
-                           _("The file name is not valid text"));
-      return FALSE;
-    }
-  if (g_str_equal (text, ".") || g_str_equal (text, ".."))
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_FILENAME,
-                           _("“.” and “..” are not file names"));
-      return FALSE;
-    }
-  if (strlen (text) > MAX_FILENAME_BYTES)
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_FILENAME,
-                           _("The file name is too long"));
-      return FALSE;
-    }
-
-  return TRUE;
 }

@@ -30,7 +30,5 @@ double     sl_format_fraction      (const SlDownloadFacts  *facts);
 char      *sl_format_host          (const char             *uri);
 GIcon     *sl_format_icon          (const char             *filename);
 char     **sl_format_find_urls     (const char             *text);
-gboolean   sl_format_check_filename (const char            *text,
-                                    GError                **error);
 
 G_END_DECLS

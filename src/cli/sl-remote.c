@@ -19,6 +19,7 @@
 #include "sl-cli-util.h"
 #include "sl-daemon-spawn.h"
 #include "sl-remote.h"
+#include "sl-filename-rules.h"
 #include "sl-uri.h"
 
 #define BUS_NAME           "org.sluice.Downloads"
@@ -190,6 +191,12 @@ cmd_add (int    argc,
     return sl_cli_usage_error (context, _("-o NAME goes with exactly one URL"));
   if (!sl_cli_names_are_text (filename, directory))
     return SL_EXIT_USAGE;
+  /* The daemon would refuse it too; saying so here spares starting it. */
+  if (filename != NULL && !sl_filename_check (filename, &error))
+    {
+      sl_cli_print_error ("%s", error->message);
+      return SL_EXIT_USAGE;
+    }
 
   bus = connect_to_daemon ();
   if (bus == NULL)

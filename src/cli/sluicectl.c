@@ -20,6 +20,7 @@
 
 #include "sl-download.h"
 #include "sl-cli-util.h"
+#include "sl-filename-rules.h"
 #include "sl-remote.h"
 #include "sl-resume-data.h"
 #include "sl-uri.h"
@@ -548,7 +549,7 @@ cmd_get (int    argc,
       g_autofree char *base = g_path_get_basename (output);
       g_autofree char *parent = g_path_get_dirname (output);
 
-      if (g_str_has_suffix (output, "/") || g_str_equal (base, ".") || g_str_equal (base, ".."))
+      if (g_str_has_suffix (output, "/"))
         {
           sl_cli_print_error (_("“%s” is not a file name"), output);
           return SL_EXIT_USAGE;
@@ -561,6 +562,11 @@ cmd_get (int    argc,
 
   if (!sl_cli_names_are_text (filename, dir_path))
     return SL_EXIT_USAGE;
+  if (filename != NULL && !sl_filename_check (filename, &error))
+    {
+      sl_cli_print_error ("%s", error->message);
+      return SL_EXIT_USAGE;
+    }
   if (!g_file_test (dir_path, G_FILE_TEST_IS_DIR))
     {
       sl_cli_print_error (_("The folder “%s” does not exist"), dir_path);

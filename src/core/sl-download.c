@@ -1916,8 +1916,7 @@ sl_download_set_filename (SlDownload *self,
 {
   g_return_if_fail (SL_IS_DOWNLOAD (self));
   g_return_if_fail (self->partial_path == NULL);
-  g_return_if_fail (filename == NULL ||
-                    (*filename != '\0' && strchr (filename, '/') == NULL));
+  g_return_if_fail (filename == NULL || sl_filename_is_plain (filename));
 
   self->explicit_name = filename != NULL;
   if (set_str (&self->filename, filename))

@@ -309,28 +309,6 @@ is_separator (char c)
   return c == '/' || c == '\\';
 }
 
-/* Characters that are dropped from names: C0 and C1 controls and DEL, which no one can see or
- * type, and the bidirectional controls and line separators, which can make "exe.txt" display as
- * "txt.exe". */
-static gboolean
-is_dropped_char (gunichar c)
-{
-  if (g_unichar_iscntrl (c))
-    return TRUE;
-
-  switch (c)
-    {
-    case 0x061C: /* ARABIC LETTER MARK */
-    case 0x200E: /* LEFT-TO-RIGHT MARK */
-    case 0x200F: /* RIGHT-TO-LEFT MARK */
-    case 0x2028: /* LINE SEPARATOR */
-    case 0x2029: /* PARAGRAPH SEPARATOR */
-      return TRUE;
-    default:
-      return (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
-    }
-}
-
 /* Characters that Windows file systems and many tools choke on; replaced rather than dropped
  * so that "What? Why: now" does not become "What Why now". */
 static gboolean
@@ -423,13 +401,14 @@ extension_offset (const char *name,
  *
  * - only the last non-empty component after any `/` or `\` is kept, so `../../x` gives `x`;
  * - bytes that are not valid UTF-8 become `_`;
- * - control characters and bidirectional controls are removed;
+ * - the characters of sl_filename_char_is_forbidden() (controls, bidirectional controls) are
+ *   removed;
  * - the characters `<>:"|?*` become `_`;
  * - dots and white space are stripped at the start (no hidden files) and at the end;
  * - the result is cut to at most %SL_FILENAME_MAX_BYTES bytes, on a character boundary and
  *   keeping a short extension such as `.iso` or `.tar.gz`.
  *
- * Returns: (transfer full) (nullable): a valid UTF-8 file name without `/`, or %NULL if
+ * Returns: (transfer full) (nullable): a name that passes sl_filename_check(), or %NULL if
  *   nothing usable is left
  */
 char *
@@ -460,7 +439,7 @@ sl_filename_sanitize (const char *name)
 
       if (c == 0xFFFD || is_replaced_char (c))
         g_string_append_c (out, '_');
-      else if (!is_dropped_char (c))
+      else if (!sl_filename_char_is_forbidden (c))
         g_string_append_unichar (out, c);
     }
 
@@ -567,7 +546,7 @@ sl_filename_guess (const char *content_disposition,
  * Makes the @n-th alternative to @name for when a file of that name exists: " (n)" goes before
  * the extension, so `file.iso` gives `file (1).iso` and `archive.tar.gz` gives
  * `archive (2).tar.gz`. The part before the extension is shortened when needed so that the
- * result is never longer than %SL_FILENAME_MAX_BYTES + 12 bytes.
+ * result is never longer than %SL_FILENAME_NUMBERED_MAX_BYTES.
  *
  * Returns: (transfer full): the numbered name, or a copy of @name when @n is 0
  */
@@ -589,7 +568,7 @@ sl_filename_numbered (const char *name,
   len = strlen (name);
   ext = extension_offset (name, len);
   stem_len = utf8_cut_length (name, ext,
-                              SL_FILENAME_MAX_BYTES + 12 - strlen (suffix) - (len - ext));
+                              SL_FILENAME_NUMBERED_MAX_BYTES - strlen (suffix) - (len - ext));
 
   return g_strdup_printf ("%.*s%s%s", (int) stem_len, name, suffix, name + ext);
 }

@@ -10,6 +10,7 @@
 #include <glib/gi18n.h>
 
 #include "sl-resume-data.h"
+#include "sl-filename-rules.h"
 #include "sl-types.h"
 
 /* Resume data on disk is MAGIC followed by a serialised a{sv} in little-endian byte order. The
@@ -179,8 +180,7 @@ check_filename (const char  *name,
   if (name == NULL)
     return TRUE;
 
-  if (*name == '\0' || strchr (name, '/') != NULL || g_str_equal (name, ".") ||
-      g_str_equal (name, ".."))
+  if (!sl_filename_is_plain (name))
     {
       g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_RESUME_DATA,
                    _("Resume data has an unsafe file name"));

@@ -455,10 +455,13 @@ restore (SlSession     *self,
         {
           const char *chosen = NULL;
 
-          /* A name the caller chose still holds; one the server gave will be asked again. */
+          /* A name the caller chose still holds; one the server gave will be asked again.
+           * Names were once made safe rather than checked, and still are when they come back
+           * from a list of those days. */
           if (g_variant_lookup (record->options, "filename", "&s", &chosen))
             {
-              g_autofree char *safe = sl_filename_sanitize (chosen);
+              g_autofree char *safe = sl_filename_check (chosen, NULL)
+                                        ? g_strdup (chosen) : sl_filename_sanitize (chosen);
 
               if (safe != NULL)
                 sl_download_set_filename (download, safe);
@@ -775,18 +778,13 @@ sl_session_add (SlSession   *self,
       return NULL;
     }
 
-  /* A name from a caller is as untrusted as one from a server. */
+  /* A name from a caller is used as given or refused, never changed: "sub/x.bin" is not
+   * "x.bin". */
   if (filename_value != NULL)
     {
-      const char *given = g_variant_get_string (filename_value, NULL);
-
-      filename = sl_filename_sanitize (given);
-      if (filename == NULL)
-        {
-          g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT,
-                       _("“%s” cannot be used as a file name"), given);
-          return NULL;
-        }
+      if (!sl_filename_check (g_variant_get_string (filename_value, NULL), error))
+        return NULL;
+      filename = g_variant_dup_string (filename_value, NULL);
     }
 
   if (!apply_request_options (download, options, error))

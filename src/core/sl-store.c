@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "sl-enum-types.h"
+#include "sl-filename-rules.h"
 #include "sl-store.h"
 
 /* SlStore keeps the download list in one SQLite database. The main loop never waits on the
@@ -270,13 +271,6 @@ sl_store_record_free (SlStoreRecord *record)
   g_free (record);
 }
 
-static gboolean
-is_plain_name (const char *name)
-{
-  return name[0] != '\0' && strchr (name, '/') == NULL &&
-         strcmp (name, ".") != 0 && strcmp (name, "..") != 0;
-}
-
 /* Returns why @record cannot be stored, or NULL when it can. The same rules apply to what is
  * written and to what is read back, so a download that was accepted never vanishes on the
  * next start. */
@@ -288,8 +282,7 @@ check_record (const SlStoreRecord *record)
   if (record->directory == NULL || !g_utf8_validate (record->directory, -1, NULL) ||
       !g_path_is_absolute (record->directory))
     return "the folder is not an absolute path";
-  if (record->filename != NULL &&
-      (!g_utf8_validate (record->filename, -1, NULL) || !is_plain_name (record->filename)))
+  if (record->filename != NULL && !sl_filename_is_plain (record->filename))
     return "the file name is not a plain name";
   if (g_enum_get_value (state_class, record->state) == NULL)
     return "unknown state";
