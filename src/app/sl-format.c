@@ -8,13 +8,14 @@
 #include <glib/gi18n.h>
 
 #include "sl-format.h"
+#include "sl-states.h"
 #include "sl-uri.h"
 
 static gboolean
 is_state (const SlDownloadFacts *facts,
-          const char            *state)
+          SlDownloadState        state)
 {
-  return g_strcmp0 (facts->state, state) == 0;
+  return sl_download_state_is (facts->state, state);
 }
 
 /* The reason phrase of a status, as servers send it; protocol words, not translated. */
@@ -114,8 +115,9 @@ format_amount (const SlDownloadFacts *facts)
 gboolean
 sl_format_state_is_under_way (const char *state)
 {
-  return g_strcmp0 (state, "queued") == 0 || g_strcmp0 (state, "running") == 0 ||
-         g_strcmp0 (state, "waiting") == 0;
+  SlDownloadState value;
+
+  return sl_download_state_from_string (state, &value) && sl_download_state_is_under_way (value);
 }
 
 /**
@@ -130,7 +132,7 @@ sl_format_status (const SlDownloadFacts *facts)
 {
   g_autofree char *amount = format_amount (facts);
 
-  if (is_state (facts, "running"))
+  if (is_state (facts, SL_DOWNLOAD_STATE_RUNNING))
     {
       g_autofree char *speed = NULL;
       g_autofree char *size = NULL;
@@ -150,7 +152,7 @@ sl_format_status (const SlDownloadFacts *facts)
       return g_strdup_printf ("%s — %s — %s", amount, speed, left);
     }
 
-  if (is_state (facts, "queued"))
+  if (is_state (facts, SL_DOWNLOAD_STATE_QUEUED))
     {
       if (facts->bytes_received == 0)
         return g_strdup (_("Queued"));
@@ -158,9 +160,9 @@ sl_format_status (const SlDownloadFacts *facts)
       return g_strdup_printf (_("Queued — %s"), amount);
     }
 
-  if (is_state (facts, "waiting"))
+  if (is_state (facts, SL_DOWNLOAD_STATE_WAITING))
     {
-      if (g_strcmp0 (facts->error_kind, "network") == 0 && facts->error && *facts->error)
+      if (sl_error_kind_is (facts->error_kind, SL_ERROR_KIND_NETWORK) && facts->error && *facts->error)
         {
           /* Translators: a download that will retry by itself, with the last error */
           return g_strdup_printf (_("Waiting to retry: %s"), facts->error);
@@ -168,7 +170,7 @@ sl_format_status (const SlDownloadFacts *facts)
       return g_strdup (_("Waiting for network"));
     }
 
-  if (is_state (facts, "paused"))
+  if (is_state (facts, SL_DOWNLOAD_STATE_PAUSED))
     {
       if (facts->bytes_received == 0)
         return g_strdup (_("Paused"));
@@ -176,7 +178,7 @@ sl_format_status (const SlDownloadFacts *facts)
       return g_strdup_printf (_("Paused — %s"), amount);
     }
 
-  if (is_state (facts, "completed"))
+  if (is_state (facts, SL_DOWNLOAD_STATE_COMPLETED))
     {
       g_autofree char *size = g_format_size (facts->bytes_received);
 
@@ -184,9 +186,9 @@ sl_format_status (const SlDownloadFacts *facts)
       return g_strdup_printf (_("Done — %s"), size);
     }
 
-  if (is_state (facts, "failed"))
+  if (is_state (facts, SL_DOWNLOAD_STATE_FAILED))
     {
-      if (g_strcmp0 (facts->error_kind, "server") == 0 && facts->http_status >= 400)
+      if (sl_error_kind_is (facts->error_kind, SL_ERROR_KIND_SERVER) && facts->http_status >= 400)
         {
           const char *phrase = status_phrase (facts->http_status);
 
@@ -207,7 +209,7 @@ sl_format_status (const SlDownloadFacts *facts)
       return g_strdup (_("Failed"));
     }
 
-  if (is_state (facts, "canceled"))
+  if (is_state (facts, SL_DOWNLOAD_STATE_CANCELED))
     return g_strdup (_("Canceled"));
 
   return g_strdup (facts->state ? facts->state : "");
@@ -222,7 +224,7 @@ sl_format_status (const SlDownloadFacts *facts)
 double
 sl_format_fraction (const SlDownloadFacts *facts)
 {
-  if (is_state (facts, "completed"))
+  if (is_state (facts, SL_DOWNLOAD_STATE_COMPLETED))
     return 1.0;
   if (facts->bytes_total <= 0)
     return -1.0;

@@ -20,6 +20,7 @@
 #include "sl-daemon-spawn.h"
 #include "sl-remote.h"
 #include "sl-filename-rules.h"
+#include "sl-states.h"
 #include "sl-uri.h"
 
 #define BUS_NAME           "org.sluice.Downloads"
@@ -602,22 +603,33 @@ static int
 status_for (const char *state,
             const char *error_kind)
 {
-  if (g_str_equal (state, "completed"))
+  SlErrorKind kind = SL_ERROR_KIND_NONE;
+
+  if (sl_download_state_is (state, SL_DOWNLOAD_STATE_COMPLETED))
     return SL_EXIT_DONE;
-  if (g_str_equal (error_kind, "network"))
-    return SL_EXIT_NETWORK;
-  if (g_str_equal (error_kind, "server"))
-    return SL_EXIT_HTTP;
-  if (g_str_equal (error_kind, "file"))
-    return SL_EXIT_FILE;
-  return SL_EXIT_USAGE;
+
+  sl_error_kind_from_string (error_kind, &kind);
+  switch (kind)
+    {
+    case SL_ERROR_KIND_NETWORK:
+      return SL_EXIT_NETWORK;
+    case SL_ERROR_KIND_SERVER:
+      return SL_EXIT_HTTP;
+    case SL_ERROR_KIND_FILE:
+      return SL_EXIT_FILE;
+    case SL_ERROR_KIND_NONE:
+    case SL_ERROR_KIND_USER:
+    default:
+      return SL_EXIT_USAGE;
+    }
 }
 
 static gboolean
 is_final (const char *state)
 {
-  return g_str_equal (state, "completed") || g_str_equal (state, "failed") ||
-         g_str_equal (state, "canceled");
+  SlDownloadState value;
+
+  return sl_download_state_from_string (state, &value) && sl_download_state_is_finished (value);
 }
 
 static void

@@ -11,6 +11,7 @@
 #include <glib/gi18n.h>
 
 #include "sl-filename.h"
+#include "sl-states.h"
 #include "sl-session.h"
 #include "sl-uri.h"
 
@@ -76,13 +77,6 @@ is_active (SlDownloadState state)
   return state == SL_DOWNLOAD_STATE_RUNNING || state == SL_DOWNLOAD_STATE_WAITING;
 }
 
-static gboolean
-is_finished (SlDownloadState state)
-{
-  return state == SL_DOWNLOAD_STATE_COMPLETED || state == SL_DOWNLOAD_STATE_FAILED ||
-         state == SL_DOWNLOAD_STATE_CANCELED;
-}
-
 static char *
 host_of (const char *uri)
 {
@@ -125,9 +119,9 @@ persist (Entry *entry)
   record->http_status = sl_download_get_http_status (download);
   record->bytes_received = sl_download_get_bytes_received (download);
   record->bytes_total = sl_download_get_bytes_total (download);
-  if (is_finished (state) && record->finished_at == 0)
+  if (sl_download_state_is_finished (state) && record->finished_at == 0)
     record->finished_at = g_get_real_time () / G_USEC_PER_SEC;
-  else if (!is_finished (state))
+  else if (!sl_download_state_is_finished (state))
     record->finished_at = 0;
 
   /* A finished download has nothing left to resume; a paused or failed one keeps the data its
@@ -891,7 +885,7 @@ sl_session_pause (SlSession  *self,
   g_return_if_fail (SL_IS_SESSION (self));
   g_return_if_fail (lookup_entry (self, download) != NULL);
 
-  if (is_finished (sl_download_get_state (download)) ||
+  if (sl_download_state_is_finished (sl_download_get_state (download)) ||
       sl_download_get_state (download) == SL_DOWNLOAD_STATE_PAUSED)
     return;
 
