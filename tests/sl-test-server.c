@@ -209,6 +209,7 @@ sl_test_request_free (SlTestRequest *request)
   g_free (request->path);
   g_free (request->range);
   g_free (request->if_range);
+  g_strfreev (request->headers);
   g_free (request);
 }
 
@@ -220,6 +221,7 @@ request_copy (const SlTestRequest *request)
   copy->path = g_strdup (request->path);
   copy->range = g_strdup (request->range);
   copy->if_range = g_strdup (request->if_range);
+  copy->headers = g_strdupv (request->headers);
   copy->status = request->status;
   return copy;
 }
@@ -1201,6 +1203,20 @@ server_callback (SoupServer        *soup,
   entry->path = g_strdup (path);
   entry->range = g_strdup (req.range);
   entry->if_range = g_strdup (req.if_range);
+  {
+    g_autoptr (GStrvBuilder) headers = g_strv_builder_new ();
+    SoupMessageHeadersIter iter;
+    const char *name, *value;
+
+    soup_message_headers_iter_init (&iter, request_headers);
+    while (soup_message_headers_iter_next (&iter, &name, &value))
+      {
+        g_autofree char *line = g_strdup_printf ("%s: %s", name, value);
+
+        g_strv_builder_add (headers, line);
+      }
+    entry->headers = g_strv_builder_end (headers);
+  }
   entry->status = status;
 
   g_mutex_lock (&self->mutex);

@@ -732,6 +732,45 @@ value_missing (Fixture *f)
   return g_variant_new_string (path);
 }
 
+static GVariant *
+value_folder_in_name (Fixture *f)
+{
+  return g_variant_new_string ("sub/x.bin");
+}
+
+static GVariant *
+value_line_break (Fixture *f)
+{
+  return g_variant_new_string ("a=b\r\nX-Injected: 1");
+}
+
+static GVariant *
+value_newline (Fixture *f)
+{
+  return g_variant_new_string ("Agent/1.0\nX-Injected: 1");
+}
+
+static GVariant *
+value_range_header (Fixture *f)
+{
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{ss}"));
+  g_variant_builder_add (&builder, "{ss}", "X-Fine", "yes");
+  g_variant_builder_add (&builder, "{ss}", "Range", "bytes=100-");
+  return g_variant_builder_end (&builder);
+}
+
+static GVariant *
+value_host_header (Fixture *f)
+{
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{ss}"));
+  g_variant_builder_add (&builder, "{ss}", "host", "example.org");
+  return g_variant_builder_end (&builder);
+}
+
 /* A folder this process cannot write to: one without write permission, or, when permissions
  * do not apply (root), one on a read-only file system. NULL if there is none. */
 static char *
@@ -762,7 +801,7 @@ assert_refused (Fixture    *f,
   g_autofree char *expected = g_strconcat (ERROR_PREFIX, error_name, NULL);
   g_autofree char *printed = g_variant_print (options, TRUE);
 
-  g_test_message ("Add (%s, %s)", uri, printed);
+  g_test_message ("Add (%.200s, %s)", uri, printed);
   sl_dbus_manager1_call_add_sync (f->manager, uri, options, &object_path, NULL, &error);
   g_assert_nonnull (error);
   g_assert_null (object_path);
@@ -786,8 +825,19 @@ test_add_refused (Fixture       *f,
     { NULL, "colour", value_any, "InvalidArgument", "Unknown option “colour”" },
     { NULL, "directory", value_relative, "InvalidArgument", "not an absolute path" },
     { NULL, "directory", value_missing, "File", "does not exist" },
+    /* A folder in the name is refused, not dropped. */
+    { NULL, "filename", value_folder_in_name, "InvalidArgument", "cannot contain “/”" },
+    /* No line break in any header, whichever option it comes from. */
+    { NULL, "cookies", value_line_break, "InvalidArgument", "header “Cookie” contains a line" },
+    { NULL, "user-agent", value_newline, "InvalidArgument", "“User-Agent” contains a line" },
+    { NULL, "referrer", value_line_break, "InvalidArgument", "“Referer” contains a line" },
+    /* Headers that would break the download. */
+    { NULL, "headers", value_range_header, "InvalidArgument", "“Range” cannot be given" },
+    { NULL, "headers", value_host_header, "InvalidArgument", "“host” cannot be given" },
   };
   g_autofree char *url = sl_test_server_url (f->server, "/file?size=1000");
+  g_autofree char *long_tail = g_strnfill (1024 * 1024, 'a');
+  g_autofree char *long_url = g_strconcat (url, "&x=", long_tail, NULL);
   g_autofree char *unwritable = NULL;
   g_autoptr (GVariant) objects = NULL;
 
@@ -805,6 +855,9 @@ test_add_refused (Fixture       *f,
       assert_refused (f, refusals[i].uri ? refusals[i].uri : url, g_variant_dict_end (&dict),
                       refusals[i].error_name, refusals[i].fragment);
     }
+
+  /* A megabyte of address would be stored and drawn across its row. */
+  assert_refused (f, long_url, options_in (f), "InvalidUri", "longer than the 64 KiB");
 
   unwritable = unwritable_folder (f);
   if (unwritable != NULL)
@@ -2427,6 +2480,51 @@ test_sluicectl_verbs (Fixture       *f,
   ctl_result_clear (&result);
 }
 
+/* `add -o NAME` takes a name, not a path: a folder in it is refused, in one line, rather than
+ * dropped; so is any name the daemon would refuse, and an address longer than it takes.
+ * Nothing is added. */
+static void
+test_sluicectl_refused (Fixture       *f,
+                        gconstpointer  data)
+{
+  static const struct
+  {
+    const char *name;
+    const char *fragment;
+  } cases[] = {
+    { "sub/x.bin", "cannot contain “/”" },
+    { "../x.bin", "cannot contain “/”" },
+    { "..", "are not file names" },
+    { "tab\tname", "control characters" },
+  };
+  g_autofree char *url = sl_test_server_url (f->server, "/file?size=1000");
+  g_autofree char *tail = g_strnfill (100 * 1024, 'a');
+  g_autofree char *long_url = g_strconcat (url, "&x=", tail, NULL);
+  g_autoptr (GVariant) objects = NULL;
+  CtlResult long_result = { 0 };
+
+  daemon_start (f);
+
+  ctl_run (f, &long_result, "add", long_url, "-d", f->downloads_path, NULL);
+  g_assert_cmpint (long_result.status, ==, 1);
+  assert_one_error_line (&long_result, "longer than the 64 KiB");
+  ctl_result_clear (&long_result);
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      CtlResult result = { 0 };
+
+      ctl_run (f, &result, "add", url, "-d", f->downloads_path, "-o", cases[i].name, NULL);
+      g_assert_cmpint (result.status, ==, 1);
+      g_assert_cmpstr (result.out, ==, "");
+      assert_one_error_line (&result, cases[i].fragment);
+      ctl_result_clear (&result);
+    }
+
+  objects = get_managed_objects (f);
+  g_assert_cmpuint (g_variant_n_children (objects), ==, 0);
+}
+
 static void
 on_process_exited (GObject      *source,
                    GAsyncResult *result,
@@ -2505,6 +2603,7 @@ main (int   argc,
   ADD_TEST ("/daemon/download/disk-full", test_disk_full);
   ADD_TEST ("/daemon/sluicectl/verbs", test_sluicectl_verbs);
   ADD_TEST ("/daemon/sluicectl/detached", test_sluicectl_detached);
+  ADD_TEST ("/daemon/sluicectl/refused", test_sluicectl_refused);
 
 #undef ADD_TEST
 

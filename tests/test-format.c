@@ -230,6 +230,27 @@ test_find_urls (void)
     }
 }
 
+/* An entry cuts what is longer than it holds: a full one is refused, not taken as the address. */
+static void
+test_parse_typed_url (void)
+{
+  g_autofree char *fill = g_strnfill (65535 - strlen ("http://h/"), 'a');
+  g_autofree char *full = g_strconcat ("http://h/", fill, NULL);
+  g_autoptr (GUri) uri = NULL;
+  g_autoptr (GUri) refused = NULL;
+  g_autoptr (GError) error = NULL;
+
+  uri = sl_format_parse_typed_url ("  https://example.org/a.iso ", &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (uri);
+
+  refused = sl_format_parse_typed_url (full, &error);
+  g_assert_null (refused);
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "64 KiB"));
+  g_assert_null (strchr (error->message, '\n'));
+}
+
 static void
 test_host_and_icon (void)
 {
@@ -269,6 +290,7 @@ main (int   argc,
   g_test_add_func ("/format/under-way", test_under_way);
   g_test_add_func ("/format/state-names", test_state_names);
   g_test_add_func ("/format/find-urls", test_find_urls);
+  g_test_add_func ("/format/parse-typed-url", test_parse_typed_url);
   g_test_add_func ("/format/host-and-icon", test_host_and_icon);
 
   return g_test_run ();

@@ -262,6 +262,44 @@ test_usage_errors (Fixture       *fixture,
   assert_one_error_line (&result, "Name: value");
   result_clear (&result);
 
+  /* Headers that would break the download, and line breaks, as the daemon refuses them. */
+  run_ctl (fixture, &result, "get", url, "-H", "Range: bytes=5-", NULL);
+  g_assert_cmpint (result.status, ==, 1);
+  assert_one_error_line (&result, "“Range” cannot be given");
+  result_clear (&result);
+
+  run_ctl (fixture, &result, "get", url, "-H", "If-None-Match: *", NULL);
+  g_assert_cmpint (result.status, ==, 1);
+  assert_one_error_line (&result, "“If-None-Match” cannot be given");
+  result_clear (&result);
+
+  run_ctl (fixture, &result, "get", url, "-H", "accept-encoding: gzip", NULL);
+  g_assert_cmpint (result.status, ==, 1);
+  assert_one_error_line (&result, "cannot be given");
+  result_clear (&result);
+
+  run_ctl (fixture, &result, "get", url, "-H", "X-A: b\x01c", NULL);
+  g_assert_cmpint (result.status, ==, 1);
+  assert_one_error_line (&result, "control character");
+  result_clear (&result);
+
+  /* Longer than an address may be (a single argument cannot reach a megabyte). */
+  {
+    g_autofree char *tail = g_strnfill (100 * 1024, 'a');
+    g_autofree char *long_url = g_strconcat (url, "&x=", tail, NULL);
+
+    run_ctl (fixture, &result, "get", long_url, NULL);
+    g_assert_cmpint (result.status, ==, 1);
+    assert_one_error_line (&result, "longer than the 64 KiB");
+    result_clear (&result);
+  }
+
+  /* A name the daemon would refuse is refused here too, not written as it is. */
+  run_ctl (fixture, &result, "get", url, "-o", "tab\there.bin", NULL);
+  g_assert_cmpint (result.status, ==, 1);
+  assert_one_error_line (&result, "control characters");
+  result_clear (&result);
+
   run_ctl (fixture, &result, "get", url, "--checksum", "md5=00", NULL);
   g_assert_cmpint (result.status, ==, 1);
   assert_one_error_line (&result, "sha256");

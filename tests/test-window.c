@@ -590,6 +590,14 @@ test_add_dialog (Fixture       *f,
   g_assert_nonnull (strstr (sl_add_dialog_get_error (dialog), "port 0"));
   sl_add_dialog_set_uri (dialog, "http://a%0Ab/file");
   g_assert_nonnull (strstr (sl_add_dialog_get_error (dialog), "invalid host name"));
+  /* A megabyte of address would be stored and drawn across its row. */
+  {
+    g_autofree char *tail = g_strnfill (1024 * 1024, 'a');
+    g_autofree char *long_url = g_strconcat (url, "&x=", tail, NULL);
+
+    sl_add_dialog_set_uri (dialog, long_url);
+    g_assert_nonnull (strstr (sl_add_dialog_get_error (dialog), "64 KiB"));
+  }
 
   sl_add_dialog_set_uri (dialog, url);
   sl_add_dialog_set_filename (dialog, "../x");

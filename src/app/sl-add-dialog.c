@@ -10,7 +10,8 @@
 #include "sl-add-dialog.h"
 #include "sl-filename-rules.h"
 #include "sl-format.h"
-#include "sl-uri.h"
+
+G_STATIC_ASSERT (GTK_ENTRY_BUFFER_MAX_SIZE == G_MAXUSHORT);
 
 /* The Add Download dialog: an address checked as it is typed, an optional file name, the
  * folder, and whether to start paused. Adding asks the daemon; a refusal stays in the dialog
@@ -55,7 +56,7 @@ validate (SlAddDialog *self)
   g_autoptr (GError) error = NULL;
   const char *url = gtk_editable_get_text (GTK_EDITABLE (self->url_row));
   const char *filename = gtk_editable_get_text (GTK_EDITABLE (self->filename_row));
-  g_autoptr (GUri) uri = sl_uri_parse_download (url, &error);
+  g_autoptr (GUri) uri = sl_format_parse_typed_url (url, &error);
   gboolean url_ok = uri != NULL;
   gboolean filename_ok;
 
@@ -130,7 +131,7 @@ add_action (GtkWidget  *widget,
   g_autoptr (GUri) uri = NULL;
 
   url = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->url_row))));
-  uri = sl_uri_parse_download (url, NULL);
+  uri = sl_format_parse_typed_url (url, NULL);
   if (uri == NULL)
     return;
 

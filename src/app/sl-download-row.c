@@ -12,7 +12,6 @@
 #include "sl-download-row.h"
 #include "sl-format.h"
 #include "sl-states.h"
-#include "sl-uri.h"
 
 /* One download in the list: its name, icon and host, a progress bar, a line that says where
  * it is, and the buttons that fit its state. Everything follows the download's proxy, whose
@@ -381,7 +380,7 @@ on_link_entry_changed (GtkEditable      *entry,
                        AdwMessageDialog *dialog)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GUri) uri = sl_uri_parse_download (gtk_editable_get_text (entry), &error);
+  g_autoptr (GUri) uri = sl_format_parse_typed_url (gtk_editable_get_text (entry), &error);
   gboolean valid = uri != NULL;
 
   adw_message_dialog_set_response_enabled (dialog, "refresh", valid);

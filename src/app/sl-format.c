@@ -5,6 +5,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include <glib/gi18n.h>
 
 #include "sl-format.h"
@@ -309,6 +311,38 @@ sl_format_icon (const char *filename)
     }
 
   return g_object_ref (icon);
+}
+
+/* What an entry's buffer holds, in bytes: GTK_ENTRY_BUFFER_MAX_SIZE - 1, spelled out to keep
+ * this file free of GTK (sl-add-dialog.c checks that they agree). */
+#define SL_FORMAT_ENTRY_MAX_BYTES (G_MAXUSHORT - 1)
+
+G_STATIC_ASSERT (SL_FORMAT_ENTRY_MAX_BYTES < SL_URI_MAX_BYTES);
+
+/**
+ * sl_format_parse_typed_url:
+ * @text: the text of an entry where an address is typed
+ * @error: return location for a sentence that says what is wrong
+ *
+ * sl_uri_parse_download() for what an entry holds. An entry keeps at most
+ * %GTK_ENTRY_BUFFER_MAX_SIZE - 1 bytes and drops the rest of a longer text, so a full one may
+ * have been cut: it is refused as too long rather than taken for the address that was given.
+ * (The entry holds less than %SL_URI_MAX_BYTES, so nothing else is too long here.)
+ *
+ * Returns: (transfer full) (nullable): the parsed address
+ */
+GUri *
+sl_format_parse_typed_url (const char  *text,
+                           GError     **error)
+{
+  /* A cut leaves less room than one more character, of up to 4 bytes. */
+  if (text != NULL && strlen (text) > SL_FORMAT_ENTRY_MAX_BYTES - 4)
+    {
+      sl_uri_set_too_long_error (error, text);
+      return NULL;
+    }
+
+  return sl_uri_parse_download (text, error);
 }
 
 /**

@@ -21,6 +21,7 @@
 #include "sl-download.h"
 #include "sl-cli-util.h"
 #include "sl-filename-rules.h"
+#include "sl-header-rules.h"
 #include "sl-remote.h"
 #include "sl-resume-data.h"
 #include "sl-uri.h"
@@ -340,34 +341,25 @@ parse_header (const char  *text,
 {
   const char *colon = strchr (text, ':');
   g_autofree char *n = NULL;
+  g_autofree char *v = NULL;
 
   if (colon == NULL || colon == text)
     {
+      g_autofree char *escaped = g_strescape (text, NULL);
+
       g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT,
-                   _("Header “%s” is not of the form “Name: value”"), text);
+                   _("Header “%s” is not of the form “Name: value”"), escaped);
       return FALSE;
     }
 
+  /* The daemon's rule for the headers of Manager1.Add. */
   n = g_strstrip (g_strndup (text, colon - text));
-  for (const char *p = n; *p; p++)
-    {
-      /* RFC 9110 token characters. */
-      if (!g_ascii_isalnum (*p) && strchr ("!#$%&'*+-.^_`|~", *p) == NULL)
-        {
-          g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT,
-                       _("Header name “%s” is not valid"), n);
-          return FALSE;
-        }
-    }
-  if (*n == '\0' || strpbrk (colon + 1, "\r\n") != NULL)
-    {
-      g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT,
-                   _("Header “%s” is not valid"), text);
-      return FALSE;
-    }
+  v = g_strstrip (g_strdup (colon + 1));
+  if (!sl_header_check (n, v, error))
+    return FALSE;
 
   *name = g_steal_pointer (&n);
-  *value = g_strstrip (g_strdup (colon + 1));
+  *value = g_steal_pointer (&v);
   return TRUE;
 }
 

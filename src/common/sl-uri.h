@@ -15,7 +15,14 @@ G_BEGIN_DECLS
                            G_URI_FLAGS_ENCODED_QUERY | G_URI_FLAGS_ENCODED_FRAGMENT | \
                            G_URI_FLAGS_SCHEME_NORMALIZE)
 
-GUri *sl_uri_parse_download (const char  *text,
-                             GError     **error);
+/* Longest address, in bytes, that Sluice downloads, as typed and as written back once parsed.
+ * Far above what servers and browsers handle (a few KiB), far below what would hurt the
+ * store, the bus or a row of the window. */
+#define SL_URI_MAX_BYTES (64 * 1024)
+
+GUri *sl_uri_parse_download     (const char  *text,
+                                 GError     **error);
+void  sl_uri_set_too_long_error (GError     **error,
+                                 const char  *text);
 
 G_END_DECLS

@@ -14,6 +14,7 @@
 #include "sl-enum-types.h"
 #include "sl-file-writer.h"
 #include "sl-filename.h"
+#include "sl-header-rules.h"
 #include "sl-resume-data.h"
 #include "sl-uri.h"
 
@@ -1065,6 +1066,19 @@ on_send_done (GObject      *object,
   handle_response (self);
 }
 
+/* The session puts its own User-Agent on every request just before "starting"; a caller's
+ * goes back on top of it then. */
+static void
+on_message_starting (SoupMessage *message,
+                     SlDownload  *self)
+{
+  const char *agent = soup_message_headers_get_one (self->extra_headers, "User-Agent");
+
+  if (agent != NULL)
+    soup_message_headers_replace (soup_message_get_request_headers (message), "User-Agent",
+                                  agent);
+}
+
 static void
 send_request (SlDownload *self)
 {
@@ -1081,6 +1095,10 @@ send_request (SlDownload *self)
   soup_message_headers_iter_init (&iter, self->extra_headers);
   while (soup_message_headers_iter_next (&iter, &name, &value))
     soup_message_headers_replace (headers, name, value);
+
+  if (soup_message_headers_get_one (self->extra_headers, "User-Agent") != NULL)
+    g_signal_connect_object (self->message, "starting", G_CALLBACK (on_message_starting), self,
+                             0);
 
   /* Byte offsets only mean something in the identity encoding. */
   soup_message_headers_replace (headers, "Accept-Encoding", "identity");
@@ -1937,7 +1955,8 @@ sl_download_get_filename (SlDownload *self)
  * @name: a header name
  * @value: its value
  *
- * Sends an extra request header (a cookie, a referrer, authorisation) with every request.
+ * Sends an extra request header (a cookie, a referrer, authorisation) with every request. The
+ * header must pass sl_header_check(): callers check what they are given first.
  */
 void
 sl_download_add_header (SlDownload *self,
@@ -1946,6 +1965,7 @@ sl_download_add_header (SlDownload *self,
 {
   g_return_if_fail (SL_IS_DOWNLOAD (self));
   g_return_if_fail (name != NULL && value != NULL);
+  g_return_if_fail (sl_header_check (name, value, NULL));
 
   soup_message_headers_append (self->extra_headers, name, value);
 }

@@ -11,6 +11,7 @@
 #include <glib/gi18n.h>
 
 #include "sl-filename.h"
+#include "sl-header-rules.h"
 #include "sl-states.h"
 #include "sl-session.h"
 #include "sl-uri.h"
@@ -316,7 +317,8 @@ check_options (GVariant  *options,
   return TRUE;
 }
 
-/* Applies the options that travel with a download across restarts: headers and checksum. */
+/* Applies the options that travel with a download across restarts: headers and checksum.
+ * Every header is checked before any is added, so that a refused one leaves none behind. */
 static gboolean
 apply_request_options (SlDownload  *download,
                        GVariant    *options,
@@ -330,38 +332,36 @@ apply_request_options (SlDownload  *download,
     { "cookies", "Cookie" },
     { "user-agent", "User-Agent" },
   };
+  /* Looked up once, kept until they are added. */
+  g_autoptr (GPtrArray) values = g_ptr_array_new_full (G_N_ELEMENTS (header_options),
+                                                       (GDestroyNotify) g_variant_unref);
   g_autoptr (GVariant) headers = NULL;
   g_autoptr (GVariant) checksum = NULL;
+  GVariantIter iter;
+  const char *name, *value;
 
   for (guint i = 0; i < G_N_ELEMENTS (header_options); i++)
     {
-      g_autoptr (GVariant) value = NULL;
+      GVariant *option = NULL;
 
-      if (!lookup_option (options, header_options[i].option, G_VARIANT_TYPE_STRING, &value,
+      if (!lookup_option (options, header_options[i].option, G_VARIANT_TYPE_STRING, &option,
                           error))
         return FALSE;
-      if (value != NULL && *g_variant_get_string (value, NULL) != '\0')
-        sl_download_add_header (download, header_options[i].header,
-                                g_variant_get_string (value, NULL));
+      g_ptr_array_add (values, option ? option : g_variant_ref_sink (g_variant_new_string ("")));
+      if (!sl_header_check (header_options[i].header,
+                            g_variant_get_string (values->pdata[i], NULL), error))
+        return FALSE;
     }
 
   if (!lookup_option (options, "headers", G_VARIANT_TYPE ("a{ss}"), &headers, error))
     return FALSE;
   if (headers != NULL)
     {
-      GVariantIter iter;
-      const char *name, *value;
-
       g_variant_iter_init (&iter, headers);
       while (g_variant_iter_next (&iter, "{&s&s}", &name, &value))
         {
-          if (*name == '\0' || strpbrk (name, ": \t\r\n") != NULL || strpbrk (value, "\r\n"))
-            {
-              g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT,
-                           _("Header “%s” is not valid"), name);
-              return FALSE;
-            }
-          sl_download_add_header (download, name, value);
+          if (!sl_header_check (name, value, error))
+            return FALSE;
         }
     }
 
@@ -370,6 +370,21 @@ apply_request_options (SlDownload  *download,
   if (checksum != NULL &&
       !sl_download_set_checksum (download, g_variant_get_string (checksum, NULL), error))
     return FALSE;
+
+  /* An empty cookie, user agent or referrer is none. */
+  for (guint i = 0; i < G_N_ELEMENTS (header_options); i++)
+    {
+      const char *text = g_variant_get_string (values->pdata[i], NULL);
+
+      if (*text != '\0')
+        sl_download_add_header (download, header_options[i].header, text);
+    }
+  if (headers != NULL)
+    {
+      g_variant_iter_init (&iter, headers);
+      while (g_variant_iter_next (&iter, "{&s&s}", &name, &value))
+        sl_download_add_header (download, name, value);
+    }
 
   return TRUE;
 }
