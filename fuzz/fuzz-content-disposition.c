@@ -57,14 +57,15 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   direct = sl_filename_sanitize (header);
   check_sanitized (direct);
 
-  guessed = sl_filename_guess (header, NULL);
+  guessed = sl_filename_guess (header, header, NULL, NULL);
   CHECK (guessed != NULL);
   check_sanitized (guessed);
 
   if (name != NULL)
     {
       /* Spread the input size over the whole range of numbers. */
-      g_autofree char *numbered = sl_filename_numbered (name, (guint) (size * 2654435761u));
+      g_autofree char *numbered = sl_filename_numbered (name, (guint) (size * 2654435761u),
+                                                        size % 2 == 0);
 
       CHECK (g_utf8_validate (numbered, -1, NULL));
       CHECK (strchr (numbered, '/') == NULL);

@@ -59,6 +59,7 @@
  * /gzip                  200, Content-Encoding: gzip whatever Accept-Encoding says; body the
  *                        gzip of the entity, with its Content-Length; ETag "gz<seed>-<size>";
  *                        Accept-Ranges: bytes, yet Range is ignored. size at most 64 MiB.
+ * /?html=1              The root: /file, with a Content-Type of text/html when html=1.
  * anything else          404, text/html. Methods other than GET and HEAD: 405.
  *
  * [1] "Content-Range: bytes *" followed by "/" and the entity size.
@@ -500,6 +501,7 @@ typedef struct
 
 static const char * const numeric_params[] = {
   "size", "seed", "rate", "chunk", "after", "times", "drop", "n", "code", "seconds", "cl",
+  "html",
 };
 
 static gboolean
@@ -843,6 +845,17 @@ handle_file (Request *req)
 }
 
 static guint
+handle_root (Request *req)
+{
+  EntityOptions opt;
+
+  entity_options_init (req, &opt);
+  if (param_u64 (req, "html", 0) != 0)
+    opt.content_type = "text/html; charset=utf-8";
+  return serve_entity (req, &opt);
+}
+
+static guint
 handle_drop (Request *req)
 {
   EntityOptions opt;
@@ -1132,6 +1145,7 @@ static const struct
   const char *path;
   guint     (*handle) (Request *req);
 } routes[] = {
+  { "/", handle_root },
   { "/file", handle_file },
   { "/drop", handle_drop },
   { "/ignore-range", handle_ignore_range },

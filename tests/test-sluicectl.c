@@ -215,6 +215,36 @@ test_get_directory (Fixture       *fixture,
   result_clear (&result);
 }
 
+/* A name from the host is numbered as a whole, and a page with no name of its own is
+ * index.html, numbered before its extension. */
+static void
+test_get_names (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autofree char *root = sl_test_server_url (fixture->server, "/?size=300&seed=8");
+  g_autofree char *page = sl_test_server_url (fixture->server, "/?size=200&seed=9&html=1");
+  const char *listing[] = { "127.0.0.1", "127.0.0.1 (1)", "index (1).html", "index.html",
+                            NULL };
+  Result result = { 0 };
+
+  for (guint i = 0; i < 2; i++)
+    {
+      run_ctl (fixture, &result, "get", root, "-q", NULL);
+      g_assert_cmpint (result.status, ==, 0);
+      result_clear (&result);
+
+      run_ctl (fixture, &result, "get", page, "-q", NULL);
+      g_assert_cmpint (result.status, ==, 0);
+      result_clear (&result);
+    }
+
+  sl_test_assert_dir_is (fixture->dir, listing);
+  assert_file_is_entity (fixture, "127.0.0.1", 8, 300);
+  assert_file_is_entity (fixture, "127.0.0.1 (1)", 8, 300);
+  assert_file_is_entity (fixture, "index.html", 9, 200);
+  assert_file_is_entity (fixture, "index (1).html", 9, 200);
+}
+
 static void
 test_usage_errors (Fixture       *fixture,
                    gconstpointer  data)
@@ -551,6 +581,7 @@ main (int    argc,
 
   ADD ("get-ok", test_get_ok);
   ADD ("get-directory", test_get_directory);
+  ADD ("get-names", test_get_names);
   ADD ("usage-errors", test_usage_errors);
   ADD ("http-error", test_http_error);
   ADD ("network-error", test_network_error);

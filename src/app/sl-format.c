@@ -164,7 +164,8 @@ sl_format_status (const SlDownloadFacts *facts)
 
   if (is_state (facts, SL_DOWNLOAD_STATE_WAITING))
     {
-      if (sl_error_kind_is (facts->error_kind, SL_ERROR_KIND_NETWORK) && facts->error && *facts->error)
+      if (sl_error_kind_is (facts->error_kind, SL_ERROR_KIND_NETWORK) && facts->error &&
+          *facts->error)
         {
           /* Translators: a download that will retry by itself, with the last error */
           return g_strdup_printf (_("Waiting to retry: %s"), facts->error);

@@ -70,6 +70,7 @@ struct _SlDownload
   GFile               *directory;
   char                *filename;
   gboolean             explicit_name;
+  gboolean             split_extension;  /* how a taken name is numbered: not for a host */
   char                *partial_path;
   GFile               *destination;
   SoupMessageHeaders  *extra_headers;
@@ -336,6 +337,7 @@ build_resume_data (SlDownload *self)
    * not change) are not worth keeping. */
   data->received = resumable ? self->flushed : 0;
   data->explicit_name = self->explicit_name;
+  data->split_extension = self->split_extension;
 
   return data;
 }
@@ -800,17 +802,23 @@ open_partial_file (SlDownload *self)
   if (self->filename == NULL)
     {
       const char *disposition = NULL;
+      const char *content_type = NULL;
       g_autoptr (GUri) uri = NULL;
 
       if (self->message != NULL)
-        disposition = soup_message_headers_get_one (
-          soup_message_get_response_headers (self->message), "Content-Disposition");
+        {
+          SoupMessageHeaders *headers = soup_message_get_response_headers (self->message);
+
+          disposition = soup_message_headers_get_one (headers, "Content-Disposition");
+          content_type = soup_message_headers_get_one (headers, "Content-Type");
+        }
       uri = g_uri_parse (self->final_uri ? self->final_uri : self->uri, SOUP_HTTP_URI_FLAGS,
                          NULL);
-      name = sl_filename_guess (disposition, uri);
+      name = sl_filename_guess (disposition, content_type, uri, &self->split_extension);
     }
   else
     name = g_strdup (self->filename);
+  sl_file_writer_set_split_extension (self->writer, self->split_extension);
 
   self->file_op_pending = TRUE;
   sl_file_writer_create_async (self->writer, directory, name, on_created,
@@ -1178,7 +1186,11 @@ begin_attempt (SlDownload *self)
 
   /* A long list holds many downloads that never run again: only running ones get a writer. */
   if (self->writer == NULL)
-    self->writer = sl_file_writer_new ();
+    {
+      self->writer = sl_file_writer_new ();
+      /* A name chosen before a restart keeps its way of numbering. */
+      sl_file_writer_set_split_extension (self->writer, self->split_extension);
+    }
 
   /* Bytes are only continued from a partial file that holds them. */
   if (self->committed > 0 && (!can_continue (self) || self->partial_path == NULL))
@@ -1800,6 +1812,7 @@ download_new (SoupSession *session)
   SlDownload *self = g_object_new (SL_TYPE_DOWNLOAD, NULL);
 
   self->session = session ? g_object_ref (session) : soup_session_new ();
+  self->split_extension = TRUE;
   return self;
 }
 
@@ -1881,6 +1894,7 @@ sl_download_new_from_resume_data (SoupSession  *session,
   self->directory = g_file_new_for_path (data->directory);
   self->filename = g_steal_pointer (&data->filename);
   self->explicit_name = data->explicit_name;
+  self->split_extension = data->split_extension;
   self->partial_path = g_steal_pointer (&data->partial_path);
   self->etag = g_steal_pointer (&data->etag);
   self->last_modified = g_steal_pointer (&data->last_modified);
@@ -1937,6 +1951,7 @@ sl_download_set_filename (SlDownload *self,
   g_return_if_fail (filename == NULL || sl_filename_is_plain (filename));
 
   self->explicit_name = filename != NULL;
+  self->split_extension = TRUE;
   if (set_str (&self->filename, filename))
     notify (self, PROP_FILENAME);
 }

@@ -35,6 +35,7 @@ struct _SlFileWriter
   GThreadPool *pool;
   int          fd;             /* only touched on the worker thread, and in finalize */
   char        *path;           /* likewise */
+  gboolean     split_extension;  /* how names are numbered; copied into each job */
 };
 
 G_DEFINE_FINAL_TYPE (SlFileWriter, sl_file_writer, G_TYPE_OBJECT)
@@ -57,6 +58,7 @@ typedef struct
   char   *filename;
   char   *path;
   char   *sha256;
+  gboolean split_extension;
   guint8 *buffer;
   gsize   length;
   gsize   written;
@@ -156,7 +158,7 @@ do_create (SlFileWriter *self,
 {
   for (guint n = 0; n < MAX_NUMBERED; n++)
     {
-      g_autofree char *name = sl_filename_numbered (job->filename, n);
+      g_autofree char *name = sl_filename_numbered (job->filename, n, job->split_extension);
       g_autofree char *final_path = g_build_filename (job->directory, name, NULL);
       g_autofree char *partial_name = g_strconcat (name, ".part", NULL);
       g_autofree char *partial_path = g_build_filename (job->directory, partial_name, NULL);
@@ -367,7 +369,7 @@ do_complete (SlFileWriter *self,
 
   for (guint n = 0; n < MAX_NUMBERED; n++)
     {
-      g_autofree char *name = sl_filename_numbered (job->filename, n);
+      g_autofree char *name = sl_filename_numbered (job->filename, n, job->split_extension);
       g_autofree char *final_path = g_build_filename (job->directory, name, NULL);
       int saved_errno = 0;
 
@@ -479,12 +481,30 @@ static void
 sl_file_writer_init (SlFileWriter *self)
 {
   self->fd = -1;
+  self->split_extension = TRUE;
 }
 
 SlFileWriter *
 sl_file_writer_new (void)
 {
   return g_object_new (SL_TYPE_FILE_WRITER, NULL);
+}
+
+/**
+ * sl_file_writer_set_split_extension:
+ * @self: a writer
+ * @split_extension: whether the number of a name that is taken goes before its extension
+ *
+ * Says how the names that create and complete try are numbered, as sl_filename_guess() found
+ * for the name (sl_filename_numbered()). %TRUE until set.
+ */
+void
+sl_file_writer_set_split_extension (SlFileWriter *self,
+                                    gboolean      split_extension)
+{
+  g_return_if_fail (SL_IS_FILE_WRITER (self));
+
+  self->split_extension = split_extension;
 }
 
 static void
@@ -530,6 +550,7 @@ sl_file_writer_create_async (SlFileWriter        *self,
   job = job_new (OP_CREATE);
   job->directory = g_strdup (directory);
   job->filename = g_strdup (filename);
+  job->split_extension = self->split_extension;
   queue_job (self, job, sl_file_writer_create_async, callback, user_data);
 }
 
@@ -718,6 +739,7 @@ sl_file_writer_complete_async (SlFileWriter        *self,
   job = job_new (OP_COMPLETE);
   job->directory = g_strdup (directory);
   job->filename = g_strdup (filename);
+  job->split_extension = self->split_extension;
   job->sha256 = g_strdup (sha256);
   queue_job (self, job, sl_file_writer_complete_async, callback, user_data);
 }

@@ -497,21 +497,51 @@ last_path_segment (GUri *uri)
   return g_strdelimit (segment, "/\\", '_');
 }
 
+/* Whether @content_type is text/html, whatever its parameters and case. */
+static gboolean
+is_html (const char *content_type)
+{
+  const char *end;
+
+  if (content_type == NULL)
+    return FALSE;
+
+  content_type = skip_ows (content_type);
+  end = content_type;
+  while (*end != '\0' && *end != ';' && !is_ows (*end))
+    end++;
+
+  return end - content_type == strlen ("text/html") &&
+         g_ascii_strncasecmp (content_type, "text/html", end - content_type) == 0;
+}
+
 /**
  * sl_filename_guess:
  * @content_disposition: (nullable): the Content-Disposition header of the response
+ * @content_type: (nullable): the Content-Type header of the response
  * @uri: (nullable): the final address of the download, after redirects
+ * @split_extension: (out) (optional): whether the name has an extension that numbering keeps
+ *   apart, see sl_filename_numbered()
  *
  * Picks the name a download is saved under: the name from @content_disposition if one survives
  * sl_filename_sanitize(), else the last non-empty segment of the path of @uri, percent-decoded,
- * else the host of @uri, else `download`. Every candidate is sanitised.
+ * else `index.html` for an HTML page, else the host of @uri, else `download`. Every candidate
+ * is sanitised.
+ *
+ * A host is not a file name with an extension: "127.0.0.1" or "example.com" is numbered as a
+ * whole ("127.0.0.1 (1)"), which *@split_extension says.
  *
  * Returns: (transfer full): a file name, never %NULL
  */
 char *
 sl_filename_guess (const char *content_disposition,
-                   GUri       *uri)
+                   const char *content_type,
+                   GUri       *uri,
+                   gboolean   *split_extension)
 {
+  if (split_extension != NULL)
+    *split_extension = TRUE;
+
   if (content_disposition != NULL)
     {
       g_autofree char *raw = sl_filename_from_content_disposition (content_disposition);
@@ -525,14 +555,25 @@ sl_filename_guess (const char *content_disposition,
     {
       g_autofree char *segment = last_path_segment (uri);
       g_autofree char *name = sl_filename_sanitize (segment);
-      g_autofree char *host = NULL;
 
       if (name != NULL)
         return g_steal_pointer (&name);
+    }
 
-      host = sl_filename_sanitize (g_uri_get_host (uri));
+  /* The page at "/" is what a browser would save as index.html. */
+  if (is_html (content_type))
+    return g_strdup ("index.html");
+
+  if (uri != NULL)
+    {
+      g_autofree char *host = sl_filename_sanitize (g_uri_get_host (uri));
+
       if (host != NULL)
-        return g_steal_pointer (&host);
+        {
+          if (split_extension != NULL)
+            *split_extension = FALSE;
+          return g_steal_pointer (&host);
+        }
     }
 
   return g_strdup ("download");
@@ -542,17 +583,21 @@ sl_filename_guess (const char *content_disposition,
  * sl_filename_numbered:
  * @name: a sanitised file name
  * @n: the number to add, or 0
+ * @split_extension: whether the number goes before the extension of @name, as
+ *   sl_filename_guess() says; %TRUE for names that people give
  *
  * Makes the @n-th alternative to @name for when a file of that name exists: " (n)" goes before
  * the extension, so `file.iso` gives `file (1).iso` and `archive.tar.gz` gives
- * `archive (2).tar.gz`. The part before the extension is shortened when needed so that the
+ * `archive (2).tar.gz`; without @split_extension it goes at the end, so `127.0.0.1` gives
+ * `127.0.0.1 (1)`. The part before the extension is shortened when needed so that the
  * result is never longer than %SL_FILENAME_NUMBERED_MAX_BYTES.
  *
  * Returns: (transfer full): the numbered name, or a copy of @name when @n is 0
  */
 char *
 sl_filename_numbered (const char *name,
-                      guint       n)
+                      guint       n,
+                      gboolean    split_extension)
 {
   char suffix[sizeof " (4294967295)"];
   gsize len;
@@ -566,7 +611,7 @@ sl_filename_numbered (const char *name,
 
   g_snprintf (suffix, sizeof suffix, " (%u)", n);
   len = strlen (name);
-  ext = extension_offset (name, len);
+  ext = split_extension ? extension_offset (name, len) : len;
   stem_len = utf8_cut_length (name, ext,
                               SL_FILENAME_NUMBERED_MAX_BYTES - strlen (suffix) - (len - ext));
 

@@ -33,6 +33,7 @@ sl_resume_data_new (void)
   SlResumeData *data = g_new0 (SlResumeData, 1);
 
   data->total = -1;
+  data->split_extension = TRUE;
   return data;
 }
 
@@ -97,6 +98,7 @@ sl_resume_data_serialize (const SlResumeData *data)
   add_string (&dict, "content-type", data->content_type);
   g_variant_dict_insert (&dict, "total", "x", data->total);
   g_variant_dict_insert (&dict, "explicit-name", "b", data->explicit_name);
+  g_variant_dict_insert (&dict, "split-extension", "b", data->split_extension);
 
   /* Ranges keep the format open to segmented transfers; one connection writes one range. */
   range_end = MAX (data->received, 0);
@@ -285,6 +287,9 @@ parse_dict (GVariant  *native,
 
   if (!g_variant_dict_lookup (&dict, "explicit-name", "b", &data->explicit_name))
     data->explicit_name = FALSE;
+  /* Resume data from before names of hosts were numbered as a whole splits them. */
+  if (!g_variant_dict_lookup (&dict, "split-extension", "b", &data->split_extension))
+    data->split_extension = TRUE;
 
   if (!parse_ranges (&dict, data->total, &data->received, error))
     return NULL;

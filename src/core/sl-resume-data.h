@@ -26,6 +26,7 @@ typedef struct
   gint64  total;           /* entity length, or -1 */
   gint64  received;        /* bytes at the start of the .part file that were flushed to disk */
   gboolean explicit_name;  /* the user chose the name: no Content-Disposition lookup */
+  gboolean split_extension;  /* numbering keeps the name's extension apart (not a host) */
 } SlResumeData;
 
 SlResumeData *sl_resume_data_new       (void);

@@ -42,7 +42,8 @@
 static const char * const migrations[] = {
   /* 1: the download list. States and error kinds are stored by name ("queued", "network", …,
    * from sl-states.c), the same words as on D-Bus, so reordering the C enums never changes what
-   * a stored row means; no error is "none". STRICT makes SQLite refuse a value of the wrong type. */
+   * a stored row means; no error is "none". STRICT makes SQLite refuse a value of the wrong
+   * type. */
   "CREATE TABLE downloads ("
   "  id             INTEGER PRIMARY KEY AUTOINCREMENT,"
   "  uri            TEXT NOT NULL,"
