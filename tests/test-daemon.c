@@ -1144,6 +1144,55 @@ test_kill_restart (Fixture       *f,
   sl_test_assert_file_is_entity (file, 42, 3000000);
 }
 
+/* A canceled download keeps the name it had, from the address or from Content-Disposition,
+ * across a restart, rather than falling back to its address. */
+static void
+test_canceled_keeps_name (Fixture       *f,
+                          gconstpointer  data)
+{
+  static const struct
+  {
+    const char *path_and_query;
+    const char *name;
+  } cases[] = {
+    { "/file?size=4000000&seed=61&rate=400000", "file" },
+    { "/disposition?size=4000000&seed=62&rate=400000"
+      "&cd=attachment%3B%20filename%3D%22report.pdf%22", "report.pdf" },
+  };
+  char *paths[G_N_ELEMENTS (cases)];
+  g_autoptr (GError) error = NULL;
+
+  daemon_start (f);
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (SlDBusDownload1) download = NULL;
+
+      paths[i] = add (f, cases[i].path_and_query);
+      download = get_download (f, paths[i]);
+      wait_state_bytes (download, "running", 1, TRANSFER_MS);
+      g_assert_cmpstr (sl_dbus_download1_get_filename (download), ==, cases[i].name);
+
+      sl_dbus_download1_call_cancel_sync (download, NULL, &error);
+      g_assert_no_error (error);
+      wait_state (download, "canceled", SHORT_MS);
+      g_assert_cmpstr (sl_dbus_download1_get_filename (download), ==, cases[i].name);
+    }
+
+  daemon_kill (f, SIGTERM);
+  assert_exited_cleanly (f);
+  daemon_start (f);
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (SlDBusDownload1) download = get_download (f, paths[i]);
+
+      g_assert_cmpstr (sl_dbus_download1_get_state (download), ==, "canceled");
+      g_assert_cmpstr (sl_dbus_download1_get_filename (download), ==, cases[i].name);
+      g_free (paths[i]);
+    }
+}
+
 static void
 test_sigterm_resumes (Fixture       *f,
                       gconstpointer  data)
@@ -2594,6 +2643,7 @@ main (int   argc,
   ADD_TEST ("/daemon/properties/coalesced", test_properties_coalesced);
   ADD_TEST ("/daemon/lifecycle/kill-restart", test_kill_restart);
   ADD_TEST ("/daemon/lifecycle/sigterm-resumes", test_sigterm_resumes);
+  ADD_TEST ("/daemon/lifecycle/canceled-keeps-name", test_canceled_keeps_name);
   ADD_TEST ("/daemon/lifecycle/corrupt-database", test_corrupt_database);
   ADD_TEST ("/daemon/lifecycle/idle-exit", test_idle_exit);
   ADD_TEST ("/daemon/lifecycle/second-instance", test_second_instance);

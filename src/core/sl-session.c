@@ -460,6 +460,12 @@ restore (SlSession     *self,
       sl_download_set_directory (download, directory);
       if (state == SL_DOWNLOAD_STATE_COMPLETED && record->filename != NULL)
         destination = g_file_get_child (directory, record->filename);
+      else if (state == SL_DOWNLOAD_STATE_CANCELED && record->filename != NULL)
+        {
+          /* A canceled download never runs again: the name it had, whoever gave it, is what
+           * the list shows of it. */
+          sl_download_set_filename (download, record->filename);
+        }
       else if (record->options != NULL)
         {
           const char *chosen = NULL;
