@@ -28,6 +28,8 @@ check_sanitized (const char *name)
   CHECK (strchr (name, '/') == NULL);
   CHECK (strchr (name, '\\') == NULL);
   CHECK (strlen (name) <= SL_FILENAME_MAX_BYTES);
+  /* What the sanitiser makes is a name the daemon would take from a user. */
+  CHECK (sl_filename_check (name, NULL));
 }
 
 int
@@ -55,18 +57,20 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   direct = sl_filename_sanitize (header);
   check_sanitized (direct);
 
-  guessed = sl_filename_guess (header, NULL);
+  guessed = sl_filename_guess (header, header, NULL, NULL);
   CHECK (guessed != NULL);
   check_sanitized (guessed);
 
   if (name != NULL)
     {
       /* Spread the input size over the whole range of numbers. */
-      g_autofree char *numbered = sl_filename_numbered (name, (guint) (size * 2654435761u));
+      g_autofree char *numbered = sl_filename_numbered (name, (guint) (size * 2654435761u),
+                                                        size % 2 == 0);
 
       CHECK (g_utf8_validate (numbered, -1, NULL));
       CHECK (strchr (numbered, '/') == NULL);
-      CHECK (strlen (numbered) <= SL_FILENAME_MAX_BYTES + 12);
+      CHECK (strlen (numbered) <= SL_FILENAME_NUMBERED_MAX_BYTES);
+      CHECK (sl_filename_is_plain (numbered));
     }
 
   return 0;

@@ -71,6 +71,7 @@
  * /gzip                  200, Content-Encoding: gzip whatever Accept-Encoding says; body the
  *                        gzip of the entity, with its Content-Length; ETag "gz<seed>-<size>";
  *                        Accept-Ranges: bytes, yet Range is ignored. size at most 64 MiB.
+ * /?html=1              The root: /file, with a Content-Type of text/html when html=1.
  * anything else          404, text/html. Methods other than GET and HEAD: 405.
  *
  * [1] "Content-Range: bytes *" followed by "/" and the entity size.
@@ -221,6 +222,7 @@ sl_test_request_free (SlTestRequest *request)
   g_free (request->path);
   g_free (request->range);
   g_free (request->if_range);
+  g_strfreev (request->headers);
   g_free (request);
 }
 
@@ -232,6 +234,7 @@ request_copy (const SlTestRequest *request)
   copy->path = g_strdup (request->path);
   copy->range = g_strdup (request->range);
   copy->if_range = g_strdup (request->if_range);
+  copy->headers = g_strdupv (request->headers);
   copy->status = request->status;
   return copy;
 }
@@ -511,6 +514,7 @@ typedef struct
 static const char * const numeric_params[] = {
   "size", "seed", "rate", "chunk", "after", "times", "drop", "n", "code", "seconds", "cl",
   "at", "bytes", "inside", "ranges",
+  "html",
 };
 
 static gboolean
@@ -858,6 +862,17 @@ handle_file (Request *req)
   EntityOptions opt;
 
   entity_options_init (req, &opt);
+  return serve_entity (req, &opt);
+}
+
+static guint
+handle_root (Request *req)
+{
+  EntityOptions opt;
+
+  entity_options_init (req, &opt);
+  if (param_u64 (req, "html", 0) != 0)
+    opt.content_type = "text/html; charset=utf-8";
   return serve_entity (req, &opt);
 }
 
@@ -1234,6 +1249,7 @@ static const struct
   const char *path;
   guint     (*handle) (Request *req);
 } routes[] = {
+  { "/", handle_root },
   { "/file", handle_file },
   { "/drop", handle_drop },
   { "/ignore-range", handle_ignore_range },
@@ -1308,6 +1324,20 @@ server_callback (SoupServer        *soup,
   entry->path = g_strdup (path);
   entry->range = g_strdup (req.range);
   entry->if_range = g_strdup (req.if_range);
+  {
+    g_autoptr (GStrvBuilder) headers = g_strv_builder_new ();
+    SoupMessageHeadersIter iter;
+    const char *name, *value;
+
+    soup_message_headers_iter_init (&iter, request_headers);
+    while (soup_message_headers_iter_next (&iter, &name, &value))
+      {
+        g_autofree char *line = g_strdup_printf ("%s: %s", name, value);
+
+        g_strv_builder_add (headers, line);
+      }
+    entry->headers = g_strv_builder_end (headers);
+  }
   entry->status = status;
 
   g_mutex_lock (&self->mutex);

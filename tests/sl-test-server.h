@@ -24,6 +24,7 @@ typedef struct
   char   *path;
   char   *range;     /* the Range header, or NULL */
   char   *if_range;  /* the If-Range header, or NULL */
+  char  **headers;   /* every request header as "Name: value", in order */
   guint   status;    /* the status it answered */
 } SlTestRequest;
 

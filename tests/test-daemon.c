@@ -732,6 +732,45 @@ value_missing (Fixture *f)
   return g_variant_new_string (path);
 }
 
+static GVariant *
+value_folder_in_name (Fixture *f)
+{
+  return g_variant_new_string ("sub/x.bin");
+}
+
+static GVariant *
+value_line_break (Fixture *f)
+{
+  return g_variant_new_string ("a=b\r\nX-Injected: 1");
+}
+
+static GVariant *
+value_newline (Fixture *f)
+{
+  return g_variant_new_string ("Agent/1.0\nX-Injected: 1");
+}
+
+static GVariant *
+value_range_header (Fixture *f)
+{
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{ss}"));
+  g_variant_builder_add (&builder, "{ss}", "X-Fine", "yes");
+  g_variant_builder_add (&builder, "{ss}", "Range", "bytes=100-");
+  return g_variant_builder_end (&builder);
+}
+
+static GVariant *
+value_host_header (Fixture *f)
+{
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{ss}"));
+  g_variant_builder_add (&builder, "{ss}", "host", "example.org");
+  return g_variant_builder_end (&builder);
+}
+
 /* A folder this process cannot write to: one without write permission, or, when permissions
  * do not apply (root), one on a read-only file system. NULL if there is none. */
 static char *
@@ -762,7 +801,7 @@ assert_refused (Fixture    *f,
   g_autofree char *expected = g_strconcat (ERROR_PREFIX, error_name, NULL);
   g_autofree char *printed = g_variant_print (options, TRUE);
 
-  g_test_message ("Add (%s, %s)", uri, printed);
+  g_test_message ("Add (%.200s, %s)", uri, printed);
   sl_dbus_manager1_call_add_sync (f->manager, uri, options, &object_path, NULL, &error);
   g_assert_nonnull (error);
   g_assert_null (object_path);
@@ -786,8 +825,19 @@ test_add_refused (Fixture       *f,
     { NULL, "colour", value_any, "InvalidArgument", "Unknown option “colour”" },
     { NULL, "directory", value_relative, "InvalidArgument", "not an absolute path" },
     { NULL, "directory", value_missing, "File", "does not exist" },
+    /* A folder in the name is refused, not dropped. */
+    { NULL, "filename", value_folder_in_name, "InvalidArgument", "cannot contain “/”" },
+    /* No line break in any header, whichever option it comes from. */
+    { NULL, "cookies", value_line_break, "InvalidArgument", "header “Cookie” contains a line" },
+    { NULL, "user-agent", value_newline, "InvalidArgument", "“User-Agent” contains a line" },
+    { NULL, "referrer", value_line_break, "InvalidArgument", "“Referer” contains a line" },
+    /* Headers that would break the download. */
+    { NULL, "headers", value_range_header, "InvalidArgument", "“Range” cannot be given" },
+    { NULL, "headers", value_host_header, "InvalidArgument", "“host” cannot be given" },
   };
   g_autofree char *url = sl_test_server_url (f->server, "/file?size=1000");
+  g_autofree char *long_tail = g_strnfill (1024 * 1024, 'a');
+  g_autofree char *long_url = g_strconcat (url, "&x=", long_tail, NULL);
   g_autofree char *unwritable = NULL;
   g_autoptr (GVariant) objects = NULL;
 
@@ -805,6 +855,9 @@ test_add_refused (Fixture       *f,
       assert_refused (f, refusals[i].uri ? refusals[i].uri : url, g_variant_dict_end (&dict),
                       refusals[i].error_name, refusals[i].fragment);
     }
+
+  /* A megabyte of address would be stored and drawn across its row. */
+  assert_refused (f, long_url, options_in (f), "InvalidUri", "longer than the 64 KiB");
 
   unwritable = unwritable_folder (f);
   if (unwritable != NULL)
@@ -1089,6 +1142,55 @@ test_kill_restart (Fixture       *f,
   wait_state (download, "completed", TRANSFER_MS);
   file = download_file_path (download);
   sl_test_assert_file_is_entity (file, 42, 3000000);
+}
+
+/* A canceled download keeps the name it had, from the address or from Content-Disposition,
+ * across a restart, rather than falling back to its address. */
+static void
+test_canceled_keeps_name (Fixture       *f,
+                          gconstpointer  data)
+{
+  static const struct
+  {
+    const char *path_and_query;
+    const char *name;
+  } cases[] = {
+    { "/file?size=4000000&seed=61&rate=400000", "file" },
+    { "/disposition?size=4000000&seed=62&rate=400000"
+      "&cd=attachment%3B%20filename%3D%22report.pdf%22", "report.pdf" },
+  };
+  char *paths[G_N_ELEMENTS (cases)];
+  g_autoptr (GError) error = NULL;
+
+  daemon_start (f);
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (SlDBusDownload1) download = NULL;
+
+      paths[i] = add (f, cases[i].path_and_query);
+      download = get_download (f, paths[i]);
+      wait_state_bytes (download, "running", 1, TRANSFER_MS);
+      g_assert_cmpstr (sl_dbus_download1_get_filename (download), ==, cases[i].name);
+
+      sl_dbus_download1_call_cancel_sync (download, NULL, &error);
+      g_assert_no_error (error);
+      wait_state (download, "canceled", SHORT_MS);
+      g_assert_cmpstr (sl_dbus_download1_get_filename (download), ==, cases[i].name);
+    }
+
+  daemon_kill (f, SIGTERM);
+  assert_exited_cleanly (f);
+  daemon_start (f);
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (SlDBusDownload1) download = get_download (f, paths[i]);
+
+      g_assert_cmpstr (sl_dbus_download1_get_state (download), ==, "canceled");
+      g_assert_cmpstr (sl_dbus_download1_get_filename (download), ==, cases[i].name);
+      g_free (paths[i]);
+    }
 }
 
 static void
@@ -2509,6 +2611,51 @@ test_sluicectl_verbs (Fixture       *f,
   ctl_result_clear (&result);
 }
 
+/* `add -o NAME` takes a name, not a path: a folder in it is refused, in one line, rather than
+ * dropped; so is any name the daemon would refuse, and an address longer than it takes.
+ * Nothing is added. */
+static void
+test_sluicectl_refused (Fixture       *f,
+                        gconstpointer  data)
+{
+  static const struct
+  {
+    const char *name;
+    const char *fragment;
+  } cases[] = {
+    { "sub/x.bin", "cannot contain “/”" },
+    { "../x.bin", "cannot contain “/”" },
+    { "..", "are not file names" },
+    { "tab\tname", "control characters" },
+  };
+  g_autofree char *url = sl_test_server_url (f->server, "/file?size=1000");
+  g_autofree char *tail = g_strnfill (100 * 1024, 'a');
+  g_autofree char *long_url = g_strconcat (url, "&x=", tail, NULL);
+  g_autoptr (GVariant) objects = NULL;
+  CtlResult long_result = { 0 };
+
+  daemon_start (f);
+
+  ctl_run (f, &long_result, "add", long_url, "-d", f->downloads_path, NULL);
+  g_assert_cmpint (long_result.status, ==, 1);
+  assert_one_error_line (&long_result, "longer than the 64 KiB");
+  ctl_result_clear (&long_result);
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      CtlResult result = { 0 };
+
+      ctl_run (f, &result, "add", url, "-d", f->downloads_path, "-o", cases[i].name, NULL);
+      g_assert_cmpint (result.status, ==, 1);
+      g_assert_cmpstr (result.out, ==, "");
+      assert_one_error_line (&result, cases[i].fragment);
+      ctl_result_clear (&result);
+    }
+
+  objects = get_managed_objects (f);
+  g_assert_cmpuint (g_variant_n_children (objects), ==, 0);
+}
+
 static void
 on_process_exited (GObject      *source,
                    GAsyncResult *result,
@@ -2578,6 +2725,7 @@ main (int   argc,
   ADD_TEST ("/daemon/properties/coalesced", test_properties_coalesced);
   ADD_TEST ("/daemon/lifecycle/kill-restart", test_kill_restart);
   ADD_TEST ("/daemon/lifecycle/sigterm-resumes", test_sigterm_resumes);
+  ADD_TEST ("/daemon/lifecycle/canceled-keeps-name", test_canceled_keeps_name);
   ADD_TEST ("/daemon/lifecycle/corrupt-database", test_corrupt_database);
   ADD_TEST ("/daemon/lifecycle/idle-exit", test_idle_exit);
   ADD_TEST ("/daemon/lifecycle/second-instance", test_second_instance);
@@ -2589,6 +2737,7 @@ main (int   argc,
   ADD_TEST ("/daemon/download/disk-full", test_disk_full);
   ADD_TEST ("/daemon/sluicectl/verbs", test_sluicectl_verbs);
   ADD_TEST ("/daemon/sluicectl/detached", test_sluicectl_detached);
+  ADD_TEST ("/daemon/sluicectl/refused", test_sluicectl_refused);
 
 #undef ADD_TEST
 

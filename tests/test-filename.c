@@ -10,6 +10,7 @@
 #include <glib.h>
 
 #include "sl-filename.h"
+#include "sl-types.h"
 
 typedef struct
 {
@@ -20,6 +21,7 @@ typedef struct
 static void
 assert_valid_name (const char *name)
 {
+  g_assert_true (sl_filename_check (name, NULL));
   g_assert_nonnull (name);
   g_assert_true (g_utf8_validate (name, -1, NULL));
   g_assert_null (strchr (name, '/'));
@@ -257,35 +259,50 @@ test_sanitize_long_tidy (void)
 typedef struct
 {
   const char *content_disposition;
+  const char *content_type;
   const char *uri;
   const char *expected;
+  gboolean    split_extension;
 } GuessCase;
 
 static const GuessCase guess_cases[] = {
-  { "attachment; filename=\"cd.txt\"", "https://example.com/path/url.txt", "cd.txt" },
-  { "attachment; filename*=UTF-8''%C3%A9t%C3%A9.txt", "https://example.com/x", "été.txt" },
-  { "attachment; filename=\"../../.bashrc\"", "https://example.com/x", "bashrc" },
-  { NULL, "https://example.com/files/my%20file.txt", "my file.txt" },
-  { NULL, "https://example.com/files/na%C3%AFve.txt?version=2#top", "naïve.txt" },
-  { NULL, "https://example.com/download.php?id=3", "download.php" },
-  { NULL, "https://example.com/files/", "files" },
-  { NULL, "https://example.com/", "example.com" },
-  { NULL, "https://example.com", "example.com" },
-  { NULL, "https://example.com//", "example.com" },
-  { NULL, "https://example.com/%2E%2E", "example.com" },
-  { NULL, "https://example.com/...", "example.com" },
-  { NULL, "https://example.com/a%2Fb.txt", "a_b.txt" },
-  { NULL, "https://example.com/..%2F..%2Fetc%2Fpasswd", "_.._etc_passwd" },
-  { NULL, "https://example.com/%00.txt", "%00.txt" },
-  { NULL, "https://example.com/%FF.txt", "_.txt" },
-  { NULL, "http://[::1]:8080/", "__1" },
+  { "attachment; filename=\"cd.txt\"", NULL, "https://example.com/path/url.txt", "cd.txt",
+    TRUE },
+  { "attachment; filename*=UTF-8''%C3%A9t%C3%A9.txt", NULL, "https://example.com/x", "été.txt",
+    TRUE },
+  { "attachment; filename=\"../../.bashrc\"", NULL, "https://example.com/x", "bashrc", TRUE },
+  { NULL, NULL, "https://example.com/files/my%20file.txt", "my file.txt", TRUE },
+  { NULL, NULL, "https://example.com/files/na%C3%AFve.txt?version=2#top", "naïve.txt",
+    TRUE },
+  { NULL, NULL, "https://example.com/download.php?id=3", "download.php", TRUE },
+  { NULL, NULL, "https://example.com/files/", "files", TRUE },
+  /* A host is numbered as a whole: "127.0.0.1 (1)", not "127.0.0 (1).1". */
+  { NULL, NULL, "https://example.com/", "example.com", FALSE },
+  { NULL, NULL, "https://example.com", "example.com", FALSE },
+  { NULL, NULL, "https://example.com//", "example.com", FALSE },
+  { NULL, NULL, "https://example.com/%2E%2E", "example.com", FALSE },
+  { NULL, NULL, "https://example.com/...", "example.com", FALSE },
+  { NULL, NULL, "https://example.com/a%2Fb.txt", "a_b.txt", TRUE },
+  { NULL, NULL, "https://example.com/..%2F..%2Fetc%2Fpasswd", "_.._etc_passwd", TRUE },
+  { NULL, NULL, "https://example.com/%00.txt", "%00.txt", TRUE },
+  { NULL, NULL, "https://example.com/%FF.txt", "_.txt", TRUE },
+  { NULL, NULL, "http://[::1]:8080/", "__1", FALSE },
   /* Content-Disposition without a usable name falls back to the address. */
-  { "attachment", "https://example.com/x.bin", "x.bin" },
-  { "attachment; filename=\"...\"", "https://example.com/x.bin", "x.bin" },
-  { "attachment; filename=\"unterminated", "https://example.com/x.bin", "x.bin" },
-  { "attachment; filename=\"a.txt\"", NULL, "a.txt" },
-  { "attachment", NULL, "download" },
-  { NULL, NULL, "download" },
+  { "attachment", NULL, "https://example.com/x.bin", "x.bin", TRUE },
+  { "attachment; filename=\"...\"", NULL, "https://example.com/x.bin", "x.bin", TRUE },
+  { "attachment; filename=\"unterminated", NULL, "https://example.com/x.bin", "x.bin", TRUE },
+  { "attachment; filename=\"a.txt\"", NULL, NULL, "a.txt", TRUE },
+  { "attachment", NULL, NULL, "download", TRUE },
+  /* An HTML page with no name of its own is index.html; a name it has wins. */
+  { NULL, "text/html", "http://127.0.0.1:8765/", "index.html", TRUE },
+  { NULL, "Text/HTML; charset=utf-8", "https://example.com/?page=2", "index.html", TRUE },
+  { NULL, "text/html", "https://example.com/about", "about", TRUE },
+  { "attachment; filename=\"page.htm\"", "text/html", "https://example.com/", "page.htm",
+    TRUE },
+  { NULL, "text/html", NULL, "index.html", TRUE },
+  { NULL, "text/htmlx", "https://example.com/", "example.com", FALSE },
+  { NULL, "application/octet-stream", "http://127.0.0.1:8765/", "127.0.0.1", FALSE },
+  { NULL, NULL, NULL, "download", TRUE },
 };
 
 static void
@@ -296,8 +313,9 @@ test_guess (void)
       const GuessCase *c = &guess_cases[i];
       g_autoptr (GUri) uri = NULL;
       g_autofree char *result = NULL;
+      gboolean split_extension = !c->split_extension;
 
-      g_test_message ("guess: %s, %s", c->content_disposition, c->uri);
+      g_test_message ("guess: %s, %s, %s", c->content_disposition, c->content_type, c->uri);
       if (c->uri != NULL)
         {
           g_autoptr (GError) error = NULL;
@@ -308,8 +326,10 @@ test_guess (void)
           g_assert_no_error (error);
         }
 
-      result = sl_filename_guess (c->content_disposition, uri);
+      result = sl_filename_guess (c->content_disposition, c->content_type, uri,
+                                  &split_extension);
       g_assert_cmpstr (result, ==, c->expected);
+      g_assert_cmpint (split_extension, ==, c->split_extension);
       assert_valid_name (result);
     }
 }
@@ -323,7 +343,7 @@ test_guess_undecodable (void)
 
   uri = g_uri_build (G_URI_FLAGS_ENCODED_PATH, "https", NULL, "example.com", -1,
                      "/files/bad%zz.txt", NULL, NULL);
-  result = sl_filename_guess (NULL, uri);
+  result = sl_filename_guess (NULL, NULL, uri, NULL);
   g_assert_cmpstr (result, ==, "bad%zz.txt");
 }
 
@@ -337,8 +357,85 @@ test_guess_decoded_uri (void)
 
   uri = g_uri_parse ("https://example.com/my%2520file.txt", G_URI_FLAGS_NONE, &error);
   g_assert_no_error (error);
-  result = sl_filename_guess (NULL, uri);
+  result = sl_filename_guess (NULL, NULL, uri, NULL);
   g_assert_cmpstr (result, ==, "my%20file.txt");
+}
+
+typedef struct
+{
+  const char *name;
+  const char *problem;  /* in the message; NULL when the name is taken */
+} CheckCase;
+
+/* A name someone gives is taken as it is or refused with a reason, never changed. */
+static const CheckCase check_cases[] = {
+  { "report.pdf", NULL },
+  { "naïve café.txt", NULL },
+  { ".hidden", NULL },
+  { "What? Why: <now>.txt", NULL },
+  { " spaced ", NULL },
+  { "...", NULL },
+  { "", "empty" },
+  { "sub/x.bin", "cannot contain “/” or “\\”" },
+  { "/x.bin", "cannot contain" },
+  { "x.bin/", "cannot contain" },
+  { "..\\x.bin", "cannot contain" },
+  { "C:\\Users\\me\\x.bin", "cannot contain" },
+  { ".", "are not file names" },
+  { "..", "are not file names" },
+  { "tab\there.txt", "control characters" },
+  { "line\nbreak.txt", "control characters" },
+  { "del\x7f.txt", "control characters" },
+  { "nel\xc2\x85x.txt", "control characters" },
+  { "evil\xe2\x80\xaetxt.exe", "control characters" },
+  { "caf\xe9.txt", "not valid text" },
+};
+
+static void
+test_check (void)
+{
+  g_autofree char *longest = repeat ("é", SL_FILENAME_MAX_BYTES / 2);
+  g_autofree char *too_long = g_strconcat (longest, "x", NULL);
+  g_autofree char *numbered = sl_filename_numbered (longest, G_MAXUINT, TRUE);
+  g_autoptr (GError) error = NULL;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (check_cases); i++)
+    {
+      const CheckCase *c = &check_cases[i];
+      g_autofree char *shown = g_strescape (c->name, NULL);
+
+      g_test_message ("check: %s", shown);
+      g_clear_error (&error);
+      if (c->problem == NULL)
+        {
+          g_assert_true (sl_filename_check (c->name, &error));
+          g_assert_no_error (error);
+          g_assert_true (sl_filename_is_plain (c->name));
+          continue;
+        }
+
+      g_assert_false (sl_filename_check (c->name, &error));
+      g_assert_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT);
+      g_test_message ("message: %s", error->message);
+      g_assert_null (strchr (error->message, '\n'));
+      if (strstr (error->message, c->problem) == NULL)
+        g_error ("“%s” does not say “%s”", error->message, c->problem);
+      g_assert_false (sl_filename_is_plain (c->name));
+    }
+
+  g_assert_false (sl_filename_check (NULL, NULL));
+  g_assert_false (sl_filename_is_plain (NULL));
+
+  /* As many bytes as the names Sluice makes itself, and no more. */
+  g_assert_cmpuint (strlen (longest), ==, SL_FILENAME_MAX_BYTES);
+  g_assert_true (sl_filename_check (longest, NULL));
+  g_clear_error (&error);
+  g_assert_false (sl_filename_check (too_long, &error));
+  g_assert_nonnull (strstr (error->message, "longer than 200 bytes"));
+
+  /* What is kept may carry the number that a name gets when its file exists. */
+  g_assert_false (sl_filename_check (numbered, NULL));
+  g_assert_true (sl_filename_is_plain (numbered));
 }
 
 typedef struct
@@ -346,6 +443,7 @@ typedef struct
   const char *name;
   guint       n;
   const char *expected;
+  gboolean    whole;  /* numbered without splitting an extension off, as a host is */
 } NumberedCase;
 
 static const NumberedCase numbered_cases[] = {
@@ -365,6 +463,10 @@ static const NumberedCase numbered_cases[] = {
   { "x.averyveryverylongextension", 1, "x.averyveryverylongextension (1)" },
   { "naïve.txt", 7, "naïve (7).txt" },
   { "file.iso", G_MAXUINT, "file (4294967295).iso" },
+  { "127.0.0.1", 1, "127.0.0.1 (1)", TRUE },
+  { "example.com", 2, "example.com (2)", TRUE },
+  { "127.0.0.1", 0, "127.0.0.1", TRUE },
+  { "127.0.0.1", 1, "127.0.0 (1).1" },
 };
 
 static void
@@ -373,7 +475,7 @@ test_numbered (void)
   for (gsize i = 0; i < G_N_ELEMENTS (numbered_cases); i++)
     {
       const NumberedCase *c = &numbered_cases[i];
-      g_autofree char *result = sl_filename_numbered (c->name, c->n);
+      g_autofree char *result = sl_filename_numbered (c->name, c->n, !c->whole);
 
       g_assert_cmpstr (result, ==, c->expected);
     }
@@ -384,13 +486,13 @@ test_numbered_long (void)
 {
   g_autofree char *stem = repeat ("é", 98);
   g_autofree char *name = g_strconcat (stem, ".iso", NULL);
-  g_autofree char *one = sl_filename_numbered (name, 1);
+  g_autofree char *one = sl_filename_numbered (name, 1, TRUE);
   g_autofree char *expected_one = g_strconcat (stem, " (1).iso", NULL);
-  g_autofree char *max = sl_filename_numbered (name, G_MAXUINT);
+  g_autofree char *max = sl_filename_numbered (name, G_MAXUINT, TRUE);
   g_autofree char *short_stem = repeat ("é", 97);
   g_autofree char *expected_max = g_strconcat (short_stem, " (4294967295).iso", NULL);
   g_autofree char *plain = repeat ("a", SL_FILENAME_MAX_BYTES);
-  g_autofree char *plain_max = sl_filename_numbered (plain, G_MAXUINT);
+  g_autofree char *plain_max = sl_filename_numbered (plain, G_MAXUINT, TRUE);
 
   g_assert_cmpuint (strlen (name), ==, SL_FILENAME_MAX_BYTES);
 
@@ -417,6 +519,7 @@ main (int   argc,
   g_test_add_func ("/filename/sanitize", test_sanitize);
   g_test_add_func ("/filename/sanitize/long", test_sanitize_long);
   g_test_add_func ("/filename/sanitize/long-tidy", test_sanitize_long_tidy);
+  g_test_add_func ("/filename/check", test_check);
   g_test_add_func ("/filename/guess", test_guess);
   g_test_add_func ("/filename/guess/undecodable", test_guess_undecodable);
   g_test_add_func ("/filename/guess/decoded-uri", test_guess_decoded_uri);

@@ -6,8 +6,10 @@
 #include "config.h"
 
 #include <locale.h>
+#include <string.h>
 
 #include "sl-format.h"
+#include "sl-states.h"
 
 static char *
 status (const char *state,
@@ -114,6 +116,88 @@ test_under_way (void)
     g_assert_false (sl_format_state_is_under_way (not_under_way[i]));
 }
 
+/* The names documented under @property in the D-Bus interface, in order. */
+static GStrv
+documented_names (const char *property)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "..", "data",
+                                                 "org.sluice.Downloads.xml", NULL);
+  g_autofree char *xml = NULL;
+  g_autofree char *heading = g_strdup_printf (" %s:\n", property);
+  g_autoptr (GStrvBuilder) names = g_strv_builder_new ();
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) lines = NULL;
+  const char *start;
+  const char *end;
+  g_autofree char *section = NULL;
+
+  g_file_get_contents (path, &xml, NULL, &error);
+  g_assert_no_error (error);
+  start = strstr (xml, heading);
+  g_assert_nonnull (start);
+  end = strstr (start, "-->");
+  g_assert_nonnull (end);
+  section = g_strndup (start, end - start);
+
+  lines = g_strsplit (section, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *line = g_strchug (lines[i]);
+      g_autofree char *name = NULL;
+      const char *close;
+
+      if (line[0] != '"' || (close = strstr (line + 1, "\":")) == NULL)
+        continue;
+      name = g_strndup (line + 1, close - line - 1);
+      g_strv_builder_add (names, name);
+    }
+
+  return g_strv_builder_end (names);
+}
+
+/* Every layer spells states and error kinds through sl-states.c, as the interface documents. */
+static void
+test_state_names (void)
+{
+  g_auto (GStrv) states = documented_names ("State");
+  g_auto (GStrv) kinds = documented_names ("ErrorKind");
+  SlDownloadState state = SL_DOWNLOAD_STATE_QUEUED;
+  SlErrorKind kind = SL_ERROR_KIND_NONE;
+
+  g_assert_cmpuint (g_strv_length (states), ==, SL_DOWNLOAD_STATE_CANCELED + 1);
+  for (guint i = 0; states[i] != NULL; i++)
+    {
+      g_assert_cmpstr (sl_download_state_to_string ((SlDownloadState) i), ==, states[i]);
+      g_assert_true (sl_download_state_from_string (states[i], &state));
+      g_assert_cmpint (state, ==, i);
+      g_assert_true (sl_download_state_is (states[i], (SlDownloadState) i));
+    }
+  g_assert_false (sl_download_state_from_string ("Queued", &state));
+  g_assert_false (sl_download_state_from_string ("", &state));
+  g_assert_false (sl_download_state_from_string (NULL, &state));
+  g_assert_false (sl_download_state_is (NULL, SL_DOWNLOAD_STATE_QUEUED));
+
+  g_assert_true (sl_download_state_is_under_way (SL_DOWNLOAD_STATE_WAITING));
+  g_assert_false (sl_download_state_is_under_way (SL_DOWNLOAD_STATE_PAUSED));
+  g_assert_true (sl_download_state_is_finished (SL_DOWNLOAD_STATE_CANCELED));
+  g_assert_false (sl_download_state_is_finished (SL_DOWNLOAD_STATE_PAUSED));
+
+  /* No error is "" on the bus, after the documented kinds. */
+  g_assert_cmpuint (g_strv_length (kinds), ==, SL_ERROR_KIND_USER);
+  g_assert_cmpstr (sl_error_kind_to_string (SL_ERROR_KIND_NONE), ==, "");
+  g_assert_true (sl_error_kind_from_string ("", &kind));
+  g_assert_cmpint (kind, ==, SL_ERROR_KIND_NONE);
+  for (guint i = 0; kinds[i] != NULL; i++)
+    {
+      g_assert_cmpstr (sl_error_kind_to_string ((SlErrorKind) (i + 1)), ==, kinds[i]);
+      g_assert_true (sl_error_kind_from_string (kinds[i], &kind));
+      g_assert_cmpint (kind, ==, i + 1);
+      g_assert_true (sl_error_kind_is (kinds[i], (SlErrorKind) (i + 1)));
+    }
+  g_assert_false (sl_error_kind_from_string ("none", &kind));
+  g_assert_false (sl_error_kind_from_string (NULL, &kind));
+}
+
 static void
 test_find_urls (void)
 {
@@ -133,6 +217,8 @@ test_find_urls (void)
     { "<a href=\"https://h/q?x=1&y=2\">", { "https://h/q?x=1&y=2", NULL } },
     /* Not UTF-8: the daemon takes text only. */
     { "http://h/\xff\xfe http://h/ok", { "http://h/ok", NULL } },
+    /* Only what the daemon takes: no port 0, no host with a line break or an '@' in it. */
+    { "http://h:0/x http://a%0Ab/ http://a@b@c/ https://h/ok", { "https://h/ok", NULL } },
     { "", { NULL } },
   };
 
@@ -144,58 +230,25 @@ test_find_urls (void)
     }
 }
 
+/* An entry cuts what is longer than it holds: a full one is refused, not taken as the address. */
 static void
-test_check_url (void)
+test_parse_typed_url (void)
 {
-  static const struct
-  {
-    const char *text;
-    gboolean    valid;
-  } cases[] = {
-    { "https://example.org/a.iso", TRUE },
-    { "  http://127.0.0.1:8080/x  ", TRUE },
-    { "HTTP://H/X", TRUE },
-    { "", FALSE },
-    { "   ", FALSE },
-    { "example.org/a.iso", FALSE },
-    { "ftp://example.org/a", FALSE },
-    { "file:///etc/passwd", FALSE },
-    { "http://", FALSE },
-    { "http:///path", FALSE },
-    { "http://exa mple.org/", FALSE },
-    { "http://h/\xc3\x28", FALSE },
-  };
+  g_autofree char *fill = g_strnfill (65535 - strlen ("http://h/"), 'a');
+  g_autofree char *full = g_strconcat ("http://h/", fill, NULL);
+  g_autoptr (GUri) uri = NULL;
+  g_autoptr (GUri) refused = NULL;
+  g_autoptr (GError) error = NULL;
 
-  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
-    {
-      g_autoptr (GError) error = NULL;
-      gboolean valid = sl_format_check_url (cases[i].text, &error);
+  uri = sl_format_parse_typed_url ("  https://example.org/a.iso ", &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (uri);
 
-      g_test_message ("“%s”: %s", cases[i].text, error ? error->message : "valid");
-      g_assert_cmpint (valid, ==, cases[i].valid);
-      if (valid)
-        g_assert_no_error (error);
-      else
-        {
-          g_assert_nonnull (error);
-          g_assert_null (strchr (error->message, '\n'));
-        }
-    }
-}
-
-static void
-test_check_filename (void)
-{
-  g_autofree char *long_name = g_strnfill (300, 'a');
-
-  g_assert_true (sl_format_check_filename ("", NULL));
-  g_assert_true (sl_format_check_filename ("report.pdf", NULL));
-  g_assert_true (sl_format_check_filename (".hidden", NULL));
-  g_assert_false (sl_format_check_filename ("a/b", NULL));
-  g_assert_false (sl_format_check_filename ("..", NULL));
-  g_assert_false (sl_format_check_filename (".", NULL));
-  g_assert_false (sl_format_check_filename (long_name, NULL));
-  g_assert_false (sl_format_check_filename ("report\xff.pdf", NULL));
+  refused = sl_format_parse_typed_url (full, &error);
+  g_assert_null (refused);
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "64 KiB"));
+  g_assert_null (strchr (error->message, '\n'));
 }
 
 static void
@@ -235,9 +288,9 @@ main (int   argc,
   g_test_add_func ("/format/time-left", test_time_left);
   g_test_add_func ("/format/fraction", test_fraction);
   g_test_add_func ("/format/under-way", test_under_way);
+  g_test_add_func ("/format/state-names", test_state_names);
   g_test_add_func ("/format/find-urls", test_find_urls);
-  g_test_add_func ("/format/check-url", test_check_url);
-  g_test_add_func ("/format/check-filename", test_check_filename);
+  g_test_add_func ("/format/parse-typed-url", test_parse_typed_url);
   g_test_add_func ("/format/host-and-icon", test_host_and_icon);
 
   return g_test_run ();

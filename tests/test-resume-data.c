@@ -28,6 +28,7 @@ sample (void)
   data->total = 1000;
   data->received = 600;
   data->explicit_name = TRUE;
+  data->split_extension = FALSE;
 
   return data;
 }
@@ -79,6 +80,7 @@ test_round_trip (void)
   g_assert_cmpint (back->total, ==, 1000);
   g_assert_cmpint (back->received, ==, 600);
   g_assert_true (back->explicit_name);
+  g_assert_false (back->split_extension);
 }
 
 static void
@@ -101,6 +103,22 @@ test_round_trip_minimal (void)
   g_assert_cmpint (back->total, ==, -1);
   g_assert_cmpint (back->received, ==, 0);
   g_assert_false (back->explicit_name);
+  g_assert_true (back->split_extension);
+}
+
+/* Resume data written before names of hosts were numbered as a whole splits extensions. */
+static void
+test_without_split_extension (void)
+{
+  g_autoptr (GBytes) bytes = craft (g_variant_new_parsed (
+    "{'version': <uint32 1>, 'uri': <'https://example.org/'>, 'directory': <'/'>,"
+    " 'filename': <'example.org'>, 'total': <int64 -1>, 'ranges': <@a(xx) []>}"));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SlResumeData) data = sl_resume_data_parse (bytes, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (data->filename, ==, "example.org");
+  g_assert_true (data->split_extension);
 }
 
 static void
@@ -326,6 +344,7 @@ main (int    argc,
 
   g_test_add_func ("/resume-data/round-trip", test_round_trip);
   g_test_add_func ("/resume-data/round-trip-minimal", test_round_trip_minimal);
+  g_test_add_func ("/resume-data/without-split-extension", test_without_split_extension);
   g_test_add_func ("/resume-data/not-resume-data", test_not_resume_data);
   g_test_add_func ("/resume-data/truncated", test_truncated);
   g_test_add_func ("/resume-data/corrupt", test_corrupt);

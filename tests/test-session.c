@@ -356,6 +356,43 @@ test_pause_resume (Fixture       *fixture,
   g_assert_finalize_object (session);
 }
 
+/* The header options reach the server, with Sluice's own headers untouched. */
+static void
+test_request_headers (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  SlSession *session = sl_session_new (NULL);
+  g_autofree char *url = sl_test_server_url (fixture->server, "/file?size=100&seed=4");
+  g_autofree char *options_text =
+    g_strdup_printf ("{'directory': <'%s'>, 'cookies': <'a=b; c=d'>, "
+                     "'user-agent': <'Agent/2.0'>, 'referrer': <'https://example.org/page'>, "
+                     "'headers': <{'X-Token': 'secret', 'Accept': 'application/octet-stream'}>}",
+                     fixture->dir_path);
+  g_autoptr (GVariant) options = g_variant_ref_sink (g_variant_new_parsed (options_text));
+  g_autoptr (GPtrArray) requests = NULL;
+  g_autoptr (GError) error = NULL;
+  SlDownload *download;
+  char **headers;
+
+  download = sl_session_add (session, url, options, &error);
+  g_assert_no_error (error);
+  sl_test_wait_for_state (download, SL_DOWNLOAD_STATE_COMPLETED);
+
+  requests = sl_test_server_requests (fixture->server, "/file");
+  g_assert_cmpuint (requests->len, ==, 1);
+  headers = ((SlTestRequest *) requests->pdata[0])->headers;
+  g_assert_true (g_strv_contains ((const char * const *) headers, "Cookie: a=b; c=d"));
+  g_assert_true (g_strv_contains ((const char * const *) headers, "User-Agent: Agent/2.0"));
+  g_assert_true (g_strv_contains ((const char * const *) headers,
+                                  "Referer: https://example.org/page"));
+  g_assert_true (g_strv_contains ((const char * const *) headers, "X-Token: secret"));
+  g_assert_true (g_strv_contains ((const char * const *) headers,
+                                  "Accept: application/octet-stream"));
+  g_assert_true (g_strv_contains ((const char * const *) headers, "Accept-Encoding: identity"));
+
+  g_assert_finalize_object (session);
+}
+
 static void
 test_refused (Fixture       *fixture,
               gconstpointer  data)
@@ -376,6 +413,12 @@ test_refused (Fixture       *fixture,
     { NULL, "{'paused': <'yes'>}", "paused" },
     { NULL, "{'headers': <{'X-A': <'b'>}>}", "headers" },
     { NULL, "{'headers': <{'Bad Name': 'v'}>}", "Bad Name" },
+    { NULL, "{'headers': <{'Range': 'bytes=5-'}>}", "Range" },
+    { NULL, "{'headers': <{'If-None-Match': '*'}>}", "If-None-Match" },
+    { NULL, "{'cookies': <'a=b\\r\\nX-Injected: 1'>}", "Cookie" },
+    { NULL, "{'user-agent': <'Agent\\n'>}", "User-Agent" },
+    { NULL, "{'referrer': <'https://example.org/\\r'>}", "Referer" },
+    { NULL, "{'filename': <'sub/x.bin'>}", "/" },
     { NULL, "{'checksum': <'md5=00'>}", "sha256" },
     { NULL, "{'connections': <uint32 0>}", "Connections" },
     { NULL, "{'filename': <'..'>}", ".." },
@@ -405,17 +448,27 @@ test_refused (Fixture       *fixture,
   g_assert_finalize_object (session);
 }
 
+/* A name with a folder in it is refused, not stripped down to its last part. */
 static void
 test_hostile_filename (Fixture       *fixture,
                        gconstpointer  data)
 {
+  static const char * const names[] = { "../../escape.sh", "sub/x.bin", "a\\b", "", ".." };
   SlSession *session = sl_session_new (NULL);
-  SlDownload *download = add (session, fixture, "/file?size=100", "../../escape.sh", FALSE);
-  const char *listing[] = { "escape.sh", NULL };
+  g_autofree char *url = sl_test_server_url (fixture->server, "/file?size=100");
+  const char *listing[] = { NULL };
 
-  sl_test_wait_for_state (download, SL_DOWNLOAD_STATE_COMPLETED);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autoptr (GVariant) options = options_for (fixture, names[i], FALSE);
+      g_autoptr (GError) error = NULL;
+
+      g_assert_null (sl_session_add (session, url, options, &error));
+      g_assert_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT);
+    }
+
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (session)), ==, 0);
   sl_test_assert_dir_is (fixture->dir, listing);
-
   g_assert_finalize_object (session);
 }
 
@@ -657,6 +710,7 @@ main (int    argc,
   ADD ("pause-resume", test_pause_resume);
   ADD ("refused", test_refused);
   ADD ("hostile-filename", test_hostile_filename);
+  ADD ("request-headers", test_request_headers);
   ADD ("move", test_move);
   ADD ("restart", test_restart);
   ADD ("shutdown", test_shutdown);

@@ -403,6 +403,36 @@ test_get_directory (Fixture       *fixture,
   result_clear (&result);
 }
 
+/* A name from the host is numbered as a whole, and a page with no name of its own is
+ * index.html, numbered before its extension. */
+static void
+test_get_names (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autofree char *root = sl_test_server_url (fixture->server, "/?size=300&seed=8");
+  g_autofree char *page = sl_test_server_url (fixture->server, "/?size=200&seed=9&html=1");
+  const char *listing[] = { "127.0.0.1", "127.0.0.1 (1)", "index (1).html", "index.html",
+                            NULL };
+  Result result = { 0 };
+
+  for (guint i = 0; i < 2; i++)
+    {
+      run_ctl (fixture, &result, "get", root, "-q", NULL);
+      g_assert_cmpint (result.status, ==, 0);
+      result_clear (&result);
+
+      run_ctl (fixture, &result, "get", page, "-q", NULL);
+      g_assert_cmpint (result.status, ==, 0);
+      result_clear (&result);
+    }
+
+  sl_test_assert_dir_is (fixture->dir, listing);
+  assert_file_is_entity (fixture, "127.0.0.1", 8, 300);
+  assert_file_is_entity (fixture, "127.0.0.1 (1)", 8, 300);
+  assert_file_is_entity (fixture, "index.html", 9, 200);
+  assert_file_is_entity (fixture, "index (1).html", 9, 200);
+}
+
 static void
 test_usage_errors (Fixture       *fixture,
                    gconstpointer  data)
@@ -448,6 +478,44 @@ test_usage_errors (Fixture       *fixture,
   run_ctl (fixture, &result, "get", url, "-H", "no colon here", NULL);
   g_assert_cmpint (result.status, ==, 1);
   assert_one_error_line (&result, "Name: value");
+  result_clear (&result);
+
+  /* Headers that would break the download, and line breaks, as the daemon refuses them. */
+  run_ctl (fixture, &result, "get", url, "-H", "Range: bytes=5-", NULL);
+  g_assert_cmpint (result.status, ==, 1);
+  assert_one_error_line (&result, "“Range” cannot be given");
+  result_clear (&result);
+
+  run_ctl (fixture, &result, "get", url, "-H", "If-None-Match: *", NULL);
+  g_assert_cmpint (result.status, ==, 1);
+  assert_one_error_line (&result, "“If-None-Match” cannot be given");
+  result_clear (&result);
+
+  run_ctl (fixture, &result, "get", url, "-H", "accept-encoding: gzip", NULL);
+  g_assert_cmpint (result.status, ==, 1);
+  assert_one_error_line (&result, "cannot be given");
+  result_clear (&result);
+
+  run_ctl (fixture, &result, "get", url, "-H", "X-A: b\x01c", NULL);
+  g_assert_cmpint (result.status, ==, 1);
+  assert_one_error_line (&result, "control character");
+  result_clear (&result);
+
+  /* Longer than an address may be (a single argument cannot reach a megabyte). */
+  {
+    g_autofree char *tail = g_strnfill (100 * 1024, 'a');
+    g_autofree char *long_url = g_strconcat (url, "&x=", tail, NULL);
+
+    run_ctl (fixture, &result, "get", long_url, NULL);
+    g_assert_cmpint (result.status, ==, 1);
+    assert_one_error_line (&result, "longer than the 64 KiB");
+    result_clear (&result);
+  }
+
+  /* A name the daemon would refuse is refused here too, not written as it is. */
+  run_ctl (fixture, &result, "get", url, "-o", "tab\there.bin", NULL);
+  g_assert_cmpint (result.status, ==, 1);
+  assert_one_error_line (&result, "control characters");
   result_clear (&result);
 
   run_ctl (fixture, &result, "get", url, "--checksum", "md5=00", NULL);
@@ -1424,6 +1492,7 @@ main (int    argc,
 
   ADD ("get-ok", test_get_ok);
   ADD ("get-directory", test_get_directory);
+  ADD ("get-names", test_get_names);
   ADD ("usage-errors", test_usage_errors);
   ADD ("usage-lines", test_usage_lines);
   ADD ("http-error", test_http_error);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <glib.h>
+#include <libsoup/soup.h>
 
 #include "sl-types.h"
 #include "sl-uri.h"
@@ -217,6 +218,54 @@ test_long_input (void)
   g_assert_cmpuint (strlen (error->message), <, 400);
 }
 
+/* Addresses are held to SL_URI_MAX_BYTES as given and as written back, and a refusal still
+ * fits on a line. */
+static void
+test_too_long (void)
+{
+  const char *prefix = "http://example.com/";
+  gsize room = SL_URI_MAX_BYTES - strlen (prefix);
+  g_autofree char *fill = g_strnfill (room, 'a');
+  g_autofree char *longest = g_strconcat (prefix, fill, NULL);
+  g_autofree char *over = g_strconcat (longest, "b", NULL);
+  g_autofree char *megabyte_fill = g_strnfill (1024 * 1024, 'a');
+  g_autofree char *megabyte = g_strconcat (prefix, megabyte_fill, NULL);
+  g_autofree char *raw_fill = g_strnfill (room / 2, '\xff');
+  g_autofree char *grows = g_strconcat (prefix, raw_fill, NULL);
+  const char *too_long[] = { over, megabyte, grows };
+  g_autoptr (GUri) uri = NULL;
+  g_autoptr (GError) error = NULL;
+
+  uri = sl_uri_parse_download (longest, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (uri);
+
+  for (guint i = 0; i < G_N_ELEMENTS (too_long); i++)
+    {
+      g_autoptr (GUri) refused = NULL;
+      g_autoptr (GError) long_error = NULL;
+
+      /* Short enough as given, but not once its bytes are percent-encoded. */
+      if (too_long[i] == grows)
+        g_assert_cmpuint (strlen (grows), <=, SL_URI_MAX_BYTES);
+
+      refused = sl_uri_parse_download (too_long[i], &long_error);
+      g_assert_null (refused);
+      g_assert_error (long_error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_URI);
+      assert_one_line_message (long_error);
+      g_assert_nonnull (strstr (long_error->message, "longer than the 64 KiB"));
+      g_assert_cmpuint (strlen (long_error->message), <, 400);
+    }
+}
+
+/* The window judges addresses without libsoup, the daemon fetches them with it: both must read
+ * an address the same way. */
+static void
+test_flags_match_libsoup (void)
+{
+  g_assert_cmphex (SL_URI_HTTP_FLAGS, ==, SOUP_HTTP_URI_FLAGS);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -228,6 +277,8 @@ main (int   argc,
   g_test_add_func ("/uri/null", test_null);
   g_test_add_func ("/uri/no-error-pointer", test_no_error_pointer);
   g_test_add_func ("/uri/long-input", test_long_input);
+  g_test_add_func ("/uri/too-long", test_too_long);
+  g_test_add_func ("/uri/flags-match-libsoup", test_flags_match_libsoup);
 
   return g_test_run ();
 }

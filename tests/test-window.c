@@ -809,10 +809,33 @@ test_add_dialog (Fixture       *f,
   gtk_widget_activate_action (GTK_WIDGET (dialog), "add-dialog.add", NULL);
   sl_add_dialog_set_uri (dialog, "no address");
   g_assert_nonnull (sl_add_dialog_get_error (dialog));
+  /* The daemon's rule, not a looser one: it refuses port 0 and such a host. */
+  sl_add_dialog_set_uri (dialog, "http://127.0.0.1:0/file");
+  g_assert_nonnull (strstr (sl_add_dialog_get_error (dialog), "port 0"));
+  sl_add_dialog_set_uri (dialog, "http://a%0Ab/file");
+  g_assert_nonnull (strstr (sl_add_dialog_get_error (dialog), "invalid host name"));
+  /* A megabyte of address would be stored and drawn across its row. */
+  {
+    g_autofree char *tail = g_strnfill (1024 * 1024, 'a');
+    g_autofree char *long_url = g_strconcat (url, "&x=", tail, NULL);
+
+    sl_add_dialog_set_uri (dialog, long_url);
+    g_assert_nonnull (strstr (sl_add_dialog_get_error (dialog), "64 KiB"));
+  }
 
   sl_add_dialog_set_uri (dialog, url);
   sl_add_dialog_set_filename (dialog, "../x");
   g_assert_nonnull (sl_add_dialog_get_error (dialog));
+  /* The daemon's limit of 200 bytes, not the file system's 255. */
+  {
+    g_autofree char *long_name = g_strnfill (201, 'n');
+
+    sl_add_dialog_set_filename (dialog, long_name);
+    g_assert_nonnull (strstr (sl_add_dialog_get_error (dialog), "200 bytes"));
+    long_name[200] = '\0';
+    sl_add_dialog_set_filename (dialog, long_name);
+    g_assert_null (sl_add_dialog_get_error (dialog));
+  }
   sl_add_dialog_set_filename (dialog, "named.bin");
   g_assert_null (sl_add_dialog_get_error (dialog));
 

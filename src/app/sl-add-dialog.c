@@ -8,7 +8,10 @@
 #include <glib/gi18n.h>
 
 #include "sl-add-dialog.h"
+#include "sl-filename-rules.h"
 #include "sl-format.h"
+
+G_STATIC_ASSERT (GTK_ENTRY_BUFFER_MAX_SIZE == G_MAXUSHORT);
 
 /* The Add Download dialog: an address checked as it is typed, an optional file name, the
  * folder, and whether to start paused. Adding asks the daemon; a refusal stays in the dialog
@@ -57,7 +60,8 @@ validate (SlAddDialog *self)
   g_autoptr (GError) error = NULL;
   const char *url = gtk_editable_get_text (GTK_EDITABLE (self->url_row));
   const char *filename = gtk_editable_get_text (GTK_EDITABLE (self->filename_row));
-  gboolean url_ok = sl_format_check_url (url, &error);
+  g_autoptr (GUri) uri = sl_format_parse_typed_url (url, &error);
+  gboolean url_ok = uri != NULL;
   gboolean filename_ok;
 
   if (url_ok)
@@ -73,8 +77,9 @@ validate (SlAddDialog *self)
       return;
     }
 
+  /* No name lets the server name the file. */
   g_clear_error (&error);
-  filename_ok = sl_format_check_filename (filename, &error);
+  filename_ok = *filename == '\0' || sl_filename_check (filename, &error);
   if (filename_ok)
     gtk_widget_remove_css_class (self->filename_row, "error");
   else
@@ -104,6 +109,7 @@ clipboard_read_cb (GObject      *source,
 {
   g_autoptr (SlAddDialog) self = user_data;
   g_autofree char *text = gdk_clipboard_read_text_finish (GDK_CLIPBOARD (source), result, NULL);
+  g_autoptr (GUri) uri = NULL;
 
   /* Closed meanwhile, or typed into. */
   if (text == NULL || g_cancellable_is_cancelled (self->cancellable) ||
@@ -111,7 +117,8 @@ clipboard_read_cb (GObject      *source,
     return;
 
   g_strstrip (text);
-  if (!sl_format_check_url (text, NULL))
+  uri = sl_format_parse_typed_url (text, NULL);
+  if (uri == NULL)
     return;
 
   gtk_editable_set_text (GTK_EDITABLE (self->url_row), text);
@@ -160,9 +167,11 @@ add_action (GtkWidget  *widget,
   g_autofree char *url = NULL;
   g_autofree char *directory = g_file_get_path (self->folder);
   const char *filename = gtk_editable_get_text (GTK_EDITABLE (self->filename_row));
+  g_autoptr (GUri) uri = NULL;
 
   url = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->url_row))));
-  if (!sl_format_check_url (url, NULL))
+  uri = sl_format_parse_typed_url (url, NULL);
+  if (uri == NULL)
     return;
 
   g_variant_dict_insert (&options, "directory", "s", directory);

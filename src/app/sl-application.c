@@ -10,6 +10,7 @@
 #include "sl-application.h"
 #include "sl-bench.h"
 #include "sl-format.h"
+#include "sl-states.h"
 #include "sl-window.h"
 
 /* The application: one window on the daemon's download list. `sluice URL…` and
@@ -204,7 +205,7 @@ notify_ended (SlApplication   *self,
   if (filename == NULL || *filename == '\0')
     filename = sl_dbus_download1_get_uri (download);
 
-  if (g_str_equal (state, "completed"))
+  if (sl_download_state_is (state, SL_DOWNLOAD_STATE_COMPLETED))
     {
       path = g_build_filename (sl_dbus_download1_get_directory (download), filename, NULL);
       notification = g_notification_new (_("Download Complete"));
@@ -239,7 +240,8 @@ on_download_changed (SlDownloadList  *list,
   if (!g_variant_lookup (changed, "State", "&s", &state))
     return;
 
-  if (g_str_equal (state, "completed") || g_str_equal (state, "failed"))
+  if (sl_download_state_is (state, SL_DOWNLOAD_STATE_COMPLETED) ||
+      sl_download_state_is (state, SL_DOWNLOAD_STATE_FAILED))
     notify_ended (self, download, state);
   /* After the notification: releasing the last hold ends the process. */
   if (self->background)

@@ -9,6 +9,7 @@
 
 #include "sl-daemon-spawn.h"
 #include "sl-download-list.h"
+#include "sl-states.h"
 
 /* SlDownloadList is the daemon's download list as a GListModel of SlDBusDownload1 proxies,
  * newest first: the object manager client's objects, which notify their properties as
@@ -806,7 +807,8 @@ sl_download_list_clear_finished (SlDownloadList *self)
                                                                     i);
       const char *state = sl_dbus_download1_get_state (download);
 
-      if (g_strcmp0 (state, "completed") == 0 || g_strcmp0 (state, "canceled") == 0)
+      if (sl_download_state_is (state, SL_DOWNLOAD_STATE_COMPLETED) ||
+          sl_download_state_is (state, SL_DOWNLOAD_STATE_CANCELED))
         sl_dbus_download1_call_remove (download, FALSE, NULL, NULL, NULL);
     }
 }

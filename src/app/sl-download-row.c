@@ -11,6 +11,7 @@
 
 #include "sl-download-row.h"
 #include "sl-format.h"
+#include "sl-states.h"
 
 /* One download in the list: its name, icon and host, a progress bar, a line that says where
  * it is, and the buttons that fit its state. Everything follows the download's proxy, whose
@@ -59,14 +60,6 @@ enum
 };
 
 static GParamSpec *properties[N_PROPS];
-
-static gboolean
-state_is (const char *state,
-          const char *one,
-          const char *another)
-{
-  return g_strcmp0 (state, one) == 0 || (another != NULL && g_strcmp0 (state, another) == 0);
-}
 
 /* The file on disk: Directory/Filename, once the name is known. */
 static char *
@@ -155,8 +148,12 @@ update (SlDownloadRow *self)
   g_autofree char *host = NULL;
   g_autoptr (GIcon) icon = NULL;
   const char *filename;
-  const char *state;
+  SlDownloadState state;
+  gboolean known;
   gboolean failed;
+  gboolean paused;
+  gboolean completed;
+  gboolean ended;
   gboolean under_way;
   double fraction;
 
@@ -166,15 +163,19 @@ update (SlDownloadRow *self)
       return;
     }
 
-  facts.state = state = sl_dbus_download1_get_state (download);
+  facts.state = sl_dbus_download1_get_state (download);
   facts.bytes_received = sl_dbus_download1_get_bytes_received (download);
   facts.bytes_total = sl_dbus_download1_get_bytes_total (download);
   facts.speed = sl_dbus_download1_get_speed (download);
   facts.http_status = sl_dbus_download1_get_http_status (download);
   facts.error_kind = sl_dbus_download1_get_error_kind (download);
   facts.error = sl_dbus_download1_get_error (download);
-  failed = state_is (state, "failed", NULL);
-  under_way = sl_format_state_is_under_way (state);
+  known = sl_download_state_from_string (facts.state, &state);
+  failed = known && state == SL_DOWNLOAD_STATE_FAILED;
+  paused = known && state == SL_DOWNLOAD_STATE_PAUSED;
+  completed = known && state == SL_DOWNLOAD_STATE_COMPLETED;
+  ended = completed || (known && state == SL_DOWNLOAD_STATE_CANCELED);
+  under_way = known && sl_download_state_is_under_way (state);
 
   filename = sl_dbus_download1_get_filename (download);
   if (filename == NULL || *filename == '\0')
@@ -198,33 +199,32 @@ update (SlDownloadRow *self)
   fraction = sl_format_fraction (&facts);
   /* A bar says how far a download got: not for one that ended, nor for a failure before
    * the size was known. */
-  gtk_widget_set_visible (self->progress, !state_is (state, "completed", "canceled") &&
-                                          !(failed && fraction < 0));
+  gtk_widget_set_visible (self->progress, !ended && !(failed && fraction < 0));
   if (fraction >= 0)
     gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress), fraction);
-  set_pulsing (self, fraction < 0 && state_is (state, "running", NULL));
+  set_pulsing (self, fraction < 0 && known && state == SL_DOWNLOAD_STATE_RUNNING);
 
   set_actions_enabled (self,
                        (under_way ? ACTION_PAUSE : 0) |
-                       (state_is (state, "paused", NULL) ? ACTION_RESUME : 0) |
+                       (paused ? ACTION_RESUME : 0) |
                        (failed ? ACTION_RETRY : 0) |
-                       (!state_is (state, "completed", "canceled") ? ACTION_CANCEL : 0) |
-                       (state_is (state, "paused", "failed") || state_is (state, "waiting", NULL)
+                       (!ended ? ACTION_CANCEL : 0) |
+                       (paused || failed || (known && state == SL_DOWNLOAD_STATE_WAITING)
                           ? ACTION_REFRESH_LINK : 0) |
-                       (state_is (state, "completed", NULL)
+                       (completed
                           ? ACTION_OPEN | ACTION_SHOW_IN_FOLDER | ACTION_REMOVE_AND_DELETE : 0));
 
   /* Buttons for what helps now; the rest is in the menu. A server error offers a new link
    * rather than a retry that would get the same answer. */
   gtk_widget_set_visible (self->pause_button, under_way);
-  gtk_widget_set_visible (self->resume_button, state_is (state, "paused", NULL));
+  gtk_widget_set_visible (self->resume_button, paused);
   gtk_widget_set_visible (self->retry_button,
-                          failed && g_strcmp0 (facts.error_kind, "server") != 0);
+                          failed && !sl_error_kind_is (facts.error_kind, SL_ERROR_KIND_SERVER));
   gtk_widget_set_visible (self->refresh_link_button,
-                          failed && g_strcmp0 (facts.error_kind, "server") == 0);
-  gtk_widget_set_visible (self->open_button, state_is (state, "completed", NULL));
-  gtk_widget_set_visible (self->show_button, state_is (state, "completed", NULL));
-  gtk_widget_set_visible (self->cancel_button, !state_is (state, "completed", "canceled"));
+                          failed && sl_error_kind_is (facts.error_kind, SL_ERROR_KIND_SERVER));
+  gtk_widget_set_visible (self->open_button, completed);
+  gtk_widget_set_visible (self->show_button, completed);
+  gtk_widget_set_visible (self->cancel_button, !ended);
 }
 
 static void
@@ -380,7 +380,8 @@ on_link_entry_changed (GtkEditable      *entry,
                        AdwMessageDialog *dialog)
 {
   g_autoptr (GError) error = NULL;
-  gboolean valid = sl_format_check_url (gtk_editable_get_text (entry), &error);
+  g_autoptr (GUri) uri = sl_format_parse_typed_url (gtk_editable_get_text (entry), &error);
+  gboolean valid = uri != NULL;
 
   adw_message_dialog_set_response_enabled (dialog, "refresh", valid);
   if (valid)

@@ -5,17 +5,19 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include <glib/gi18n.h>
 
 #include "sl-format.h"
-
-#define MAX_FILENAME_BYTES 255
+#include "sl-states.h"
+#include "sl-uri.h"
 
 static gboolean
 is_state (const SlDownloadFacts *facts,
-          const char            *state)
+          SlDownloadState        state)
 {
-  return g_strcmp0 (facts->state, state) == 0;
+  return sl_download_state_is (facts->state, state);
 }
 
 /* The reason phrase of a status, as servers send it; protocol words, not translated. */
@@ -115,8 +117,9 @@ format_amount (const SlDownloadFacts *facts)
 gboolean
 sl_format_state_is_under_way (const char *state)
 {
-  return g_strcmp0 (state, "queued") == 0 || g_strcmp0 (state, "running") == 0 ||
-         g_strcmp0 (state, "waiting") == 0;
+  SlDownloadState value;
+
+  return sl_download_state_from_string (state, &value) && sl_download_state_is_under_way (value);
 }
 
 /**
@@ -131,7 +134,7 @@ sl_format_status (const SlDownloadFacts *facts)
 {
   g_autofree char *amount = format_amount (facts);
 
-  if (is_state (facts, "running"))
+  if (is_state (facts, SL_DOWNLOAD_STATE_RUNNING))
     {
       g_autofree char *speed = NULL;
       g_autofree char *size = NULL;
@@ -151,7 +154,7 @@ sl_format_status (const SlDownloadFacts *facts)
       return g_strdup_printf ("%s — %s — %s", amount, speed, left);
     }
 
-  if (is_state (facts, "queued"))
+  if (is_state (facts, SL_DOWNLOAD_STATE_QUEUED))
     {
       if (facts->bytes_received == 0)
         return g_strdup (_("Queued"));
@@ -159,9 +162,10 @@ sl_format_status (const SlDownloadFacts *facts)
       return g_strdup_printf (_("Queued — %s"), amount);
     }
 
-  if (is_state (facts, "waiting"))
+  if (is_state (facts, SL_DOWNLOAD_STATE_WAITING))
     {
-      if (g_strcmp0 (facts->error_kind, "network") == 0 && facts->error && *facts->error)
+      if (sl_error_kind_is (facts->error_kind, SL_ERROR_KIND_NETWORK) && facts->error &&
+          *facts->error)
         {
           /* Translators: a download that will retry by itself, with the last error */
           return g_strdup_printf (_("Waiting to retry: %s"), facts->error);
@@ -169,7 +173,7 @@ sl_format_status (const SlDownloadFacts *facts)
       return g_strdup (_("Waiting for network"));
     }
 
-  if (is_state (facts, "paused"))
+  if (is_state (facts, SL_DOWNLOAD_STATE_PAUSED))
     {
       if (facts->bytes_received == 0)
         return g_strdup (_("Paused"));
@@ -177,7 +181,7 @@ sl_format_status (const SlDownloadFacts *facts)
       return g_strdup_printf (_("Paused — %s"), amount);
     }
 
-  if (is_state (facts, "completed"))
+  if (is_state (facts, SL_DOWNLOAD_STATE_COMPLETED))
     {
       g_autofree char *size = g_format_size (facts->bytes_received);
 
@@ -185,9 +189,9 @@ sl_format_status (const SlDownloadFacts *facts)
       return g_strdup_printf (_("Done — %s"), size);
     }
 
-  if (is_state (facts, "failed"))
+  if (is_state (facts, SL_DOWNLOAD_STATE_FAILED))
     {
-      if (g_strcmp0 (facts->error_kind, "server") == 0 && facts->http_status >= 400)
+      if (sl_error_kind_is (facts->error_kind, SL_ERROR_KIND_SERVER) && facts->http_status >= 400)
         {
           const char *phrase = status_phrase (facts->http_status);
 
@@ -208,7 +212,7 @@ sl_format_status (const SlDownloadFacts *facts)
       return g_strdup (_("Failed"));
     }
 
-  if (is_state (facts, "canceled"))
+  if (is_state (facts, SL_DOWNLOAD_STATE_CANCELED))
     return g_strdup (_("Canceled"));
 
   return g_strdup (facts->state ? facts->state : "");
@@ -223,7 +227,7 @@ sl_format_status (const SlDownloadFacts *facts)
 double
 sl_format_fraction (const SlDownloadFacts *facts)
 {
-  if (is_state (facts, "completed"))
+  if (is_state (facts, SL_DOWNLOAD_STATE_COMPLETED))
     return 1.0;
   if (facts->bytes_total <= 0)
     return -1.0;
@@ -310,21 +314,44 @@ sl_format_icon (const char *filename)
   return g_object_ref (icon);
 }
 
-static gboolean
-is_download_uri (GUri *uri)
-{
-  const char *scheme = g_uri_get_scheme (uri);
-  const char *host = g_uri_get_host (uri);
+/* What an entry's buffer holds, in bytes: GTK_ENTRY_BUFFER_MAX_SIZE - 1, spelled out to keep
+ * this file free of GTK (sl-add-dialog.c checks that they agree). */
+#define SL_FORMAT_ENTRY_MAX_BYTES (G_MAXUSHORT - 1)
 
-  return (g_ascii_strcasecmp (scheme, "http") == 0 || g_ascii_strcasecmp (scheme, "https") == 0) &&
-         host != NULL && *host != '\0';
+G_STATIC_ASSERT (SL_FORMAT_ENTRY_MAX_BYTES < SL_URI_MAX_BYTES);
+
+/**
+ * sl_format_parse_typed_url:
+ * @text: the text of an entry where an address is typed
+ * @error: return location for a sentence that says what is wrong
+ *
+ * sl_uri_parse_download() for what an entry holds. An entry keeps at most
+ * %GTK_ENTRY_BUFFER_MAX_SIZE - 1 bytes and drops the rest of a longer text, so a full one may
+ * have been cut: it is refused as too long rather than taken for the address that was given.
+ * (The entry holds less than %SL_URI_MAX_BYTES, so nothing else is too long here.)
+ *
+ * Returns: (transfer full) (nullable): the parsed address
+ */
+GUri *
+sl_format_parse_typed_url (const char  *text,
+                           GError     **error)
+{
+  /* A cut leaves less room than one more character, of up to 4 bytes. */
+  if (text != NULL && strlen (text) > SL_FORMAT_ENTRY_MAX_BYTES - 4)
+    {
+      sl_uri_set_too_long_error (error, text);
+      return NULL;
+    }
+
+  return sl_uri_parse_download (text, error);
 }
 
 /**
  * sl_format_find_urls:
  * @text: pasted or dropped text: a link, a list of links, a paragraph with links in it
  *
- * Returns: (transfer full): the http and https addresses in @text, in order, without repeats
+ * Returns: (transfer full): the addresses in @text that sl_uri_parse_download() accepts, as
+ *   they are written there, in order, without repeats
  */
 char **
 sl_format_find_urls (const char *text)
@@ -357,8 +384,9 @@ sl_format_find_urls (const char *text)
       if (length == 0 || word[0] == '#' || !g_utf8_validate (word, length, NULL))
         continue;
 
-      uri = g_uri_parse (word, G_URI_FLAGS_ENCODED, NULL);
-      if (uri == NULL || !is_download_uri (uri) || g_hash_table_contains (seen, word))
+      /* Only what the daemon takes: the same rule, not a looser one of the window's own. */
+      uri = sl_uri_parse_download (word, NULL);
+      if (uri == NULL || g_hash_table_contains (seen, word))
         continue;
 
       g_hash_table_add (seen, word);
@@ -366,93 +394,4 @@ sl_format_find_urls (const char *text)
     }
 
   return g_strv_builder_end (builder);
-}
-
-/**
- * sl_format_check_url:
- * @text: what the user typed as the address of a download
- * @error: return location for a sentence that says what is wrong
- *
- * Returns: whether @text is an http or https address Sluice can download
- */
-gboolean
-sl_format_check_url (const char  *text,
-                     GError     **error)
-{
-  g_autoptr (GUri) uri = NULL;
-  g_autofree char *trimmed = g_strstrip (g_strdup (text ? text : ""));
-
-  if (*trimmed == '\0')
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                           _("Enter the address of a file"));
-      return FALSE;
-    }
-
-  uri = g_uri_parse (trimmed, G_URI_FLAGS_ENCODED, NULL);
-  if (uri == NULL || strpbrk (trimmed, " \t\r\n") != NULL ||
-      !g_utf8_validate (trimmed, -1, NULL))
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                           _("This is not a web address"));
-      return FALSE;
-    }
-  if (g_ascii_strcasecmp (g_uri_get_scheme (uri), "http") != 0 &&
-      g_ascii_strcasecmp (g_uri_get_scheme (uri), "https") != 0)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                   _("Only http and https addresses can be downloaded, not %s"),
-                   g_uri_get_scheme (uri));
-      return FALSE;
-    }
-  if (!is_download_uri (uri))
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                           _("The address has no host name"));
-      return FALSE;
-    }
-
-  return TRUE;
-}
-
-/**
- * sl_format_check_filename:
- * @text: a file name the user typed, or "" to let the server name the file
- * @error: return location for a sentence that says what is wrong
- *
- * Returns: whether @text can name a file in the download folder
- */
-gboolean
-sl_format_check_filename (const char  *text,
-                          GError     **error)
-{
-  if (text == NULL || *text == '\0')
-    return TRUE;
-
-  if (strchr (text, '/') != NULL)
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_FILENAME,
-                           _("A file name cannot contain “/”"));
-      return FALSE;
-    }
-  if (!g_utf8_validate (text, -1, NULL))
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_FILENAME,
-                           _("The file name is not valid text"));
-      return FALSE;
-    }
-  if (g_str_equal (text, ".") || g_str_equal (text, ".."))
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_FILENAME,
-                           _("“.” and “..” are not file names"));
-      return FALSE;
-    }
-  if (strlen (text) > MAX_FILENAME_BYTES)
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_FILENAME,
-                           _("The file name is too long"));
-      return FALSE;
-    }
-
-  return TRUE;
 }

@@ -30,9 +30,7 @@ double     sl_format_fraction      (const SlDownloadFacts  *facts);
 char      *sl_format_host          (const char             *uri);
 GIcon     *sl_format_icon          (const char             *filename);
 char     **sl_format_find_urls     (const char             *text);
-gboolean   sl_format_check_url     (const char             *text,
-                                    GError                **error);
-gboolean   sl_format_check_filename (const char            *text,
+GUri      *sl_format_parse_typed_url (const char           *text,
                                     GError                **error);
 
 G_END_DECLS

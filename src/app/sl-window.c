@@ -10,6 +10,7 @@
 #include "sl-add-dialog.h"
 #include "sl-download-row.h"
 #include "sl-format.h"
+#include "sl-states.h"
 #include "sl-window.h"
 
 /* The main window: the daemon's downloads in a recycled list, filtered by state and by a
@@ -95,11 +96,12 @@ state_matches (gpointer item,
   switch (gtk_drop_down_get_selected (GTK_DROP_DOWN (self->filter_dropdown)))
     {
     case SL_WINDOW_FILTER_ACTIVE:
-      return sl_format_state_is_under_way (state) || g_strcmp0 (state, "paused") == 0;
+      return sl_format_state_is_under_way (state) ||
+             sl_download_state_is (state, SL_DOWNLOAD_STATE_PAUSED);
     case SL_WINDOW_FILTER_COMPLETED:
-      return g_strcmp0 (state, "completed") == 0;
+      return sl_download_state_is (state, SL_DOWNLOAD_STATE_COMPLETED);
     case SL_WINDOW_FILTER_FAILED:
-      return g_strcmp0 (state, "failed") == 0;
+      return sl_download_state_is (state, SL_DOWNLOAD_STATE_FAILED);
     case SL_WINDOW_FILTER_ALL:
     default:
       return TRUE;
@@ -443,7 +445,8 @@ on_list_view_activate (GtkListView *list_view,
     G_LIST_MODEL (self->filter_model), position);
   g_autofree char *path = NULL;
 
-  if (download == NULL || g_strcmp0 (sl_dbus_download1_get_state (download), "completed") != 0)
+  if (download == NULL ||
+      !sl_download_state_is (sl_dbus_download1_get_state (download), SL_DOWNLOAD_STATE_COMPLETED))
     return;
 
   path = g_build_filename (sl_dbus_download1_get_directory (download),

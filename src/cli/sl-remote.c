@@ -19,6 +19,8 @@
 #include "sl-cli-util.h"
 #include "sl-daemon-spawn.h"
 #include "sl-remote.h"
+#include "sl-filename-rules.h"
+#include "sl-states.h"
 #include "sl-uri.h"
 
 #define BUS_NAME           "org.sluice.Downloads"
@@ -190,6 +192,12 @@ cmd_add (int    argc,
     return sl_cli_usage_error (context, _("-o NAME goes with exactly one URL"));
   if (!sl_cli_names_are_text (filename, directory))
     return SL_EXIT_USAGE;
+  /* The daemon would refuse it too; saying so here spares starting it. */
+  if (filename != NULL && !sl_filename_check (filename, &error))
+    {
+      sl_cli_print_error ("%s", error->message);
+      return SL_EXIT_USAGE;
+    }
 
   bus = connect_to_daemon ();
   if (bus == NULL)
@@ -595,19 +603,29 @@ static int
 status_for (const char *state,
             const char *error_kind)
 {
-  if (g_str_equal (state, "completed"))
+  SlErrorKind kind = SL_ERROR_KIND_NONE;
+
+  if (sl_download_state_is (state, SL_DOWNLOAD_STATE_COMPLETED))
     return SL_EXIT_DONE;
-  if (g_str_equal (state, "paused"))
+  if (sl_download_state_is (state, SL_DOWNLOAD_STATE_PAUSED))
     return SL_EXIT_PAUSED;
-  if (g_str_equal (state, "canceled"))
+  if (sl_download_state_is (state, SL_DOWNLOAD_STATE_CANCELED))
     return SL_EXIT_CANCELED;
-  if (g_str_equal (error_kind, "network"))
-    return SL_EXIT_NETWORK;
-  if (g_str_equal (error_kind, "server"))
-    return SL_EXIT_HTTP;
-  if (g_str_equal (error_kind, "file"))
-    return SL_EXIT_FILE;
-  return SL_EXIT_USAGE;
+
+  sl_error_kind_from_string (error_kind, &kind);
+  switch (kind)
+    {
+    case SL_ERROR_KIND_NETWORK:
+      return SL_EXIT_NETWORK;
+    case SL_ERROR_KIND_SERVER:
+      return SL_EXIT_HTTP;
+    case SL_ERROR_KIND_FILE:
+      return SL_EXIT_FILE;
+    case SL_ERROR_KIND_NONE:
+    case SL_ERROR_KIND_USER:
+    default:
+      return SL_EXIT_USAGE;
+    }
 }
 
 /* Whether waiting for a download in @state is over. A paused download does not go on by
@@ -616,8 +634,10 @@ status_for (const char *state,
 static gboolean
 wait_is_over (const char *state)
 {
-  return g_str_equal (state, "completed") || g_str_equal (state, "failed") ||
-         g_str_equal (state, "canceled") || g_str_equal (state, "paused");
+  SlDownloadState value;
+
+  return sl_download_state_from_string (state, &value) &&
+         (sl_download_state_is_finished (value) || value == SL_DOWNLOAD_STATE_PAUSED);
 }
 
 static void

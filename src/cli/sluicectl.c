@@ -20,6 +20,8 @@
 
 #include "sl-download.h"
 #include "sl-cli-util.h"
+#include "sl-filename-rules.h"
+#include "sl-header-rules.h"
 #include "sl-remote.h"
 #include "sl-resume-data.h"
 #include "sl-uri.h"
@@ -377,34 +379,25 @@ parse_header (const char  *text,
 {
   const char *colon = strchr (text, ':');
   g_autofree char *n = NULL;
+  g_autofree char *v = NULL;
 
   if (colon == NULL || colon == text)
     {
+      g_autofree char *escaped = g_strescape (text, NULL);
+
       g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT,
-                   _("Header “%s” is not of the form “Name: value”"), text);
+                   _("Header “%s” is not of the form “Name: value”"), escaped);
       return FALSE;
     }
 
+  /* The daemon's rule for the headers of Manager1.Add. */
   n = g_strstrip (g_strndup (text, colon - text));
-  for (const char *p = n; *p; p++)
-    {
-      /* RFC 9110 token characters. */
-      if (!g_ascii_isalnum (*p) && strchr ("!#$%&'*+-.^_`|~", *p) == NULL)
-        {
-          g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT,
-                       _("Header name “%s” is not valid"), n);
-          return FALSE;
-        }
-    }
-  if (*n == '\0' || strpbrk (colon + 1, "\r\n") != NULL)
-    {
-      g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT,
-                   _("Header “%s” is not valid"), text);
-      return FALSE;
-    }
+  v = g_strstrip (g_strdup (colon + 1));
+  if (!sl_header_check (n, v, error))
+    return FALSE;
 
   *name = g_steal_pointer (&n);
-  *value = g_strstrip (g_strdup (colon + 1));
+  *value = g_steal_pointer (&v);
   return TRUE;
 }
 
@@ -588,7 +581,7 @@ cmd_get (int    argc,
       g_autofree char *base = g_path_get_basename (output);
       g_autofree char *parent = g_path_get_dirname (output);
 
-      if (g_str_has_suffix (output, "/") || g_str_equal (base, ".") || g_str_equal (base, ".."))
+      if (g_str_has_suffix (output, "/"))
         {
           sl_cli_print_error (_("“%s” is not a file name"), output);
           return SL_EXIT_USAGE;
@@ -601,6 +594,11 @@ cmd_get (int    argc,
 
   if (!sl_cli_names_are_text (filename, dir_path))
     return SL_EXIT_USAGE;
+  if (filename != NULL && !sl_filename_check (filename, &error))
+    {
+      sl_cli_print_error ("%s", error->message);
+      return SL_EXIT_USAGE;
+    }
   if (!sl_cli_folder_is_usable (dir_path))
     return SL_EXIT_FILE;
 

@@ -17,6 +17,7 @@
 #include "sl-enum-types.h"
 #include "sl-file-writer.h"
 #include "sl-filename.h"
+#include "sl-header-rules.h"
 #include "sl-resume-data.h"
 #include "sl-retry.h"
 #include "sl-uri.h"
@@ -78,6 +79,7 @@ struct _SlDownload
   char                *filename;
   gboolean             explicit_name;
   SlNamePolicy         name_policy;
+  gboolean             split_extension;  /* how a taken name is numbered: not for a host */
   char                *partial_path;
   GFile               *destination;
   SoupMessageHeaders  *extra_headers;
@@ -421,6 +423,7 @@ build_resume_data (SlDownload *self)
    * not change) are not worth keeping. */
   data->received = resumable ? self->flushed : 0;
   data->explicit_name = self->explicit_name;
+  data->split_extension = self->split_extension;
 
   return data;
 }
@@ -1023,17 +1026,23 @@ open_partial_file (SlDownload *self)
   if (self->filename == NULL)
     {
       const char *disposition = NULL;
+      const char *content_type = NULL;
       g_autoptr (GUri) uri = NULL;
 
       if (self->message != NULL)
-        disposition = soup_message_headers_get_one (
-          soup_message_get_response_headers (self->message), "Content-Disposition");
+        {
+          SoupMessageHeaders *headers = soup_message_get_response_headers (self->message);
+
+          disposition = soup_message_headers_get_one (headers, "Content-Disposition");
+          content_type = soup_message_headers_get_one (headers, "Content-Type");
+        }
       uri = g_uri_parse (self->final_uri ? self->final_uri : self->uri, SOUP_HTTP_URI_FLAGS,
                          NULL);
-      name = sl_filename_guess (disposition, uri);
+      name = sl_filename_guess (disposition, content_type, uri, &self->split_extension);
     }
   else
     name = g_strdup (self->filename);
+  sl_file_writer_set_split_extension (self->writer, self->split_extension);
 
   self->file_op_pending = TRUE;
   sl_file_writer_create_async (self->writer, directory, name, self->name_policy, on_created,
@@ -1407,6 +1416,19 @@ on_send_done (GObject      *object,
   handle_response (self);
 }
 
+/* The session puts its own User-Agent on every request just before "starting"; a caller's
+ * goes back on top of it then. */
+static void
+on_message_starting (SoupMessage *message,
+                     SlDownload  *self)
+{
+  const char *agent = soup_message_headers_get_one (self->extra_headers, "User-Agent");
+
+  if (agent != NULL)
+    soup_message_headers_replace (soup_message_get_request_headers (message), "User-Agent",
+                                  agent);
+}
+
 static void
 send_request (SlDownload *self)
 {
@@ -1425,6 +1447,10 @@ send_request (SlDownload *self)
   soup_message_headers_iter_init (&iter, self->extra_headers);
   while (soup_message_headers_iter_next (&iter, &name, &value))
     soup_message_headers_replace (headers, name, value);
+
+  if (soup_message_headers_get_one (self->extra_headers, "User-Agent") != NULL)
+    g_signal_connect_object (self->message, "starting", G_CALLBACK (on_message_starting), self,
+                             0);
 
   /* Byte offsets only mean something in the identity encoding. */
   soup_message_headers_replace (headers, "Accept-Encoding", "identity");
@@ -1530,7 +1556,11 @@ begin_attempt (SlDownload *self)
 
   /* A long list holds many downloads that never run again: only running ones get a writer. */
   if (self->writer == NULL)
-    self->writer = sl_file_writer_new ();
+    {
+      self->writer = sl_file_writer_new ();
+      /* A name chosen before a restart keeps its way of numbering. */
+      sl_file_writer_set_split_extension (self->writer, self->split_extension);
+    }
 
   /* Bytes are only continued from a partial file that holds them. */
   if (self->committed > 0 && (!can_continue (self) || self->partial_path == NULL))
@@ -2263,6 +2293,7 @@ download_new (SoupSession *session)
   SlDownload *self = g_object_new (SL_TYPE_DOWNLOAD, NULL);
 
   self->session = session ? g_object_ref (session) : soup_session_new ();
+  self->split_extension = TRUE;
   return self;
 }
 
@@ -2344,6 +2375,7 @@ sl_download_new_from_resume_data (SoupSession  *session,
   self->directory = g_file_new_for_path (data->directory);
   self->filename = g_steal_pointer (&data->filename);
   self->explicit_name = data->explicit_name;
+  self->split_extension = data->split_extension;
   self->partial_path = g_steal_pointer (&data->partial_path);
   self->etag = g_steal_pointer (&data->etag);
   self->last_modified = g_steal_pointer (&data->last_modified);
@@ -2402,10 +2434,10 @@ sl_download_set_filename (SlDownload *self,
 {
   g_return_if_fail (SL_IS_DOWNLOAD (self));
   g_return_if_fail (self->partial_path == NULL);
-  g_return_if_fail (filename == NULL ||
-                    (*filename != '\0' && strchr (filename, '/') == NULL));
+  g_return_if_fail (filename == NULL || sl_filename_is_plain (filename));
 
   self->explicit_name = filename != NULL;
+  self->split_extension = TRUE;
   if (set_str (&self->filename, filename))
     notify (self, PROP_FILENAME);
 }
@@ -2459,7 +2491,8 @@ sl_download_get_filename (SlDownload *self)
  * @name: a header name
  * @value: its value
  *
- * Sends an extra request header (a cookie, a referrer, authorisation) with every request.
+ * Sends an extra request header (a cookie, a referrer, authorisation) with every request. The
+ * header must pass sl_header_check(): callers check what they are given first.
  */
 void
 sl_download_add_header (SlDownload *self,
@@ -2468,6 +2501,7 @@ sl_download_add_header (SlDownload *self,
 {
   g_return_if_fail (SL_IS_DOWNLOAD (self));
   g_return_if_fail (name != NULL && value != NULL);
+  g_return_if_fail (sl_header_check (name, value, NULL));
 
   soup_message_headers_append (self->extra_headers, name, value);
 }

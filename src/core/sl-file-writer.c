@@ -40,6 +40,7 @@ struct _SlFileWriter
   char        *path;           /* likewise */
   guint64      device;         /* identity of the open file, set by a create or open job */
   guint64      inode;
+  gboolean     split_extension;  /* how names are numbered; copied into each job */
 };
 
 G_DEFINE_FINAL_TYPE (SlFileWriter, sl_file_writer, G_TYPE_OBJECT)
@@ -63,6 +64,7 @@ typedef struct
   char   *filename;
   char   *path;
   char   *sha256;
+  gboolean split_extension;
   guint8 *buffer;
   gsize   length;
   gsize   written;
@@ -263,7 +265,7 @@ do_create (SlFileWriter *self,
 
   for (guint n = 0; n < tries; n++)
     {
-      g_autofree char *name = sl_filename_numbered (job->filename, n);
+      g_autofree char *name = sl_filename_numbered (job->filename, n, job->split_extension);
       g_autofree char *final_path = g_build_filename (job->directory, name, NULL);
       g_autofree char *partial_name = g_strconcat (name, ".part", NULL);
       g_autofree char *partial_path = g_build_filename (job->directory, partial_name, NULL);
@@ -328,7 +330,8 @@ do_create (SlFileWriter *self,
 static char *
 find_renamed (const char *partial_path,
               guint64     device,
-              guint64     inode)
+              guint64     inode,
+              gboolean    split_extension)
 {
   g_autofree char *directory = g_path_get_dirname (partial_path);
   g_autofree char *partial_name = g_path_get_basename (partial_path);
@@ -340,7 +343,7 @@ find_renamed (const char *partial_path,
   filename = g_strndup (partial_name, strlen (partial_name) - strlen (".part"));
   for (guint n = 0; n < MAX_NUMBERED; n++)
     {
-      g_autofree char *name = sl_filename_numbered (filename, n);
+      g_autofree char *name = sl_filename_numbered (filename, n, split_extension);
       g_autofree char *path = g_build_filename (directory, name, NULL);
       struct stat st;
 
@@ -367,7 +370,7 @@ do_open (SlFileWriter *self,
   fd = open (job->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0 && errno == ENOENT)
     {
-      job->found = find_renamed (job->path, job->device, job->inode);
+      job->found = find_renamed (job->path, job->device, job->inode, job->split_extension);
       if (job->found != NULL)
         {
           g_task_return_int (task, 0);
@@ -532,7 +535,7 @@ do_complete (SlFileWriter *self,
   /* The partial file stays open, and so locked, until it has its final name. */
   for (guint n = 0; n < (job->policy == SL_NAME_POLICY_NUMBER ? MAX_NUMBERED : 1); n++)
     {
-      g_autofree char *name = sl_filename_numbered (job->filename, n);
+      g_autofree char *name = sl_filename_numbered (job->filename, n, job->split_extension);
       g_autofree char *final_path = g_build_filename (job->directory, name, NULL);
       int saved_errno = 0;
       gboolean renamed;
@@ -677,12 +680,30 @@ static void
 sl_file_writer_init (SlFileWriter *self)
 {
   self->fd = -1;
+  self->split_extension = TRUE;
 }
 
 SlFileWriter *
 sl_file_writer_new (void)
 {
   return g_object_new (SL_TYPE_FILE_WRITER, NULL);
+}
+
+/**
+ * sl_file_writer_set_split_extension:
+ * @self: a writer
+ * @split_extension: whether the number of a name that is taken goes before its extension
+ *
+ * Says how the names that create and complete try are numbered, as sl_filename_guess() found
+ * for the name (sl_filename_numbered()). %TRUE until set.
+ */
+void
+sl_file_writer_set_split_extension (SlFileWriter *self,
+                                    gboolean      split_extension)
+{
+  g_return_if_fail (SL_IS_FILE_WRITER (self));
+
+  self->split_extension = split_extension;
 }
 
 static void
@@ -733,6 +754,7 @@ sl_file_writer_create_async (SlFileWriter        *self,
   job->directory = g_strdup (directory);
   job->filename = g_strdup (filename);
   job->policy = policy;
+  job->split_extension = self->split_extension;
   queue_job (self, job, sl_file_writer_create_async, callback, user_data);
 }
 
@@ -820,6 +842,7 @@ sl_file_writer_open_async (SlFileWriter        *self,
   job->offset = length;
   job->device = device;
   job->inode = inode;
+  job->split_extension = self->split_extension;
   queue_job (self, job, sl_file_writer_open_async, callback, user_data);
 }
 
@@ -1003,6 +1026,7 @@ sl_file_writer_complete_async (SlFileWriter        *self,
   job = job_new (OP_COMPLETE);
   job->directory = g_strdup (directory);
   job->filename = g_strdup (filename);
+  job->split_extension = self->split_extension;
   job->sha256 = g_strdup (sha256);
   job->policy = policy;
   queue_job (self, job, sl_file_writer_complete_async, callback, user_data);

@@ -16,6 +16,8 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (SlFileWriter, sl_file_writer, SL, FILE_WRITER, GObject)
 
 SlFileWriter *sl_file_writer_new           (void);
+void          sl_file_writer_set_split_extension (SlFileWriter *self,
+                                            gboolean              split_extension);
 
 void          sl_file_writer_create_async  (SlFileWriter         *self,
                                             const char           *directory,

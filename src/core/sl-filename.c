@@ -309,28 +309,6 @@ is_separator (char c)
   return c == '/' || c == '\\';
 }
 
-/* Characters that are dropped from names: C0 and C1 controls and DEL, which no one can see or
- * type, and the bidirectional controls and line separators, which can make "exe.txt" display as
- * "txt.exe". */
-static gboolean
-is_dropped_char (gunichar c)
-{
-  if (g_unichar_iscntrl (c))
-    return TRUE;
-
-  switch (c)
-    {
-    case 0x061C: /* ARABIC LETTER MARK */
-    case 0x200E: /* LEFT-TO-RIGHT MARK */
-    case 0x200F: /* RIGHT-TO-LEFT MARK */
-    case 0x2028: /* LINE SEPARATOR */
-    case 0x2029: /* PARAGRAPH SEPARATOR */
-      return TRUE;
-    default:
-      return (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
-    }
-}
-
 /* Characters that Windows file systems and many tools choke on; replaced rather than dropped
  * so that "What? Why: now" does not become "What Why now". */
 static gboolean
@@ -423,13 +401,14 @@ extension_offset (const char *name,
  *
  * - only the last non-empty component after any `/` or `\` is kept, so `../../x` gives `x`;
  * - bytes that are not valid UTF-8 become `_`;
- * - control characters and bidirectional controls are removed;
+ * - the characters of sl_filename_char_is_forbidden() (controls, bidirectional controls) are
+ *   removed;
  * - the characters `<>:"|?*` become `_`;
  * - dots and white space are stripped at the start (no hidden files) and at the end;
  * - the result is cut to at most %SL_FILENAME_MAX_BYTES bytes, on a character boundary and
  *   keeping a short extension such as `.iso` or `.tar.gz`.
  *
- * Returns: (transfer full) (nullable): a valid UTF-8 file name without `/`, or %NULL if
+ * Returns: (transfer full) (nullable): a name that passes sl_filename_check(), or %NULL if
  *   nothing usable is left
  */
 char *
@@ -460,7 +439,7 @@ sl_filename_sanitize (const char *name)
 
       if (c == 0xFFFD || is_replaced_char (c))
         g_string_append_c (out, '_');
-      else if (!is_dropped_char (c))
+      else if (!sl_filename_char_is_forbidden (c))
         g_string_append_unichar (out, c);
     }
 
@@ -518,21 +497,51 @@ last_path_segment (GUri *uri)
   return g_strdelimit (segment, "/\\", '_');
 }
 
+/* Whether @content_type is text/html, whatever its parameters and case. */
+static gboolean
+is_html (const char *content_type)
+{
+  const char *end;
+
+  if (content_type == NULL)
+    return FALSE;
+
+  content_type = skip_ows (content_type);
+  end = content_type;
+  while (*end != '\0' && *end != ';' && !is_ows (*end))
+    end++;
+
+  return end - content_type == strlen ("text/html") &&
+         g_ascii_strncasecmp (content_type, "text/html", end - content_type) == 0;
+}
+
 /**
  * sl_filename_guess:
  * @content_disposition: (nullable): the Content-Disposition header of the response
+ * @content_type: (nullable): the Content-Type header of the response
  * @uri: (nullable): the final address of the download, after redirects
+ * @split_extension: (out) (optional): whether the name has an extension that numbering keeps
+ *   apart, see sl_filename_numbered()
  *
  * Picks the name a download is saved under: the name from @content_disposition if one survives
  * sl_filename_sanitize(), else the last non-empty segment of the path of @uri, percent-decoded,
- * else the host of @uri, else `download`. Every candidate is sanitised.
+ * else `index.html` for an HTML page, else the host of @uri, else `download`. Every candidate
+ * is sanitised.
+ *
+ * A host is not a file name with an extension: "127.0.0.1" or "example.com" is numbered as a
+ * whole ("127.0.0.1 (1)"), which *@split_extension says.
  *
  * Returns: (transfer full): a file name, never %NULL
  */
 char *
 sl_filename_guess (const char *content_disposition,
-                   GUri       *uri)
+                   const char *content_type,
+                   GUri       *uri,
+                   gboolean   *split_extension)
 {
+  if (split_extension != NULL)
+    *split_extension = TRUE;
+
   if (content_disposition != NULL)
     {
       g_autofree char *raw = sl_filename_from_content_disposition (content_disposition);
@@ -546,14 +555,25 @@ sl_filename_guess (const char *content_disposition,
     {
       g_autofree char *segment = last_path_segment (uri);
       g_autofree char *name = sl_filename_sanitize (segment);
-      g_autofree char *host = NULL;
 
       if (name != NULL)
         return g_steal_pointer (&name);
+    }
 
-      host = sl_filename_sanitize (g_uri_get_host (uri));
+  /* The page at "/" is what a browser would save as index.html. */
+  if (is_html (content_type))
+    return g_strdup ("index.html");
+
+  if (uri != NULL)
+    {
+      g_autofree char *host = sl_filename_sanitize (g_uri_get_host (uri));
+
       if (host != NULL)
-        return g_steal_pointer (&host);
+        {
+          if (split_extension != NULL)
+            *split_extension = FALSE;
+          return g_steal_pointer (&host);
+        }
     }
 
   return g_strdup ("download");
@@ -563,17 +583,21 @@ sl_filename_guess (const char *content_disposition,
  * sl_filename_numbered:
  * @name: a sanitised file name
  * @n: the number to add, or 0
+ * @split_extension: whether the number goes before the extension of @name, as
+ *   sl_filename_guess() says; %TRUE for names that people give
  *
  * Makes the @n-th alternative to @name for when a file of that name exists: " (n)" goes before
  * the extension, so `file.iso` gives `file (1).iso` and `archive.tar.gz` gives
- * `archive (2).tar.gz`. The part before the extension is shortened when needed so that the
- * result is never longer than %SL_FILENAME_MAX_BYTES + 12 bytes.
+ * `archive (2).tar.gz`; without @split_extension it goes at the end, so `127.0.0.1` gives
+ * `127.0.0.1 (1)`. The part before the extension is shortened when needed so that the
+ * result is never longer than %SL_FILENAME_NUMBERED_MAX_BYTES.
  *
  * Returns: (transfer full): the numbered name, or a copy of @name when @n is 0
  */
 char *
 sl_filename_numbered (const char *name,
-                      guint       n)
+                      guint       n,
+                      gboolean    split_extension)
 {
   char suffix[sizeof " (4294967295)"];
   gsize len;
@@ -587,9 +611,9 @@ sl_filename_numbered (const char *name,
 
   g_snprintf (suffix, sizeof suffix, " (%u)", n);
   len = strlen (name);
-  ext = extension_offset (name, len);
+  ext = split_extension ? extension_offset (name, len) : len;
   stem_len = utf8_cut_length (name, ext,
-                              SL_FILENAME_MAX_BYTES + 12 - strlen (suffix) - (len - ext));
+                              SL_FILENAME_NUMBERED_MAX_BYTES - strlen (suffix) - (len - ext));
 
   return g_strdup_printf ("%.*s%s%s", (int) stem_len, name, suffix, name + ext);
 }

@@ -7,17 +7,18 @@
 
 #include <gio/gio.h>
 
-G_BEGIN_DECLS
+#include "sl-filename-rules.h"
 
-/* Longest file name, in bytes, that Sluice gives a download. Leaves room under NAME_MAX (255)
- * for " (NNNN)" and the ".part" and ".resume" suffixes. */
-#define SL_FILENAME_MAX_BYTES 200
+G_BEGIN_DECLS
 
 char  *sl_filename_from_content_disposition (const char  *header);
 char  *sl_filename_sanitize                 (const char  *name);
 char  *sl_filename_guess                    (const char  *content_disposition,
-                                             GUri        *uri);
+                                             const char  *content_type,
+                                             GUri        *uri,
+                                             gboolean    *split_extension);
 char  *sl_filename_numbered                 (const char  *name,
-                                             guint        n);
+                                             guint        n,
+                                             gboolean     split_extension);
 
 G_END_DECLS

@@ -10,6 +10,7 @@
 #include <glib/gi18n.h>
 
 #include "sl-resume-data.h"
+#include "sl-filename-rules.h"
 #include "sl-types.h"
 
 /* Resume data on disk is MAGIC followed by a serialised a{sv} in little-endian byte order. The
@@ -32,6 +33,7 @@ sl_resume_data_new (void)
   SlResumeData *data = g_new0 (SlResumeData, 1);
 
   data->total = -1;
+  data->split_extension = TRUE;
   return data;
 }
 
@@ -101,6 +103,7 @@ sl_resume_data_serialize (const SlResumeData *data)
       g_variant_dict_insert (&dict, "device", "t", data->device);
       g_variant_dict_insert (&dict, "inode", "t", data->inode);
     }
+  g_variant_dict_insert (&dict, "split-extension", "b", data->split_extension);
 
   /* Ranges keep the format open to segmented transfers; one connection writes one range. */
   range_end = MAX (data->received, 0);
@@ -184,8 +187,7 @@ check_filename (const char  *name,
   if (name == NULL)
     return TRUE;
 
-  if (*name == '\0' || strchr (name, '/') != NULL || g_str_equal (name, ".") ||
-      g_str_equal (name, ".."))
+  if (!sl_filename_is_plain (name))
     {
       g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_RESUME_DATA,
                    _("Resume data has an unsafe file name"));
@@ -290,6 +292,9 @@ parse_dict (GVariant  *native,
 
   if (!g_variant_dict_lookup (&dict, "explicit-name", "b", &data->explicit_name))
     data->explicit_name = FALSE;
+  /* Resume data from before names of hosts were numbered as a whole splits them. */
+  if (!g_variant_dict_lookup (&dict, "split-extension", "b", &data->split_extension))
+    data->split_extension = TRUE;
 
   /* Only a hint for finding the file after a crash: without it, nothing is lost. */
   if (!g_variant_dict_lookup (&dict, "device", "t", &data->device) ||

@@ -28,6 +28,7 @@ typedef struct
   gboolean explicit_name;  /* the user chose the name: no Content-Disposition lookup */
   guint64 device;          /* identity of the partial file, which a rename keeps, or 0 */
   guint64 inode;
+  gboolean split_extension;  /* numbering keeps the name's extension apart (not a host) */
 } SlResumeData;
 
 SlResumeData *sl_resume_data_new       (void);

@@ -12,6 +12,8 @@
 
 #include "sl-filename.h"
 #include "sl-resume-data.h"
+#include "sl-header-rules.h"
+#include "sl-states.h"
 #include "sl-session.h"
 #include "sl-uri.h"
 
@@ -104,13 +106,6 @@ is_active (SlDownloadState state)
   return state == SL_DOWNLOAD_STATE_RUNNING || state == SL_DOWNLOAD_STATE_WAITING;
 }
 
-static gboolean
-is_finished (SlDownloadState state)
-{
-  return state == SL_DOWNLOAD_STATE_COMPLETED || state == SL_DOWNLOAD_STATE_FAILED ||
-         state == SL_DOWNLOAD_STATE_CANCELED;
-}
-
 static char *
 host_of (const char *uri)
 {
@@ -156,9 +151,9 @@ persist (Entry *entry)
   if (state == SL_DOWNLOAD_STATE_COMPLETED || state == SL_DOWNLOAD_STATE_CANCELED)
     record->bytes_received = sl_download_get_bytes_recorded (download);
   record->bytes_total = sl_download_get_bytes_total (download);
-  if (is_finished (state) && record->finished_at == 0)
+  if (sl_download_state_is_finished (state) && record->finished_at == 0)
     record->finished_at = g_get_real_time () / G_USEC_PER_SEC;
-  else if (!is_finished (state))
+  else if (!sl_download_state_is_finished (state))
     record->finished_at = 0;
 
   /* A finished download has nothing left to resume; a paused or failed one keeps the data its
@@ -439,7 +434,8 @@ check_options (GVariant  *options,
   return TRUE;
 }
 
-/* Applies the options that travel with a download across restarts: headers and checksum. */
+/* Applies the options that travel with a download across restarts: headers and checksum.
+ * Every header is checked before any is added, so that a refused one leaves none behind. */
 static gboolean
 apply_request_options (SlDownload  *download,
                        GVariant    *options,
@@ -453,38 +449,36 @@ apply_request_options (SlDownload  *download,
     { "cookies", "Cookie" },
     { "user-agent", "User-Agent" },
   };
+  /* Looked up once, kept until they are added. */
+  g_autoptr (GPtrArray) values = g_ptr_array_new_full (G_N_ELEMENTS (header_options),
+                                                       (GDestroyNotify) g_variant_unref);
   g_autoptr (GVariant) headers = NULL;
   g_autoptr (GVariant) checksum = NULL;
+  GVariantIter iter;
+  const char *name, *value;
 
   for (guint i = 0; i < G_N_ELEMENTS (header_options); i++)
     {
-      g_autoptr (GVariant) value = NULL;
+      GVariant *option = NULL;
 
-      if (!lookup_option (options, header_options[i].option, G_VARIANT_TYPE_STRING, &value,
+      if (!lookup_option (options, header_options[i].option, G_VARIANT_TYPE_STRING, &option,
                           error))
         return FALSE;
-      if (value != NULL && *g_variant_get_string (value, NULL) != '\0')
-        sl_download_add_header (download, header_options[i].header,
-                                g_variant_get_string (value, NULL));
+      g_ptr_array_add (values, option ? option : g_variant_ref_sink (g_variant_new_string ("")));
+      if (!sl_header_check (header_options[i].header,
+                            g_variant_get_string (values->pdata[i], NULL), error))
+        return FALSE;
     }
 
   if (!lookup_option (options, "headers", G_VARIANT_TYPE ("a{ss}"), &headers, error))
     return FALSE;
   if (headers != NULL)
     {
-      GVariantIter iter;
-      const char *name, *value;
-
       g_variant_iter_init (&iter, headers);
       while (g_variant_iter_next (&iter, "{&s&s}", &name, &value))
         {
-          if (*name == '\0' || strpbrk (name, ": \t\r\n") != NULL || strpbrk (value, "\r\n"))
-            {
-              g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT,
-                           _("Header “%s” is not valid"), name);
-              return FALSE;
-            }
-          sl_download_add_header (download, name, value);
+          if (!sl_header_check (name, value, error))
+            return FALSE;
         }
     }
 
@@ -493,6 +487,21 @@ apply_request_options (SlDownload  *download,
   if (checksum != NULL &&
       !sl_download_set_checksum (download, g_variant_get_string (checksum, NULL), error))
     return FALSE;
+
+  /* An empty cookie, user agent or referrer is none. */
+  for (guint i = 0; i < G_N_ELEMENTS (header_options); i++)
+    {
+      const char *text = g_variant_get_string (values->pdata[i], NULL);
+
+      if (*text != '\0')
+        sl_download_add_header (download, header_options[i].header, text);
+    }
+  if (headers != NULL)
+    {
+      g_variant_iter_init (&iter, headers);
+      while (g_variant_iter_next (&iter, "{&s&s}", &name, &value))
+        sl_download_add_header (download, name, value);
+    }
 
   return TRUE;
 }
@@ -568,14 +577,23 @@ restore (SlSession     *self,
       sl_download_set_directory (download, directory);
       if (state == SL_DOWNLOAD_STATE_COMPLETED && record->filename != NULL)
         destination = g_file_get_child (directory, record->filename);
+      else if (state == SL_DOWNLOAD_STATE_CANCELED && record->filename != NULL)
+        {
+          /* A canceled download never runs again: the name it had, whoever gave it, is what
+           * the list shows of it. */
+          sl_download_set_filename (download, record->filename);
+        }
       else if (record->options != NULL)
         {
           const char *chosen = NULL;
 
-          /* A name the caller chose still holds; one the server gave will be asked again. */
+          /* A name the caller chose still holds; one the server gave will be asked again.
+           * Names were once made safe rather than checked, and still are when they come back
+           * from a list of those days. */
           if (g_variant_lookup (record->options, "filename", "&s", &chosen))
             {
-              g_autofree char *safe = sl_filename_sanitize (chosen);
+              g_autofree char *safe = sl_filename_check (chosen, NULL)
+                                        ? g_strdup (chosen) : sl_filename_sanitize (chosen);
 
               if (safe != NULL)
                 sl_download_set_filename (download, safe);
@@ -896,18 +914,13 @@ sl_session_add (SlSession   *self,
       return NULL;
     }
 
-  /* A name from a caller is as untrusted as one from a server. */
+  /* A name from a caller is used as given or refused, never changed: "sub/x.bin" is not
+   * "x.bin". */
   if (filename_value != NULL)
     {
-      const char *given = g_variant_get_string (filename_value, NULL);
-
-      filename = sl_filename_sanitize (given);
-      if (filename == NULL)
-        {
-          g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT,
-                       _("“%s” cannot be used as a file name"), given);
-          return NULL;
-        }
+      if (!sl_filename_check (g_variant_get_string (filename_value, NULL), error))
+        return NULL;
+      filename = g_variant_dup_string (filename_value, NULL);
     }
 
   if (!apply_request_options (download, options, error))
@@ -1014,7 +1027,7 @@ sl_session_pause (SlSession  *self,
   g_return_if_fail (SL_IS_SESSION (self));
   g_return_if_fail (lookup_entry (self, download) != NULL);
 
-  if (is_finished (sl_download_get_state (download)) ||
+  if (sl_download_state_is_finished (sl_download_get_state (download)) ||
       sl_download_get_state (download) == SL_DOWNLOAD_STATE_PAUSED)
     return;
 

@@ -12,7 +12,8 @@
 #include <glib/gstdio.h>
 #include <sqlite3.h>
 
-#include "sl-enum-types.h"
+#include "sl-filename-rules.h"
+#include "sl-states.h"
 #include "sl-store.h"
 
 /* SlStore keeps the download list in one SQLite database. The main loop never waits on the
@@ -39,9 +40,10 @@
  * entry: existing databases run only the entries they have not run yet, in order, each in its
  * own transaction together with the new user_version. */
 static const char * const migrations[] = {
-  /* 1: the download list. States and error kinds are stored as their nicks ("queued",
-   * "network", …), the same words as on D-Bus, so reordering the C enums never changes what
-   * a stored row means. STRICT makes SQLite refuse a value of the wrong type. */
+  /* 1: the download list. States and error kinds are stored by name ("queued", "network", …,
+   * from sl-states.c), the same words as on D-Bus, so reordering the C enums never changes what
+   * a stored row means; no error is "none". STRICT makes SQLite refuse a value of the wrong
+   * type. */
   "CREATE TABLE downloads ("
   "  id             INTEGER PRIMARY KEY AUTOINCREMENT,"
   "  uri            TEXT NOT NULL,"
@@ -201,9 +203,6 @@ enum
 
 static guint signals[N_SIGNALS];
 
-static GEnumClass *state_class;
-static GEnumClass *error_kind_class;
-
 /**
  * sl_store_record_new:
  *
@@ -270,11 +269,11 @@ sl_store_record_free (SlStoreRecord *record)
   g_free (record);
 }
 
-static gboolean
-is_plain_name (const char *name)
+/* The store spells "no error" as "none" (the column's default), where D-Bus has "". */
+static const char *
+error_kind_to_column (SlErrorKind kind)
 {
-  return name[0] != '\0' && strchr (name, '/') == NULL &&
-         strcmp (name, ".") != 0 && strcmp (name, "..") != 0;
+  return kind == SL_ERROR_KIND_NONE ? "none" : sl_error_kind_to_string (kind);
 }
 
 /* Returns why @record cannot be stored, or NULL when it can. The same rules apply to what is
@@ -288,12 +287,11 @@ check_record (const SlStoreRecord *record)
   if (record->directory == NULL || !g_utf8_validate (record->directory, -1, NULL) ||
       !g_path_is_absolute (record->directory))
     return "the folder is not an absolute path";
-  if (record->filename != NULL &&
-      (!g_utf8_validate (record->filename, -1, NULL) || !is_plain_name (record->filename)))
+  if (record->filename != NULL && !sl_filename_is_plain (record->filename))
     return "the file name is not a plain name";
-  if (g_enum_get_value (state_class, record->state) == NULL)
+  if ((guint) record->state > SL_DOWNLOAD_STATE_CANCELED)
     return "unknown state";
-  if (g_enum_get_value (error_kind_class, record->error_kind) == NULL)
+  if ((guint) record->error_kind > SL_ERROR_KIND_USER)
     return "unknown error kind";
   if (record->http_status > 999)
     return "invalid HTTP status";
@@ -529,10 +527,8 @@ bind_record (sqlite3_stmt        *stmt,
   BIND (bind_text (stmt, COL_URI + 1, record->uri));
   BIND (bind_text (stmt, COL_DIRECTORY + 1, record->directory));
   BIND (bind_text (stmt, COL_FILENAME + 1, record->filename));
-  BIND (bind_text (stmt, COL_STATE + 1,
-                   g_enum_get_value (state_class, record->state)->value_nick));
-  BIND (bind_text (stmt, COL_ERROR_KIND + 1,
-                   g_enum_get_value (error_kind_class, record->error_kind)->value_nick));
+  BIND (bind_text (stmt, COL_STATE + 1, sl_download_state_to_string (record->state)));
+  BIND (bind_text (stmt, COL_ERROR_KIND + 1, error_kind_to_column (record->error_kind)));
   BIND (bind_message (stmt, COL_ERROR_MESSAGE + 1, record->error_message));
   BIND (sqlite3_bind_int64 (stmt, COL_HTTP_STATUS + 1, record->http_status));
   BIND (sqlite3_bind_int64 (stmt, COL_BYTES_RECEIVED + 1, record->bytes_received));
@@ -721,23 +717,30 @@ column_bytes (sqlite3_stmt  *stmt,
 }
 
 static gboolean
-column_enum (sqlite3_stmt *stmt,
-             int           column,
-             GEnumClass   *klass,
-             int          *out)
+column_state (sqlite3_stmt    *stmt,
+              int              column,
+              SlDownloadState *out)
 {
-  g_autofree char *nick = NULL;
-  GEnumValue *value;
+  g_autofree char *name = NULL;
 
-  if (!column_text (stmt, column, FALSE, &nick))
+  return column_text (stmt, column, FALSE, &name) && sl_download_state_from_string (name, out);
+}
+
+static gboolean
+column_error_kind (sqlite3_stmt *stmt,
+                   int           column,
+                   SlErrorKind  *out)
+{
+  g_autofree char *name = NULL;
+
+  if (!column_text (stmt, column, FALSE, &name))
     return FALSE;
-
-  value = g_enum_get_value_by_nick (klass, nick);
-  if (value == NULL)
-    return FALSE;
-
-  *out = value->value;
-  return TRUE;
+  if (g_str_equal (name, "none"))
+    {
+      *out = SL_ERROR_KIND_NONE;
+      return TRUE;
+    }
+  return *name != '\0' && sl_error_kind_from_string (name, out);
 }
 
 /* Builds a record from the current row, or returns NULL and says why in @reason. */
@@ -750,8 +753,8 @@ record_from_row (sqlite3_stmt  *stmt,
   g_autoptr (SlStoreRecord) record = sl_store_record_new ();
   g_autoptr (GBytes) options = NULL;
   gint64 status = 0;
-  int state = 0;
-  int error_kind = 0;
+  SlDownloadState state = SL_DOWNLOAD_STATE_QUEUED;
+  SlErrorKind error_kind = SL_ERROR_KIND_NONE;
   const char *problem = NULL;
 
   record->id = id;
@@ -762,9 +765,9 @@ record_from_row (sqlite3_stmt  *stmt,
     *reason = g_strdup ("no folder, or not UTF-8");
   else if (!column_text (stmt, COL_FILENAME, TRUE, &record->filename))
     *reason = g_strdup ("the file name is not UTF-8");
-  else if (!column_enum (stmt, COL_STATE, state_class, &state))
+  else if (!column_state (stmt, COL_STATE, &state))
     *reason = g_strdup_printf ("unknown state “%s”", sqlite3_column_text (stmt, COL_STATE));
-  else if (!column_enum (stmt, COL_ERROR_KIND, error_kind_class, &error_kind))
+  else if (!column_error_kind (stmt, COL_ERROR_KIND, &error_kind))
     *reason = g_strdup_printf ("unknown error kind “%s”",
                                sqlite3_column_text (stmt, COL_ERROR_KIND));
   else if (!column_int (stmt, COL_HTTP_STATUS, &status) || status < 0 || status > 999)
@@ -1373,9 +1376,6 @@ sl_store_class_init (SlStoreClass *klass)
 
   object_class->dispose = sl_store_dispose;
   object_class->finalize = sl_store_finalize;
-
-  state_class = g_type_class_ref (SL_TYPE_DOWNLOAD_STATE);
-  error_kind_class = g_type_class_ref (SL_TYPE_ERROR_KIND);
 
   /**
    * SlStore::error:

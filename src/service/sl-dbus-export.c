@@ -9,6 +9,7 @@
 
 #include "sl-dbus-export.h"
 #include "sl-dbus-generated.h"
+#include "sl-states.h"
 
 /* SlDBusExport puts a session on the bus: the Manager1 skeleton and an
  * org.freedesktop.DBus.ObjectManager on the manager's own object, and one child object per
@@ -151,53 +152,6 @@ register_errors (void)
                                       G_N_ELEMENTS (download_error_entries));
 }
 
-/* Properties */
-
-static const char *
-state_to_string (SlDownloadState state)
-{
-  switch (state)
-    {
-    case SL_DOWNLOAD_STATE_QUEUED:
-      return "queued";
-    case SL_DOWNLOAD_STATE_RUNNING:
-      return "running";
-    case SL_DOWNLOAD_STATE_WAITING:
-      return "waiting";
-    case SL_DOWNLOAD_STATE_PAUSED:
-      return "paused";
-    case SL_DOWNLOAD_STATE_COMPLETED:
-      return "completed";
-    case SL_DOWNLOAD_STATE_FAILED:
-      return "failed";
-    case SL_DOWNLOAD_STATE_CANCELED:
-      return "canceled";
-    default:
-      g_return_val_if_reached ("failed");
-    }
-}
-
-static const char *
-error_kind_to_string (SlErrorKind kind)
-{
-  switch (kind)
-    {
-    case SL_ERROR_KIND_NONE:
-      return "";
-    case SL_ERROR_KIND_NETWORK:
-      return "network";
-    case SL_ERROR_KIND_SERVER:
-      return "server";
-    case SL_ERROR_KIND_FILE:
-      return "file";
-    case SL_ERROR_KIND_USER:
-      return "user";
-    default:
-      g_return_val_if_reached ("");
-    }
-}
-
-
 /* Published state */
 
 /* Bus strings must be UTF-8; a folder's name on disk need not be. */
@@ -261,7 +215,7 @@ published_get (const Published *published,
     case PROP_DIRECTORY:
       return g_variant_new_string (published->directory);
     case PROP_STATE:
-      return g_variant_new_string (state_to_string (published->state));
+      return g_variant_new_string (sl_download_state_to_string (published->state));
     case PROP_BYTES_RECEIVED:
       return g_variant_new_uint64 (published->bytes_received);
     case PROP_BYTES_TOTAL:
@@ -271,7 +225,7 @@ published_get (const Published *published,
     case PROP_HTTP_STATUS:
       return g_variant_new_uint32 (published->http_status);
     case PROP_ERROR_KIND:
-      return g_variant_new_string (error_kind_to_string (published->error_kind));
+      return g_variant_new_string (sl_error_kind_to_string (published->error_kind));
     case PROP_ERROR:
       return g_variant_new_string (published->error);
     case N_PROPS:

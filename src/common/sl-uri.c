@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include <glib/gi18n.h>
-#include <libsoup/soup.h>
 
 #include "sl-types.h"
 #include "sl-uri.h"
@@ -143,6 +142,33 @@ looks_like_host_and_port (const char *text,
   return g_ascii_isdigit (text[scheme_len + 1]);
 }
 
+static void
+set_too_long_error (GError     **error,
+                    const char  *quoted)
+{
+  g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_URI,
+               /* Translators: %u is a number of KiB (1024 bytes) */
+               _("“%s” is longer than the %u KiB an address may have"), quoted,
+               (guint) (SL_URI_MAX_BYTES / 1024));
+}
+
+/**
+ * sl_uri_set_too_long_error:
+ * @error: return location for an error
+ * @text: an address, or what is left of it
+ *
+ * Sets the error sl_uri_parse_download() gives for an address over %SL_URI_MAX_BYTES, for a
+ * front end that knows an address was longer than what it holds.
+ */
+void
+sl_uri_set_too_long_error (GError     **error,
+                           const char  *text)
+{
+  g_autofree char *quoted = quote_for_message (text);
+
+  set_too_long_error (error, quoted);
+}
+
 /**
  * sl_uri_parse_download:
  * @text: (nullable): an address typed by the user or sent by a server
@@ -151,8 +177,9 @@ looks_like_host_and_port (const char *text,
  *
  * Only absolute `http` and `https` addresses with a host are accepted (the scheme in any case);
  * user information is allowed. An address with spaces or control characters inside, without a
- * scheme, with another scheme, without a host or with port 0 is refused with a single-line
- * message, meant for the user, that quotes the address.
+ * scheme, with another scheme, without a host, with port 0 or longer than %SL_URI_MAX_BYTES
+ * (as given or as written back) is refused with a single-line message, meant for the user,
+ * that quotes the beginning of the address.
  *
  * Returns: (transfer full): the parsed address, or %NULL with @error set in the
  *   %SL_DOWNLOAD_ERROR domain (%SL_DOWNLOAD_ERROR_UNSUPPORTED_SCHEME for a scheme other than
@@ -186,6 +213,12 @@ sl_uri_parse_download (const char  *text,
     {
       g_set_error_literal (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_URI,
                            _("The address is empty"));
+      return NULL;
+    }
+
+  if (strlen (stripped) > SL_URI_MAX_BYTES)
+    {
+      set_too_long_error (error, quoted);
       return NULL;
     }
 
@@ -226,7 +259,7 @@ sl_uri_parse_download (const char  *text,
       return NULL;
     }
 
-  uri = g_uri_parse (stripped, SOUP_HTTP_URI_FLAGS, &local_error);
+  uri = g_uri_parse (stripped, SL_URI_HTTP_FLAGS, &local_error);
   if (uri == NULL)
     {
       /* GLib's reason can quote an arbitrarily long part of the input; ours is enough. */
@@ -257,6 +290,18 @@ sl_uri_parse_download (const char  *text,
                    _("“%s” has the invalid port 0"), quoted);
       return NULL;
     }
+
+  /* Percent-encoding stray bytes makes the address longer; what is stored and parsed again is
+   * the written form, so that is the one held to the limit too. */
+  {
+    g_autofree char *written = g_uri_to_string (uri);
+
+    if (strlen (written) > SL_URI_MAX_BYTES)
+      {
+        set_too_long_error (error, quoted);
+        return NULL;
+      }
+  }
 
   return g_steal_pointer (&uri);
 }
