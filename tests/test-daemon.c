@@ -732,6 +732,16 @@ value_missing (Fixture *f)
   return g_variant_new_string (path);
 }
 
+/* A plain file where a folder should be. */
+static GVariant *
+value_not_a_folder (Fixture *f)
+{
+  g_autofree char *path = g_build_filename (f->downloads_path, "plain", NULL);
+
+  g_assert_true (g_file_set_contents (path, "", 0, NULL));
+  return g_variant_new_string (path);
+}
+
 static GVariant *
 value_folder_in_name (Fixture *f)
 {
@@ -825,6 +835,7 @@ test_add_refused (Fixture       *f,
     { NULL, "colour", value_any, "InvalidArgument", "Unknown option “colour”" },
     { NULL, "directory", value_relative, "InvalidArgument", "not an absolute path" },
     { NULL, "directory", value_missing, "File", "does not exist" },
+    { NULL, "directory", value_not_a_folder, "File", "is not a folder" },
     /* A folder in the name is refused, not dropped. */
     { NULL, "filename", value_folder_in_name, "InvalidArgument", "cannot contain “/”" },
     /* No line break in any header, whichever option it comes from. */

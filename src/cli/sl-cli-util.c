@@ -14,6 +14,7 @@
 #include <glib/gstdio.h>
 
 #include "sl-cli-util.h"
+#include "sl-folder-rules.h"
 
 /**
  * sl_cli_print_error:
@@ -91,30 +92,13 @@ sl_cli_usage_error (GOptionContext *context,
 gboolean
 sl_cli_folder_is_usable (const char *path)
 {
-  GStatBuf st;
+  g_autoptr (GError) error = NULL;
 
-  if (g_stat (path, &st) != 0)
-    {
-      int saved_errno = errno;
+  if (sl_folder_check (path, &error))
+    return TRUE;
 
-      if (saved_errno == ENOENT || saved_errno == ENOTDIR)
-        sl_cli_print_error (_("The folder “%s” does not exist"), path);
-      else
-        sl_cli_print_error (_("Cannot use the folder “%s”: %s"), path, g_strerror (saved_errno));
-      return FALSE;
-    }
-  if (!S_ISDIR (st.st_mode))
-    {
-      sl_cli_print_error (_("“%s” is not a folder"), path);
-      return FALSE;
-    }
-  if (access (path, W_OK | X_OK) != 0)
-    {
-      sl_cli_print_error (_("The folder “%s” is not writable"), path);
-      return FALSE;
-    }
-
-  return TRUE;
+  sl_cli_print_error ("%s", error->message);
+  return FALSE;
 }
 
 /**

@@ -11,6 +11,7 @@
 #include <glib/gi18n.h>
 
 #include "sl-filename.h"
+#include "sl-folder-rules.h"
 #include "sl-resume-data.h"
 #include "sl-header-rules.h"
 #include "sl-states.h"
@@ -901,18 +902,8 @@ sl_session_add (SlSession   *self,
     }
 
   directory_path = g_file_get_path (directory);
-  if (!g_file_test (directory_path, G_FILE_TEST_IS_DIR))
-    {
-      g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_FILE,
-                   _("The folder “%s” does not exist"), directory_path);
-      return NULL;
-    }
-  if (access (directory_path, W_OK | X_OK) != 0)
-    {
-      g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_FILE,
-                   _("The folder “%s” is not writable"), directory_path);
-      return NULL;
-    }
+  if (!sl_folder_check (directory_path, error))
+    return NULL;
 
   /* A name from a caller is used as given or refused, never changed: "sub/x.bin" is not
    * "x.bin". */
