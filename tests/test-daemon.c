@@ -1251,7 +1251,19 @@ test_sigterm_resumes (Fixture       *f,
   download = get_download (f, path);
   queued = get_download (f, queued_path);
   partial = partial_file_path (download);
-  g_assert_cmpint (g_stat (partial, &st), ==, 0);
+  if (g_stat (partial, &st) != 0)
+    {
+      g_autoptr (GDir) dir = g_dir_open (f->downloads_path, 0, NULL);
+      g_autoptr (GString) names = g_string_new (NULL);
+      const char *name;
+
+      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+        g_string_append_printf (names, " “%s”", name);
+      g_error ("%s is missing; the download is %s with %" G_GUINT64_FORMAT " bytes as “%s”, "
+               "the folder holds%s", partial, sl_dbus_download1_get_state (download),
+               sl_dbus_download1_get_bytes_received (download),
+               sl_dbus_download1_get_filename (download), names->str);
+    }
   kept = st.st_size;
   g_assert_cmpuint (kept, >=, before);
   wait_state (download, "completed", TRANSFER_MS);
