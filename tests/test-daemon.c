@@ -1101,14 +1101,15 @@ test_properties_coalesced (Fixture       *f,
                                                      G_DBUS_SIGNAL_FLAGS_NONE,
                                                      on_properties_changed, times, NULL);
   before = sl_dbus_download1_get_bytes_received (download);
-  sl_test_run_for (1500);
+  sl_test_run_for (3000);
   g_dbus_connection_signal_unsubscribe (f->connection, subscription);
 
-  g_test_message ("%u PropertiesChanged in 1.5 s, at most %u in one second", times->len,
+  /* The bytes move once a checkpoint is recorded, every second; the speed in between. */
+  g_test_message ("%u PropertiesChanged in 3 s, at most %u in one second", times->len,
                   max_per_second (times));
   g_assert_cmpuint (sl_dbus_download1_get_bytes_received (download), >, before);
-  g_assert_cmpuint (times->len, >=, 3);
-  g_assert_cmpuint (times->len, <=, 16);
+  g_assert_cmpuint (times->len, >=, 2);
+  g_assert_cmpuint (times->len, <=, 32);
   g_assert_cmpuint (max_per_second (times), <=, 11);
 }
 
