@@ -2725,11 +2725,47 @@ test_sluicectl_detached (Fixture       *f,
   g_free (comm.err);
 }
 
+/* The daemon and sluicectl get never share a partial file: get -o refuses the one the daemon
+ * writes, and get without -o takes a name of its own. */
+static void
+test_sluicectl_shares_nothing (Fixture       *f,
+                               gconstpointer  data)
+{
+  g_autofree char *url = sl_test_server_url (f->server, "/file?size=3000000&seed=71&rate=600000");
+  g_autofree char *own = g_build_filename (f->downloads_path, "file (1)", NULL);
+  g_autofree char *path = NULL;
+  g_autofree char *file = NULL;
+  g_autoptr (SlDBusDownload1) download = NULL;
+  CtlResult result = { 0 };
+
+  daemon_start (f);
+  path = add (f, "/file?size=3000000&seed=71&rate=600000");
+  download = get_download (f, path);
+  wait_state_bytes (download, "running", 1, TRANSFER_MS);
+
+  /* The daemon's partial file is "file.part", in the folder sluicectl runs in. */
+  ctl_run (f, &result, "get", url, "-o", "file", "-q", NULL);
+  g_assert_cmpint (result.status, ==, 4);
+  assert_one_error_line (&result, "Another download is writing");
+  ctl_result_clear (&result);
+
+  ctl_run (f, &result, "get", url, "-q", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  ctl_result_clear (&result);
+  sl_test_assert_file_is_entity (own, 71, 3000000);
+
+  wait_state (download, "completed", TRANSFER_MS);
+  file = download_file_path (download);
+  g_assert_cmpstr (sl_dbus_download1_get_filename (download), ==, "file");
+  sl_test_assert_file_is_entity (file, 71, 3000000);
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
 
 #define ADD_TEST(path, func) \
   g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
@@ -2756,6 +2792,7 @@ main (int   argc,
   ADD_TEST ("/daemon/sluicectl/verbs", test_sluicectl_verbs);
   ADD_TEST ("/daemon/sluicectl/detached", test_sluicectl_detached);
   ADD_TEST ("/daemon/sluicectl/refused", test_sluicectl_refused);
+  ADD_TEST ("/daemon/sluicectl/shares-nothing", test_sluicectl_shares_nothing);
 
 #undef ADD_TEST
 

@@ -1006,6 +1006,7 @@ test_server_stops (Fixture       *fixture,
   run_ctl (fixture, &result, "get", url, "-q", NULL);
   g_assert_cmpint (result.status, ==, 3);
   assert_one_error_line (&result, "The server announced 1,048,576 bytes but stops at 983,040");
+  g_test_message ("failed after %.1f s", (g_get_monotonic_time () - started) / 1e6);
   g_assert_cmpint (g_get_monotonic_time () - started, <, 10 * G_TIME_SPAN_SECOND);
   result_clear (&result);
 }
