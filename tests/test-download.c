@@ -356,7 +356,7 @@ check_adoption (Fixture     *fixture,
                 guint32      seed,
                 gsize        size,
                 guint        restarts,
-                const char **ranges)
+                const char * const *ranges)
 {
   SlDownload *download = new_download (fixture, query);
   g_autofree char *path = dir_file (fixture, "adopt.bin");
@@ -386,70 +386,47 @@ check_adoption (Fixture     *fixture,
   g_assert_finalize_object (download);
 }
 
-static void
-test_adopt_matching (Fixture       *fixture,
-                     gconstpointer  data)
+/* Partial files left without resume data, and what becomes of them. */
+typedef struct
 {
-  const char *ranges[] = { "bytes=234464-", NULL };
+  const char *name;
+  guint32     seed;         /* of the bytes already there */
+  gsize       size;         /* of the entity they come from */
+  gsize       length;       /* how many there are */
+  const char *query;        /* what is downloaded: entity seed 5 */
+  gsize       served_size;
+  guint       restarts;
+  const char *ranges[3];    /* asked for after the first answer; "" for none */
+} Adoption;
 
+static const Adoption adoptions[] = {
   /* 300000 bytes there: the rest is asked for with 64 KiB of overlap, which matches. */
-  write_prefix (fixture, "adopt.bin.part", 5, 1048576, 300000);
-  check_adoption (fixture, "/file?size=1048576&seed=5", 5, 1048576, 0, ranges);
-}
-
-static void
-test_adopt_small (Fixture       *fixture,
-                  gconstpointer  data)
-{
-  const char *ranges[] = { "bytes=0-", NULL };
-
+  { "matching", 5, 1048576, 300000, "/file?size=1048576&seed=5", 1048576, 0,
+    { "bytes=234464-", NULL } },
   /* Shorter than the overlap: all of it is compared. */
-  write_prefix (fixture, "adopt.bin.part", 5, 100000, 1000);
-  check_adoption (fixture, "/file?size=100000&seed=5", 5, 100000, 0, ranges);
-}
-
-static void
-test_adopt_complete (Fixture       *fixture,
-                     gconstpointer  data)
-{
-  const char *ranges[] = { "bytes=34464-", NULL };
-
+  { "small", 5, 100000, 1000, "/file?size=100000&seed=5", 100000, 0, { "bytes=0-", NULL } },
   /* The whole file is there: the overlap is all that comes, and it is complete. */
-  write_prefix (fixture, "adopt.bin.part", 5, 100000, 100000);
-  check_adoption (fixture, "/file?size=100000&seed=5", 5, 100000, 0, ranges);
-}
-
-static void
-test_adopt_differs (Fixture       *fixture,
-                    gconstpointer  data)
-{
-  const char *ranges[] = { "bytes=234464-", "", NULL };
-
+  { "complete", 5, 100000, 100000, "/file?size=100000&seed=5", 100000, 0,
+    { "bytes=34464-", NULL } },
   /* Another file's bytes: they never become part of this one. */
-  write_prefix (fixture, "adopt.bin.part", 6, 1048576, 300000);
-  check_adoption (fixture, "/file?size=1048576&seed=5", 5, 1048576, 1, ranges);
-}
-
-static void
-test_adopt_longer (Fixture       *fixture,
-                   gconstpointer  data)
-{
-  const char *ranges[] = { NULL };
-
+  { "differs", 6, 1048576, 300000, "/file?size=1048576&seed=5", 1048576, 1,
+    { "bytes=234464-", "", NULL } },
   /* Longer than the file on the server: the first answer replaces it. */
-  write_prefix (fixture, "adopt.bin.part", 5, 200000, 200000);
-  check_adoption (fixture, "/file?size=100000&seed=5", 5, 100000, 1, ranges);
-}
+  { "longer", 5, 200000, 200000, "/file?size=100000&seed=5", 100000, 1, { NULL } },
+  /* A server that answers the overlap with the whole file: start over. */
+  { "no-ranges", 5, 1048576, 300000, "/ignore-range?size=1048576&seed=5&cl=1", 1048576, 1,
+    { "bytes=234464-", "", NULL } },
+};
 
 static void
-test_adopt_no_ranges (Fixture       *fixture,
-                      gconstpointer  data)
+test_adoption (Fixture       *fixture,
+               gconstpointer  data)
 {
-  const char *ranges[] = { "bytes=234464-", "", NULL };
+  const Adoption *adoption = data;
 
-  /* A server that answers the overlap with the whole file: start over. */
-  write_prefix (fixture, "adopt.bin.part", 5, 1048576, 300000);
-  check_adoption (fixture, "/ignore-range?size=1048576&seed=5&cl=1", 5, 1048576, 1, ranges);
+  write_prefix (fixture, "adopt.bin.part", adoption->seed, adoption->size, adoption->length);
+  check_adoption (fixture, adoption->query, 5, adoption->served_size, adoption->restarts,
+                  adoption->ranges);
 }
 
 static void
@@ -1744,12 +1721,12 @@ main (int    argc,
   ADD ("empty", test_empty);
   ADD ("no-overwrite", test_no_overwrite);
   ADD ("explicit-name", test_explicit_name);
-  ADD ("adopt-matching", test_adopt_matching);
-  ADD ("adopt-small", test_adopt_small);
-  ADD ("adopt-complete", test_adopt_complete);
-  ADD ("adopt-differs", test_adopt_differs);
-  ADD ("adopt-longer", test_adopt_longer);
-  ADD ("adopt-no-ranges", test_adopt_no_ranges);
+  for (gsize i = 0; i < G_N_ELEMENTS (adoptions); i++)
+    {
+      g_autofree char *path = g_strconcat ("/download/adopt-", adoptions[i].name, NULL);
+
+      g_test_add (path, Fixture, &adoptions[i], fixture_setup, test_adoption, fixture_teardown);
+    }
   ADD ("pause-resume-random", test_pause_resume_random);
   ADD ("drop", test_drop);
   ADD ("ignore-range", test_ignore_range);

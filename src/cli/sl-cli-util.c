@@ -81,6 +81,34 @@ sl_cli_usage_error (GOptionContext *context,
 }
 
 /**
+ * sl_cli_exit_for_kind:
+ * @kind: the kind of a download's error
+ *
+ * Returns: the exit status that says who is to blame: 2 network, 3 server, 4 local file, 1
+ *   otherwise
+ */
+int
+sl_cli_exit_for_kind (SlErrorKind kind)
+{
+  switch (kind)
+    {
+    case SL_ERROR_KIND_NETWORK:
+      return SL_EXIT_NETWORK;
+
+    case SL_ERROR_KIND_SERVER:
+      return SL_EXIT_HTTP;
+
+    case SL_ERROR_KIND_FILE:
+      return SL_EXIT_FILE;
+
+    case SL_ERROR_KIND_USER:
+    case SL_ERROR_KIND_NONE:
+    default:
+      return SL_EXIT_USAGE;
+    }
+}
+
+/**
  * sl_cli_folder_is_usable:
  * @path: a folder to save into
  *

@@ -7,6 +7,8 @@
 
 #include <glib.h>
 
+#include "sl-types.h"
+
 G_BEGIN_DECLS
 
 /* Exit statuses shared by every sluicectl verb; DESIGN.md fixes 0 to 6. `wait` adds 7 and 8. */
@@ -31,6 +33,7 @@ gboolean sl_cli_names_are_text (const char *filename,
 int  sl_cli_usage_error (GOptionContext *context,
                          const char     *message);
 gboolean sl_cli_folder_is_usable (const char *path);
+int  sl_cli_exit_for_kind (SlErrorKind kind);
 gboolean sl_cli_replace_file (const char   *path,
                               GBytes       *contents,
                               GError      **error);

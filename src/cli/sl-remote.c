@@ -613,19 +613,7 @@ status_for (const char *state,
     return SL_EXIT_CANCELED;
 
   sl_error_kind_from_string (error_kind, &kind);
-  switch (kind)
-    {
-    case SL_ERROR_KIND_NETWORK:
-      return SL_EXIT_NETWORK;
-    case SL_ERROR_KIND_SERVER:
-      return SL_EXIT_HTTP;
-    case SL_ERROR_KIND_FILE:
-      return SL_EXIT_FILE;
-    case SL_ERROR_KIND_NONE:
-    case SL_ERROR_KIND_USER:
-    default:
-      return SL_EXIT_USAGE;
-    }
+  return sl_cli_exit_for_kind (kind);
 }
 
 /* Whether waiting for a download in @state is over. A paused download does not go on by

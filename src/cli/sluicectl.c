@@ -270,22 +270,7 @@ exit_code_for_error (const GError *error)
   if (g_error_matches (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_CHECKSUM))
     return SL_EXIT_CHECKSUM;
 
-  switch (sl_download_error_kind (error))
-    {
-    case SL_ERROR_KIND_NETWORK:
-      return SL_EXIT_NETWORK;
-
-    case SL_ERROR_KIND_SERVER:
-      return SL_EXIT_HTTP;
-
-    case SL_ERROR_KIND_FILE:
-      return SL_EXIT_FILE;
-
-    case SL_ERROR_KIND_USER:
-    case SL_ERROR_KIND_NONE:
-    default:
-      return SL_EXIT_USAGE;
-    }
+  return sl_cli_exit_for_kind (sl_download_error_kind (error));
 }
 
 static void
