@@ -165,6 +165,7 @@ struct _SlDownload
    * (Unrecorded), and the bytes of the newest confirmed one: what a restart resumes from. */
   GQueue               unrecorded;
   gint64               recorded;
+  gint64               checkpointed;   /* bytes of the newest checkpoint emitted */
 
   gint64               last_data_us;
   gint64               last_notify_us;
@@ -445,6 +446,7 @@ emit_checkpoint (SlDownload *self)
   unrecorded->resume_data = g_bytes_ref (bytes);
   unrecorded->received = data->received;
   unrecorded->inode = data->inode;
+  self->checkpointed = data->received;
   g_queue_push_tail (&self->unrecorded, unrecorded);
   if (self->unrecorded.length > MAX_UNRECORDED_CHECKPOINTS)
     unrecorded_free (g_queue_pop_head (&self->unrecorded));
@@ -888,8 +890,11 @@ static void
 start_streaming (SlDownload *self)
 {
   self->last_data_us = g_get_monotonic_time ();
+  /* Downloads started together would checkpoint together, every time: a random phase spreads
+   * them over the interval. */
   if (self->last_checkpoint_us == 0)
-    self->last_checkpoint_us = self->last_data_us;
+    self->last_checkpoint_us =
+      self->last_data_us - g_random_int_range (0, (gint32) self->checkpoint_interval_ms / 2 + 1) * 1000;
   read_more (self);
 }
 
@@ -3017,6 +3022,21 @@ sl_download_get_length_checked (SlDownload *self)
   g_return_val_if_fail (SL_IS_DOWNLOAD (self), FALSE);
 
   return self->state == SL_DOWNLOAD_STATE_COMPLETED && self->length_checked;
+}
+
+/**
+ * sl_download_get_bytes_checkpointed:
+ * @self: a download
+ *
+ * Returns: the bytes of the newest #SlDownload::checkpoint, which its resume data continues
+ *   from; during the signal, those of the resume data it carries
+ */
+gint64
+sl_download_get_bytes_checkpointed (SlDownload *self)
+{
+  g_return_val_if_fail (SL_IS_DOWNLOAD (self), 0);
+
+  return self->checkpointed;
 }
 
 /**

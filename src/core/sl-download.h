@@ -75,6 +75,7 @@ GFile           *sl_download_get_partial_file     (SlDownload           *self);
 SlDownloadState  sl_download_get_state            (SlDownload           *self);
 gint64           sl_download_get_bytes_received   (SlDownload           *self);
 gint64           sl_download_get_bytes_recorded   (SlDownload           *self);
+gint64           sl_download_get_bytes_checkpointed (SlDownload         *self);
 gboolean         sl_download_get_length_checked   (SlDownload           *self);
 void             sl_download_set_name_policy      (SlDownload           *self,
                                                    SlNamePolicy          policy);

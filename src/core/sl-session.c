@@ -12,7 +12,6 @@
 
 #include "sl-filename.h"
 #include "sl-folder-rules.h"
-#include "sl-resume-data.h"
 #include "sl-header-rules.h"
 #include "sl-states.h"
 #include "sl-session.h"
@@ -206,14 +205,6 @@ on_name_changed (SlDownload *download,
 
 static void confirm_checkpoints (SlSession *self);
 
-/* The bytes resume data continues from, which the row records beside it. */
-static gint64
-checkpoint_bytes (GBytes *resume_data)
-{
-  g_autoptr (SlResumeData) data = sl_resume_data_parse (resume_data, NULL);
-
-  return data != NULL ? data->received : 0;
-}
 
 static void
 on_checkpoints_flushed (GObject      *object,
@@ -286,7 +277,7 @@ on_checkpoint (SlDownload *download,
 
   g_clear_pointer (&entry->record->resume_data, g_bytes_unref);
   entry->record->resume_data = g_bytes_ref (resume_data);
-  entry->record->bytes_received = checkpoint_bytes (resume_data);
+  entry->record->bytes_received = sl_download_get_bytes_checkpointed (download);
   entry->record->bytes_total = sl_download_get_bytes_total (download);
 
   if (self->store == NULL)
