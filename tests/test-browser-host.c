@@ -286,10 +286,21 @@ typedef struct
 static const RefusedCase refused_cases[] = {
   { "", SL_NATIVE_MESSAGE_ERROR_SYNTAX, "empty", NULL },
   { "{\"v\":1,\"type\":\"ping\"", SL_NATIVE_MESSAGE_ERROR_SYNTAX, "JSON", NULL },
+  /* The parser's reason quotes the input and cuts it inside a character. */
+  { "{\"v\":1,\"type\":\"download\",\"url\005\005\005\005\005\005\005\005\005\005\005\005"
+    "\005\005\005\005\005\005\005\005\005\005\005\005\005ple.com/\\u200e9\\ud83d\\ude00\","
+    "\"id\":1}", SL_NATIVE_MESSAGE_ERROR_SYNTAX, "JSON", NULL },
   { "[1,2]", SL_NATIVE_MESSAGE_ERROR_SYNTAX, "object", NULL },
   { "42", SL_NATIVE_MESSAGE_ERROR_SYNTAX, "object", NULL },
   { "null", SL_NATIVE_MESSAGE_ERROR_SYNTAX, "object", NULL },
   { "\"ping\"", SL_NATIVE_MESSAGE_ERROR_SYNTAX, "object", NULL },
+  { "\"a\"{\"v\":1,\"type\":\"ping\"}", SL_NATIVE_MESSAGE_ERROR_SYNTAX, "object", NULL },
+  /* One object, and nothing after it: the parser would leak a second value. */
+  { "{}{}", SL_NATIVE_MESSAGE_ERROR_SYNTAX, "goes on", NULL },
+  { "{\"v\":1,\"type\":\"ping\"} {\"v\":1,\"type\":\"ping\"}",
+    SL_NATIVE_MESSAGE_ERROR_SYNTAX, "goes on", NULL },
+  { "{\"v\":1,\"type\":\"ping\"}}", SL_NATIVE_MESSAGE_ERROR_SYNTAX, "goes on", NULL },
+  { "{\"v\":1,\"type\":\"ping\"}x", SL_NATIVE_MESSAGE_ERROR_SYNTAX, "goes on", NULL },
   { "{\"v\":1,\"type\":\"ping\",\"x\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}",
     SL_NATIVE_MESSAGE_ERROR_SYNTAX, "deeper", NULL },
   { "{\"type\":\"ping\",\"id\":\"a\"}", SL_NATIVE_MESSAGE_ERROR_INVALID, "version", "\"a\"" },
@@ -531,7 +542,8 @@ test_request_accepted (void)
   g_assert_cmpint (request->type, ==, SL_NATIVE_REQUEST_PING);
   g_assert_null (id);
   g_clear_pointer (&request, sl_native_request_free);
-  request = parse_ok ("{\"type\":\"ping\",\"v\":1,\"id\":12.5,\"future\":{\"x\":[1]}}", &id);
+  request = parse_ok (" \r\n\t{\"type\":\"ping\",\"v\":1,\"id\":12.5,\"future\":{\"x\":[1]}}\n ",
+                      &id);
   g_assert_cmpint (request->type, ==, SL_NATIVE_REQUEST_PING);
   g_assert_nonnull (id);
   g_assert_cmpfloat (json_node_get_double (id), ==, 12.5);
@@ -753,8 +765,8 @@ test_manifest_locations (void)
                                                                   SL_MANIFEST_SCOPE_USER));
   g_assert_true (g_str_has_prefix (brave, g_get_user_config_dir ()));
   g_assert_true (g_str_has_suffix (brave, "/BraveSoftware/Brave-Browser/NativeMessagingHosts"));
-  mozilla_file = sl_manifest_location_file (sl_manifest_location_lookup ("firefox",
-                                                                          SL_MANIFEST_SCOPE_SYSTEM));
+  mozilla_file =
+    sl_manifest_location_file (sl_manifest_location_lookup ("firefox", SL_MANIFEST_SCOPE_SYSTEM));
   g_assert_cmpstr (mozilla_file, ==,
                    "/usr/lib/mozilla/native-messaging-hosts/org.sluice.browser_host.json");
   for (gsize i = 0; i < n; i++)
@@ -1891,7 +1903,8 @@ test_diagnose (Fixture       *f,
   g_assert_nonnull (strstr (out, "Brave (user): "));
   g_assert_nonnull (strstr (out, "damaged: The manifest is not valid JSON"));
   g_assert_nonnull (strstr (out, "Vivaldi (user): "));
-  g_assert_nonnull (strstr (out, "Google Chrome (system): /etc/opt/chrome/native-messaging-hosts\n"));
+  g_assert_nonnull (strstr (out, "Google Chrome (system): "
+                                 "/etc/opt/chrome/native-messaging-hosts\n"));
   g_assert_nonnull (strstr (out, "not installed"));
   g_assert_null (strstr (out, "No browser can start the host"));
   g_assert_nonnull (strstr (out, "Daemon: answers on the session bus\n"));

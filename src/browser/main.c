@@ -213,7 +213,8 @@ answer_download (Host            *host,
                                &download_id, &error))
         {
           host_log ("download from %s failed: %s", origin, error->message);
-          return sl_native_reply_error (id, error->message, (guint64 *) ids->data, ids->len);
+          return sl_native_reply_error (id, error->message, &g_array_index (ids, guint64, 0),
+                                        ids->len);
         }
 
       host_log ("download %" G_GUINT64_FORMAT " added from %s (type %s, %" G_GINT64_FORMAT
@@ -222,7 +223,7 @@ answer_download (Host            *host,
       g_array_append_val (ids, download_id);
     }
 
-  return sl_native_reply_ids (id, (guint64 *) ids->data, ids->len);
+  return sl_native_reply_ids (id, &g_array_index (ids, guint64, 0), ids->len);
 }
 
 /* Answers one message. Returns FALSE only when the browser can no longer be written to. */

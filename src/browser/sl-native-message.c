@@ -216,6 +216,31 @@ sl_frame_encode (const char *message)
   return g_bytes_new_take (data, SL_NATIVE_FRAME_HEADER_BYTES + length);
 }
 
+/* @text as one line of valid UTF-8 of at most @max_chars characters: bytes that are not
+ * UTF-8 replaced, control characters and line separators made spaces. */
+static char *
+one_line (const char *text,
+          glong       max_chars)
+{
+  g_autofree char *valid = g_utf8_make_valid (text, -1);
+  GString *line = g_string_new (NULL);
+  glong n_chars = 0;
+
+  for (const char *p = valid; *p != '\0' && n_chars < max_chars;
+       p = g_utf8_next_char (p), n_chars++)
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (g_unichar_iscntrl (c) || g_unichar_type (c) == G_UNICODE_LINE_SEPARATOR ||
+          g_unichar_type (c) == G_UNICODE_PARAGRAPH_SEPARATOR)
+        g_string_append_c (line, ' ');
+      else
+        g_string_append_unichar (line, c);
+    }
+
+  return g_string_free (line, FALSE);
+}
+
 /* Requests */
 
 /* @text in a form that fits in one line of a message: at most QUOTE_MAX_CHARS characters,
@@ -242,6 +267,12 @@ set_invalid (GError     **error,
              const char  *message)
 {
   g_set_error_literal (error, SL_NATIVE_MESSAGE_ERROR, SL_NATIVE_MESSAGE_ERROR_INVALID, message);
+}
+
+static gboolean
+is_json_space (char c)
+{
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
 /* Reads the four hex digits of a \u escape at @start. */
@@ -273,24 +304,45 @@ set_bad_escape (GError **error)
                        _("The message has a malformed \\u escape"));
 }
 
-/* What the JSON parser must not see: nesting deeper than it should recurse; \u escapes that
- * spell no character (a lone or reversed surrogate, which json-glib 1.6 turns into bytes that
- * are not UTF-8); and \u0000, which would cut a string short where the check and the daemon
- * could see different text. A light scan of strings and brackets; the parser judges the
- * rest. */
+/* What the JSON parser must not see: anything but one object (json-glib 1.6 leaks a value
+ * that follows another); nesting deeper than it should recurse; \u escapes that spell no
+ * character (a lone or reversed surrogate, which json-glib 1.6 turns into bytes that are not
+ * UTF-8); and \u0000, which would cut a string short where the check and the daemon could see
+ * different text. A light scan of strings and brackets; the parser judges the rest. */
 static gboolean
 check_structure (const char  *text,
                  gsize        length,
                  GError     **error)
 {
   gboolean in_string = FALSE;
+  gboolean ended = FALSE;
   guint depth = 0;
+  gsize i = 0;
 
-  for (gsize i = 0; i < length; i++)
+  while (i < length && is_json_space (text[i]))
+    i++;
+  if (i == length || text[i] != '{')
+    {
+      g_set_error_literal (error, SL_NATIVE_MESSAGE_ERROR, SL_NATIVE_MESSAGE_ERROR_SYNTAX,
+                           _("The message is not a JSON object"));
+      return FALSE;
+    }
+
+  for (; i < length; i++)
     {
       char c = text[i];
 
-      if (in_string)
+      if (ended)
+        {
+          if (!is_json_space (c))
+            {
+              g_set_error_literal (error, SL_NATIVE_MESSAGE_ERROR,
+                                   SL_NATIVE_MESSAGE_ERROR_SYNTAX,
+                                   _("The message goes on after its JSON object"));
+              return FALSE;
+            }
+        }
+      else if (in_string)
         {
           if (c == '\\' && i + 1 < length && text[i + 1] == 'u')
             {
@@ -339,7 +391,7 @@ check_structure (const char  *text,
             }
         }
       else if ((c == ']' || c == '}') && depth > 0)
-        depth--;
+        ended = --depth == 0;
     }
 
   return TRUE;
@@ -712,8 +764,11 @@ sl_native_request_parse (const char  *message,
   parser = json_parser_new ();
   if (!json_parser_load_from_data (parser, message, length, &parse_error))
     {
+      /* The parser quotes the input, cut at any byte. */
+      g_autofree char *reason = one_line (parse_error->message, REPLY_ERROR_MAX_CHARS);
+
       g_set_error (error, SL_NATIVE_MESSAGE_ERROR, SL_NATIVE_MESSAGE_ERROR_SYNTAX,
-                   _("The message is not valid JSON: %s"), parse_error->message);
+                   _("The message is not valid JSON: %s"), reason);
       return NULL;
     }
   root = json_parser_get_root (parser);
@@ -933,24 +988,10 @@ sl_native_reply_error (JsonNode      *id,
                        gsize          n_ids)
 {
   JsonBuilder *builder = reply_begin (id, FALSE);
-  g_autofree char *valid = g_utf8_make_valid (message, -1);
-  g_autoptr (GString) line = g_string_new (NULL);
-  glong n_chars = 0;
-
-  for (const char *p = valid; *p != '\0' && n_chars < REPLY_ERROR_MAX_CHARS;
-       p = g_utf8_next_char (p), n_chars++)
-    {
-      gunichar c = g_utf8_get_char (p);
-
-      if (g_unichar_iscntrl (c) || g_unichar_type (c) == G_UNICODE_LINE_SEPARATOR ||
-          g_unichar_type (c) == G_UNICODE_PARAGRAPH_SEPARATOR)
-        g_string_append_c (line, ' ');
-      else
-        g_string_append_unichar (line, c);
-    }
+  g_autofree char *line = one_line (message, REPLY_ERROR_MAX_CHARS);
 
   json_builder_set_member_name (builder, "error");
-  json_builder_add_string_value (builder, line->str);
+  json_builder_add_string_value (builder, line);
   if (n_ids > 0)
     add_ids (builder, ids, n_ids);
   return reply_end (builder);
