@@ -12,7 +12,7 @@
 
 set -u
 
-targets=(content-disposition uri resume-data links)
+targets=(content-disposition uri resume-data links native-message)
 
 if [ $# -ne 2 ] || ! [[ $2 =~ ^[1-9][0-9]*$ ]]; then
   echo "Usage: $0 BUILD_DIR SECONDS" >&2

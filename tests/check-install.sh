@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # check-install.sh BUILD PREFIX APP_ID: installs the build into a temporary DESTDIR with
 # `meson install` and checks that everything a desktop needs is there and fits together: the
-# three programs (which start), the desktop entry and metainfo, the D-Bus service files whose
+# programs (which start), the desktop entry and metainfo, the D-Bus service files whose
 # Exec lines name installed programs, the D-Bus interface, the settings schema (which compiles),
 # the application icons and the German translation.
 #
@@ -31,7 +31,7 @@ if ! meson install -C "$build" --destdir "$destdir" --no-rebuild --quiet >"$dest
 fi
 rm -f "$destdir.log"
 
-for program in sluice sluiced sluicectl; do
+for program in sluice sluiced sluicectl sluice-browser-host; do
   [ -x "$root/bin/$program" ] || fail "bin/$program"
 done
 for file in \
@@ -76,6 +76,7 @@ fi
 # The installed programs run without the build tree.
 "$root/bin/sluicectl" --version >/dev/null 2>&1 || fail "bin/sluicectl --version fails"
 "$root/bin/sluiced" --version >/dev/null 2>&1 || fail "bin/sluiced --version fails"
+"$root/bin/sluice-browser-host" --version >/dev/null 2>&1 || fail "bin/sluice-browser-host --version fails"
 
 [ "$status" = 0 ] && echo "installed into $prefix under a DESTDIR: complete"
 exit "$status"
