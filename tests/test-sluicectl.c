@@ -2,7 +2,8 @@
  *
  * `sluicectl get` as a user runs it: a subprocess, its exit codes, its one-line errors, its
  * signals, and re-running the same command to resume. Also the usage errors of every verb,
- * and `sluicectl wait` against a daemon on a private bus.
+ * `sluicectl wait` against a daemon on a private bus, and `sluicectl browser` writing,
+ * checking and removing the browsers' manifests under a home folder of the test's.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 
 #include "sl-resume-data.h"
 #include "sl-test-server.h"
@@ -620,6 +622,11 @@ test_usage_lines (Fixture       *fixture,
     { "remove", "remove", "x1", NULL },
     { "wait", "wait", "abc", NULL },
     { "wait", "wait", NULL },
+    { "browser", "browser", NULL },
+    { "browser", "browser", "frobnicate", NULL },
+    { "browser", "browser", "status", "extra", NULL },
+    { "browser", "browser", "install", "--browser", "netscape", NULL },
+    { "browser", "browser", "uninstall", "--bogus", NULL },
     { NULL, "frobnicate", NULL },
     { NULL, "--bogus", NULL },
   };
@@ -1480,6 +1487,456 @@ test_same_file_twice (Fixture       *fixture,
   g_free (growth.resume_path);
 }
 
+/* sluicectl browser: the per-user manifests, under a home and a configuration folder of the
+ * test's own (apart, so that XDG_CONFIG_HOME is seen to count), naming a stand-in host. */
+
+#define MANIFEST_NAME "org.sluice.browser_host.json"
+
+typedef struct
+{
+  char *home;
+  char *config;
+  char *host;
+} BrowserDirs;
+
+static void
+browser_dirs_init (Fixture     *fixture,
+                   BrowserDirs *dirs)
+{
+  g_autofree char *bin = g_build_filename (fixture->dir_path, "bin", NULL);
+  g_autoptr (GError) error = NULL;
+
+  dirs->home = g_build_filename (fixture->dir_path, "home", NULL);
+  dirs->config = g_build_filename (fixture->dir_path, "config", NULL);
+  dirs->host = g_build_filename (bin, "sluice-browser-host", NULL);
+  g_assert_no_errno (g_mkdir_with_parents (dirs->home, 0700));
+  g_assert_no_errno (g_mkdir_with_parents (dirs->config, 0700));
+  g_assert_no_errno (g_mkdir_with_parents (bin, 0700));
+  g_file_set_contents (dirs->host, "#!/bin/sh\nexit 0\n", -1, &error);
+  g_assert_no_error (error);
+  g_assert_no_errno (g_chmod (dirs->host, 0755));
+}
+
+static void
+browser_dirs_clear (BrowserDirs *dirs)
+{
+  g_clear_pointer (&dirs->home, g_free);
+  g_clear_pointer (&dirs->config, g_free);
+  g_clear_pointer (&dirs->host, g_free);
+}
+
+static GSubprocessLauncher *
+browser_launcher_new (Fixture           *fixture,
+                      const BrowserDirs *dirs)
+{
+  GSubprocessLauncher *launcher = launcher_new (fixture);
+
+  g_subprocess_launcher_setenv (launcher, "HOME", dirs->home, TRUE);
+  if (dirs->config != NULL)
+    g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", dirs->config, TRUE);
+  else
+    g_subprocess_launcher_unsetenv (launcher, "XDG_CONFIG_HOME");
+  g_subprocess_launcher_setenv (launcher, "SLUICE_BROWSER_HOST", dirs->host, TRUE);
+  return launcher;
+}
+
+#define run_browser(fixture, dirs, result, ...)                                                \
+  G_STMT_START {                                                                               \
+    g_autoptr (GSubprocessLauncher) _launcher = browser_launcher_new (fixture, dirs);          \
+    run_with (_launcher, result, "browser", __VA_ARGS__);                                      \
+  } G_STMT_END
+
+/* Where each browser's manifest goes, under @dirs: Firefox-like ones under the home folder,
+ * Chromium-like ones under the configuration folder. */
+static char *
+firefox_manifest (const BrowserDirs *dirs)
+{
+  return g_build_filename (dirs->home, ".mozilla", "native-messaging-hosts", MANIFEST_NAME,
+                           NULL);
+}
+
+static char *
+librewolf_manifest (const BrowserDirs *dirs)
+{
+  return g_build_filename (dirs->home, ".librewolf", "native-messaging-hosts", MANIFEST_NAME,
+                           NULL);
+}
+
+static char *
+config_manifest (const BrowserDirs *dirs,
+                 const char        *profile)
+{
+  const char *config = dirs->config;
+  g_autofree char *default_config = g_build_filename (dirs->home, ".config", NULL);
+
+  return g_build_filename (config ? config : default_config, profile, "NativeMessagingHosts",
+                           MANIFEST_NAME, NULL);
+}
+
+static void
+assert_has_line (const char *text,
+                 const char *prefix)
+{
+  g_auto (GStrv) lines = g_strsplit (text ? text : "", "\n", -1);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (g_str_has_prefix (lines[i], prefix))
+      return;
+  g_error ("no line starts with “%s” in:\n%s", prefix, text);
+}
+
+static void
+assert_exists (const char *path,
+               gboolean    exists)
+{
+  if (g_file_test (path, G_FILE_TEST_EXISTS) != exists)
+    g_error ("%s %s", path, exists ? "is missing" : "should not be there");
+}
+
+/* The manifest at @path, parsed with json-glib: our host, the stand-in program, stdio, and
+ * the extension of its family, by id or by origin. */
+static void
+assert_manifest (const char *path,
+                 const char *host,
+                 gboolean    firefox)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  JsonObject *object;
+  JsonArray *allowed;
+
+  json_parser_load_from_file (parser, path, &error);
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)));
+  object = json_node_get_object (json_parser_get_root (parser));
+
+  g_assert_cmpstr (json_object_get_string_member (object, "name"), ==,
+                   "org.sluice.browser_host");
+  g_assert_cmpstr (json_object_get_string_member (object, "path"), ==, host);
+  g_assert_cmpstr (json_object_get_string_member (object, "type"), ==, "stdio");
+  g_assert_nonnull (json_object_get_string_member (object, "description"));
+  g_assert_cmpuint (json_object_get_size (object), ==, 5);
+  if (firefox)
+    {
+      g_assert_false (json_object_has_member (object, "allowed_origins"));
+      allowed = json_object_get_array_member (object, "allowed_extensions");
+      g_assert_cmpuint (json_array_get_length (allowed), ==, 1);
+      g_assert_cmpstr (json_array_get_string_element (allowed, 0), ==, "browser@sluice.org");
+    }
+  else
+    {
+      g_assert_false (json_object_has_member (object, "allowed_extensions"));
+      allowed = json_object_get_array_member (object, "allowed_origins");
+      g_assert_cmpuint (json_array_get_length (allowed), ==, 1);
+      g_assert_cmpstr (json_array_get_string_element (allowed, 0), ==,
+                       "chrome-extension://cdhpdnmokchopihnkakdmfgkohdnogjp/");
+    }
+}
+
+static void
+write_text (const char *path,
+            const char *text)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_file_set_contents (path, text, -1, &error);
+  g_assert_no_error (error);
+}
+
+/* install writes the manifests of the browsers in use, Firefox and Chromium always, into the
+ * folders of $HOME and $XDG_CONFIG_HOME; status then says each is ok; a second install leaves
+ * them be; --browser sets up one that is not in use. */
+static void
+test_browser_install (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  BrowserDirs dirs = { 0 };
+  g_autofree char *firefox = NULL;
+  g_autofree char *chromium = NULL;
+  g_autofree char *vivaldi = NULL;
+  g_autofree char *chrome = NULL;
+  g_autofree char *librewolf = NULL;
+  g_autofree char *vivaldi_profile = NULL;
+  g_autofree char *home_config = NULL;
+  g_autoptr (GBytes) before = NULL;
+  g_autoptr (GBytes) after = NULL;
+  Result result = { 0 };
+
+  browser_dirs_init (fixture, &dirs);
+  firefox = firefox_manifest (&dirs);
+  chromium = config_manifest (&dirs, "chromium");
+  vivaldi = config_manifest (&dirs, "vivaldi");
+  chrome = config_manifest (&dirs, "google-chrome");
+  librewolf = librewolf_manifest (&dirs);
+  home_config = g_build_filename (dirs.home, ".config", NULL);
+  /* Vivaldi has run here: its own folder exists. */
+  vivaldi_profile = g_build_filename (dirs.config, "vivaldi", NULL);
+  g_assert_no_errno (g_mkdir_with_parents (vivaldi_profile, 0700));
+
+  run_browser (fixture, &dirs, &result, "install", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_cmpstr (result.err, ==, "");
+  assert_has_line (result.out, "Firefox: installed ");
+  assert_has_line (result.out, "Chromium: installed ");
+  assert_has_line (result.out, "Vivaldi: installed ");
+  assert_has_line (result.out, "Google Chrome: not in use");
+  assert_has_line (result.out, "LibreWolf: not in use");
+  g_assert_cmpuint (count_lines (result.out), ==, 7);
+  result_clear (&result);
+
+  assert_manifest (firefox, dirs.host, TRUE);
+  assert_manifest (chromium, dirs.host, FALSE);
+  assert_manifest (vivaldi, dirs.host, FALSE);
+  assert_exists (chrome, FALSE);
+  assert_exists (librewolf, FALSE);
+  /* $XDG_CONFIG_HOME, not ~/.config. */
+  assert_exists (home_config, FALSE);
+
+  run_browser (fixture, &dirs, &result, "status", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_cmpstr (result.err, ==, "");
+  assert_has_line (result.out, "Firefox: ok (");
+  assert_has_line (result.out, "Chromium: ok (");
+  assert_has_line (result.out, "Vivaldi: ok (");
+  assert_has_line (result.out, "Google Chrome: not in use");
+  g_assert_cmpuint (count_lines (result.out), ==, 7);
+  result_clear (&result);
+
+  /* Set up already: nothing is rewritten. */
+  before = read_file_bytes (firefox);
+  run_browser (fixture, &dirs, &result, "install", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  assert_has_line (result.out, "Firefox: already set up");
+  assert_has_line (result.out, "Vivaldi: already set up");
+  result_clear (&result);
+  after = read_file_bytes (firefox);
+  sl_assert_bytes_equal (after, before);
+
+  /* One browser, named, even though it has not run here. */
+  run_browser (fixture, &dirs, &result, "install", "--browser", "librewolf", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_cmpuint (count_lines (result.out), ==, 1);
+  assert_has_line (result.out, "LibreWolf: installed ");
+  result_clear (&result);
+  assert_manifest (librewolf, dirs.host, TRUE);
+  assert_exists (chrome, FALSE);
+
+  run_browser (fixture, &dirs, &result, "status", "--browser", "librewolf", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_cmpuint (count_lines (result.out), ==, 1);
+  assert_has_line (result.out, "LibreWolf: ok (");
+  result_clear (&result);
+
+  /* Without $XDG_CONFIG_HOME the Chromium kind goes under ~/.config. */
+  g_clear_pointer (&dirs.config, g_free);
+  g_clear_pointer (&chromium, g_free);
+  chromium = config_manifest (&dirs, "chromium");
+  run_browser (fixture, &dirs, &result, "install", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  assert_has_line (result.out, "Firefox: already set up");
+  assert_has_line (result.out, "Chromium: installed ");
+  result_clear (&result);
+  assert_manifest (chromium, dirs.host, FALSE);
+
+  browser_dirs_clear (&dirs);
+}
+
+/* status tells, browser by browser, a manifest that differs, one that names a program that is
+ * not there, and one that is missing, and fails; install repairs them all. */
+static void
+test_browser_status (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  BrowserDirs dirs = { 0 };
+  g_autofree char *firefox = NULL;
+  g_autofree char *chromium = NULL;
+  g_autofree char *vivaldi = NULL;
+  g_autofree char *vivaldi_profile = NULL;
+  g_autofree char *stale = NULL;
+  g_autofree char *elsewhere = NULL;
+  g_autoptr (GBytes) firefox_fresh = NULL;
+  g_autoptr (GBytes) chromium_fresh = NULL;
+  g_autoptr (GBytes) vivaldi_fresh = NULL;
+  Result result = { 0 };
+
+  browser_dirs_init (fixture, &dirs);
+  firefox = firefox_manifest (&dirs);
+  chromium = config_manifest (&dirs, "chromium");
+  vivaldi = config_manifest (&dirs, "vivaldi");
+  vivaldi_profile = g_build_filename (dirs.config, "vivaldi", NULL);
+  g_assert_no_errno (g_mkdir_with_parents (vivaldi_profile, 0700));
+
+  /* Nothing yet. */
+  run_browser (fixture, &dirs, &result, "status", NULL);
+  g_assert_cmpint (result.status, ==, 4);
+  assert_has_line (result.out, "Firefox: not installed");
+  assert_has_line (result.out, "Chromium: not installed");
+  assert_has_line (result.out, "Vivaldi: not installed");
+  assert_has_line (result.out, "Brave: not in use");
+  assert_one_error_line (&result, "sluicectl browser install");
+  result_clear (&result);
+
+  run_browser (fixture, &dirs, &result, "install", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  result_clear (&result);
+  firefox_fresh = read_file_bytes (firefox);
+  chromium_fresh = read_file_bytes (chromium);
+  vivaldi_fresh = read_file_bytes (vivaldi);
+
+  /* Firefox's lists another extension; Chromium's starts a program that is gone; Vivaldi's
+   * is missing. */
+  stale = g_strdup_printf ("{\"name\": \"org.sluice.browser_host\", \"description\": \"x\", "
+                           "\"path\": \"%s\", \"type\": \"stdio\", "
+                           "\"allowed_extensions\": [\"other@example.org\"]}\n", dirs.host);
+  write_text (firefox, stale);
+  elsewhere = g_strdup_printf ("{\"name\": \"org.sluice.browser_host\", \"description\": \"x\", "
+                               "\"path\": \"%s/gone/sluice-browser-host\", \"type\": \"stdio\", "
+                               "\"allowed_origins\": "
+                               "[\"chrome-extension://cdhpdnmokchopihnkakdmfgkohdnogjp/\"]}\n",
+                               fixture->dir_path);
+  write_text (chromium, elsewhere);
+  g_assert_no_errno (g_unlink (vivaldi));
+
+  run_browser (fixture, &dirs, &result, "status", NULL);
+  g_assert_cmpint (result.status, ==, 4);
+  assert_has_line (result.out, "Firefox: stale (");
+  assert_has_line (result.out, "Chromium: missing program (");
+  g_assert_nonnull (strstr (result.out, "/gone/sluice-browser-host"));
+  assert_has_line (result.out, "Vivaldi: not installed");
+  assert_has_line (result.out, "LibreWolf: not in use");
+  g_assert_cmpuint (count_lines (result.out), ==, 7);
+  assert_one_error_line (&result, "sluicectl browser install");
+  result_clear (&result);
+
+  /* The same layout, other spacing: still ok. */
+  {
+    g_autoptr (JsonParser) parser = json_parser_new ();
+    g_autoptr (GError) error = NULL;
+    g_autofree char *spaced = NULL;
+    gsize size;
+    const char *fresh = g_bytes_get_data (firefox_fresh, &size);
+
+    json_parser_load_from_data (parser, fresh, size, &error);
+    g_assert_no_error (error);
+    spaced = g_strdup_printf ("{\"type\":\"stdio\",\"allowed_extensions\":"
+                              "[\"browser@sluice.org\"],\"path\":\"%s\","
+                              "\"name\":\"org.sluice.browser_host\",\"description\":\"%s\"}",
+                              dirs.host,
+                              json_object_get_string_member (
+                                json_node_get_object (json_parser_get_root (parser)),
+                                "description"));
+
+    write_text (firefox, spaced);
+    run_browser (fixture, &dirs, &result, "status", "--browser", "firefox", NULL);
+    g_assert_cmpint (result.status, ==, 0);
+    assert_has_line (result.out, "Firefox: ok (");
+    result_clear (&result);
+    write_text (firefox, stale);
+  }
+
+  run_browser (fixture, &dirs, &result, "install", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  assert_has_line (result.out, "Firefox: repaired ");
+  assert_has_line (result.out, "Chromium: repaired ");
+  assert_has_line (result.out, "Vivaldi: installed ");
+  result_clear (&result);
+  {
+    g_autoptr (GBytes) firefox_now = read_file_bytes (firefox);
+    g_autoptr (GBytes) chromium_now = read_file_bytes (chromium);
+    g_autoptr (GBytes) vivaldi_now = read_file_bytes (vivaldi);
+
+    sl_assert_bytes_equal (firefox_now, firefox_fresh);
+    sl_assert_bytes_equal (chromium_now, chromium_fresh);
+    sl_assert_bytes_equal (vivaldi_now, vivaldi_fresh);
+  }
+
+  run_browser (fixture, &dirs, &result, "status", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_cmpstr (result.err, ==, "");
+  result_clear (&result);
+
+  /* The host itself gone: every manifest points at nothing, and install will not write
+   * manifests that name nothing. */
+  g_assert_no_errno (g_unlink (dirs.host));
+  run_browser (fixture, &dirs, &result, "status", NULL);
+  g_assert_cmpint (result.status, ==, 4);
+  assert_has_line (result.out, "Firefox: missing program (");
+  assert_has_line (result.out, "Vivaldi: missing program (");
+  result_clear (&result);
+
+  g_assert_no_errno (g_unlink (vivaldi));
+  run_browser (fixture, &dirs, &result, "install", NULL);
+  g_assert_cmpint (result.status, ==, 4);
+  g_assert_cmpstr (result.out, ==, "");
+  assert_one_error_line (&result, dirs.host);
+  result_clear (&result);
+  assert_exists (vivaldi, FALSE);
+
+  browser_dirs_clear (&dirs);
+}
+
+/* uninstall removes our manifests and nothing else: other hosts' manifests and the folders
+ * stay, and so does a file under our name that registers another host. */
+static void
+test_browser_uninstall (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  BrowserDirs dirs = { 0 };
+  g_autofree char *firefox = NULL;
+  g_autofree char *chromium = NULL;
+  g_autofree char *other = NULL;
+  g_autofree char *folder = NULL;
+  Result result = { 0 };
+
+  browser_dirs_init (fixture, &dirs);
+  firefox = firefox_manifest (&dirs);
+  chromium = config_manifest (&dirs, "chromium");
+  folder = g_path_get_dirname (firefox);
+
+  run_browser (fixture, &dirs, &result, "install", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  result_clear (&result);
+  other = g_build_filename (folder, "com.example.other.json", NULL);
+  write_text (other, "{\"name\": \"com.example.other\", \"path\": \"/bin/true\", "
+                     "\"type\": \"stdio\", \"allowed_extensions\": [\"x@example.org\"]}\n");
+
+  run_browser (fixture, &dirs, &result, "uninstall", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_cmpstr (result.err, ==, "");
+  assert_has_line (result.out, "Firefox: removed ");
+  assert_has_line (result.out, "Chromium: removed ");
+  assert_has_line (result.out, "Vivaldi: not installed");
+  result_clear (&result);
+  assert_exists (firefox, FALSE);
+  assert_exists (chromium, FALSE);
+  assert_exists (other, TRUE);
+  g_assert_true (g_file_test (folder, G_FILE_TEST_IS_DIR));
+
+  run_browser (fixture, &dirs, &result, "status", NULL);
+  g_assert_cmpint (result.status, ==, 4);
+  assert_has_line (result.out, "Firefox: not installed");
+  assert_has_line (result.out, "Chromium: not installed");
+  result_clear (&result);
+
+  /* Nothing left to remove is no error. */
+  run_browser (fixture, &dirs, &result, "uninstall", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  assert_has_line (result.out, "Firefox: not installed");
+  result_clear (&result);
+
+  /* Another program's host under our name stays, and uninstall says so. */
+  write_text (firefox, "{\"name\": \"com.example.other\", \"path\": \"/bin/true\", "
+                       "\"type\": \"stdio\", \"allowed_extensions\": [\"x@example.org\"]}\n");
+  run_browser (fixture, &dirs, &result, "uninstall", "--browser", "firefox", NULL);
+  g_assert_cmpint (result.status, ==, 4);
+  g_assert_cmpstr (result.out, ==, "");
+  assert_one_error_line (&result, "another host");
+  result_clear (&result);
+  assert_exists (firefox, TRUE);
+
+  browser_dirs_clear (&dirs);
+}
+
 #define ADD(path, func) \
   g_test_add ("/sluicectl/" path, Fixture, NULL, fixture_setup, func, fixture_teardown)
 #define ADD_DAEMON(path, func) \
@@ -1512,6 +1969,9 @@ main (int    argc,
   ADD ("output-exists", test_output_exists);
   ADD ("same-file-twice", test_same_file_twice);
   ADD ("length-unchecked", test_length_unchecked);
+  ADD ("browser-install", test_browser_install);
+  ADD ("browser-status", test_browser_status);
+  ADD ("browser-uninstall", test_browser_uninstall);
   ADD_DAEMON ("wait-outcomes", test_wait_outcomes);
   ADD_DAEMON ("resume-then-wait", test_resume_then_wait);
 

@@ -8,7 +8,8 @@
  * narrow the rows, the empty state shows when there is nothing, links pasted or dropped are
  * added. The application itself, run in this process against a stand-in for the desktop's
  * notification server and file manager on the bus, tells of downloads that end and stays in
- * the background for them. The last test runs the `sluice` program twice, as a desktop would.
+ * the background for them. The `sluice` program runs twice, as a desktop would start it. The
+ * preferences' Browser Integration page shows each browser and sets them up.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -21,14 +22,17 @@
 #include <sys/prctl.h>
 
 #include <adwaita.h>
+#include <glib/gstdio.h>
 #include <gdk/x11/gdkx.h>
 #include <X11/extensions/XTest.h>
 #include <X11/keysym.h>
 
 #include "sl-add-dialog.h"
 #include "sl-application.h"
+#include "sl-browser-manifest.h"
 #include "sl-download-list.h"
 #include "sl-download-row.h"
+#include "sl-preferences-window.h"
 #include "sl-test-server.h"
 #include "sl-test-utils.h"
 #include "sl-window.h"
@@ -2006,6 +2010,158 @@ test_second_instance (Fixture       *f,
   g_assert_nonnull (g_subprocess_get_identifier (f->daemon));
 }
 
+/* The Browser Integration page of the preferences: a row per browser with its state, and
+ * Set Up writing the manifests under the test's home folder, as `sluicectl browser install`
+ * does. No daemon is needed for it. */
+
+typedef struct
+{
+  AdwActionRow *row;
+  const char   *subtitle;
+} RowWait;
+
+static gboolean
+row_subtitle_is (gpointer data)
+{
+  RowWait *wait = data;
+
+  return g_strcmp0 (adw_action_row_get_subtitle (wait->row), wait->subtitle) == 0;
+}
+
+static void
+wait_row_subtitle (AdwActionRow *row,
+                   const char   *subtitle)
+{
+  RowWait wait = { row, subtitle };
+
+  if (!sl_test_iterate_until (NULL, row_subtitle_is, &wait, SHORT_MS))
+    g_error ("the row of %s says “%s”, not “%s”",
+             adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)),
+             adw_action_row_get_subtitle (row), subtitle);
+}
+
+static AdwActionRow *
+browser_row (GtkWidget  *list,
+             const char *id)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (list); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    if (g_strcmp0 (gtk_widget_get_name (child), id) == 0)
+      return ADW_ACTION_ROW (child);
+
+  g_error ("no row for %s", id);
+  return NULL;
+}
+
+static void
+assert_manifest_names (const char *path,
+                       const char *host)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SlBrowserManifest) manifest = sl_browser_manifest_load (path, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (manifest->name, ==, "org.sluice.browser_host");
+  g_assert_cmpstr (manifest->path, ==, host);
+}
+
+static void
+test_preferences_browsers (void)
+{
+  g_autoptr (GSettings) settings = g_settings_new ("org.sluice.Sluice");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *bin = g_build_filename (g_get_user_cache_dir (), "bin", NULL);
+  g_autofree char *host = g_build_filename (bin, "sluice-browser-host", NULL);
+  g_autofree char *firefox = g_build_filename (g_get_home_dir (), ".mozilla",
+                                               "native-messaging-hosts",
+                                               "org.sluice.browser_host.json", NULL);
+  g_autofree char *chromium = g_build_filename (g_get_user_config_dir (), "chromium",
+                                                "NativeMessagingHosts",
+                                                "org.sluice.browser_host.json", NULL);
+  g_autofree char *vivaldi = g_build_filename (g_get_user_config_dir (), "vivaldi", NULL);
+  g_autofree char *saved_host = g_strdup (g_getenv ("SLUICE_BROWSER_HOST"));
+  SlPreferencesWindow *prefs;
+  AdwPreferencesPage *page;
+  GtkWidget *list;
+  GtkWidget *child;
+  const SlManifestLocation *locations;
+  g_autoptr (GPtrArray) browsers = g_ptr_array_new ();
+  gsize n_locations;
+  guint n_rows = 0;
+
+  /* A stand-in for the host, which the manifests name. */
+  g_assert_no_errno (g_mkdir_with_parents (bin, 0700));
+  g_file_set_contents (host, "#!/bin/sh\nexit 0\n", -1, &error);
+  g_assert_no_error (error);
+  g_assert_no_errno (g_chmod (host, 0755));
+  g_setenv ("SLUICE_BROWSER_HOST", host, TRUE);
+
+  /* GTK owns the window; the test's own reference sees it finalised. */
+  prefs = g_object_ref (sl_preferences_window_new (NULL, settings));
+  gtk_window_present (GTK_WINDOW (prefs));
+
+  adw_preferences_window_set_visible_page_name (ADW_PREFERENCES_WINDOW (prefs), "browsers");
+  page = adw_preferences_window_get_visible_page (ADW_PREFERENCES_WINDOW (prefs));
+  g_assert_nonnull (page);
+  g_assert_cmpstr (adw_preferences_page_get_title (page), ==, "Browser Integration");
+
+  /* A row per browser of the user's folders, in the order of the table. */
+  locations = sl_manifest_locations (&n_locations);
+  for (gsize i = 0; i < n_locations; i++)
+    if (locations[i].scope == SL_MANIFEST_SCOPE_USER)
+      g_ptr_array_add (browsers, (gpointer) locations[i].browser);
+  g_assert_cmpuint (browsers->len, ==, 7);
+  list = GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (prefs),
+                                                    SL_TYPE_PREFERENCES_WINDOW, "browser_list"));
+  for (child = gtk_widget_get_first_child (list); child != NULL;
+       child = gtk_widget_get_next_sibling (child), n_rows++)
+    {
+      g_assert_true (ADW_IS_ACTION_ROW (child));
+      g_assert_cmpuint (n_rows, <, browsers->len);
+      g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (child)), ==,
+                       g_ptr_array_index (browsers, n_rows));
+    }
+  g_assert_cmpuint (n_rows, ==, browsers->len);
+
+  /* Nothing is set up yet; Firefox and Chromium are set up even before they have run. */
+  wait_row_subtitle (browser_row (list, "firefox"), "Not set up");
+  wait_row_subtitle (browser_row (list, "chromium"), "Not set up");
+  wait_row_subtitle (browser_row (list, "vivaldi"), "Not found on this computer");
+  g_assert_false (g_file_test (firefox, G_FILE_TEST_EXISTS));
+
+  gtk_widget_activate_action (GTK_WIDGET (prefs), "preferences.set-up-browsers", NULL);
+  wait_row_subtitle (browser_row (list, "firefox"), "Set up");
+  wait_row_subtitle (browser_row (list, "chromium"), "Set up");
+  wait_row_subtitle (browser_row (list, "vivaldi"), "Not found on this computer");
+  assert_manifest_names (firefox, host);
+  assert_manifest_names (chromium, host);
+  g_assert_false (g_file_test (vivaldi, G_FILE_TEST_EXISTS));
+
+  /* Out of date, as the page shows it once opened again; Repair rewrites it. */
+  g_file_set_contents (firefox, "{}", -1, &error);
+  g_assert_no_error (error);
+  gtk_window_destroy (GTK_WINDOW (prefs));
+  g_assert_finalize_object (prefs);
+
+  /* GTK owns the window; the test's own reference sees it finalised. */
+  prefs = g_object_ref (sl_preferences_window_new (NULL, settings));
+  gtk_window_present (GTK_WINDOW (prefs));
+  list = GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (prefs),
+                                                    SL_TYPE_PREFERENCES_WINDOW, "browser_list"));
+  wait_row_subtitle (browser_row (list, "firefox"), "Out of date");
+  wait_row_subtitle (browser_row (list, "chromium"), "Set up");
+  gtk_widget_activate_action (GTK_WIDGET (prefs), "preferences.set-up-browsers", NULL);
+  wait_row_subtitle (browser_row (list, "firefox"), "Set up");
+  assert_manifest_names (firefox, host);
+
+  gtk_window_destroy (GTK_WINDOW (prefs));
+  g_assert_finalize_object (prefs);
+  if (saved_host != NULL)
+    g_setenv ("SLUICE_BROWSER_HOST", saved_host, TRUE);
+  else
+    g_unsetenv ("SLUICE_BROWSER_HOST");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2051,6 +2207,7 @@ main (int   argc,
   ADD_TEST ("/window/copy-paste-drop", test_copy_paste);
   ADD_TEST ("/window/notifications", test_notifications);
   ADD_TEST ("/window/second-instance", test_second_instance);
+  g_test_add_func ("/window/preferences-browsers", test_preferences_browsers);
 
 #undef ADD_TEST
 

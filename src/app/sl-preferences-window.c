@@ -7,10 +7,13 @@
 
 #include <glib/gi18n.h>
 
+#include "sl-browser-setup.h"
 #include "sl-preferences-window.h"
 
 /* Preferences, all GSettings: the window binds each control to its key, and the application
- * carries what concerns the daemon (the maximum of active downloads) over to it. */
+ * carries what concerns the daemon (the maximum of active downloads) over to it. The Browser
+ * Integration page shows and sets up the browsers' manifests with the code of `sluicectl
+ * browser`, in a thread. */
 
 struct _SlPreferencesWindow
 {
@@ -23,6 +26,12 @@ struct _SlPreferencesWindow
   GtkWidget            *ask_switch;
   GtkAdjustment        *max_active_adjustment;
   GtkWidget            *notify_switch;
+
+  GtkWidget            *set_up_button;
+  GtkListBox           *browser_list;
+  GPtrArray            *browser_rows;     /* AdwActionRow, in the order of the browser table */
+  GCancellable         *cancellable;
+  gboolean              setting_up;
 };
 
 G_DEFINE_FINAL_TYPE (SlPreferencesWindow, sl_preferences_window, ADW_TYPE_PREFERENCES_WINDOW)
@@ -87,10 +96,163 @@ choose_folder_action (GtkWidget  *widget,
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
 }
 
+static const char *
+describe_browser (const SlBrowserSetupEntry *entry)
+{
+  switch (entry->state)
+    {
+    case SL_BROWSER_SETUP_OK:
+      return _("Set up");
+
+    case SL_BROWSER_SETUP_STALE:
+      return _("Out of date");
+
+    case SL_BROWSER_SETUP_MISSING_HOST:
+      return _("Starts a program that is missing");
+
+    case SL_BROWSER_SETUP_ABSENT:
+    default:
+      return entry->in_use ? _("Not set up") : _("Not found on this computer");
+    }
+}
+
+static void
+show_browsers (SlPreferencesWindow *self,
+               GPtrArray           *entries)
+{
+  gboolean repair = FALSE;
+
+  for (guint i = 0; i < entries->len && i < self->browser_rows->len; i++)
+    {
+      const SlBrowserSetupEntry *entry = g_ptr_array_index (entries, i);
+      AdwActionRow *row = g_ptr_array_index (self->browser_rows, i);
+      GtkImage *icon = g_object_get_data (G_OBJECT (row), "state-icon");
+      const char *icon_name = NULL;
+
+      adw_action_row_set_subtitle (row, describe_browser (entry));
+      if (entry->state == SL_BROWSER_SETUP_OK)
+        icon_name = "emblem-ok-symbolic";
+      else if (entry->state != SL_BROWSER_SETUP_ABSENT)
+        {
+          icon_name = "dialog-warning-symbolic";
+          repair = TRUE;
+        }
+      gtk_image_set_from_icon_name (icon, icon_name);
+      gtk_widget_set_visible (GTK_WIDGET (icon), icon_name != NULL);
+    }
+
+  gtk_button_set_label (GTK_BUTTON (self->set_up_button), repair ? _("_Repair") : _("_Set Up"));
+}
+
+static void
+on_browser_status_cb (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  g_autoptr (GPtrArray) entries = NULL;
+  g_autoptr (GError) error = NULL;
+
+  /* Cancelled when the window goes: then @user_data is no more. */
+  entries = sl_browser_setup_status_finish (result, &error);
+  if (entries == NULL)
+    return;
+
+  show_browsers (SL_PREFERENCES_WINDOW (user_data), entries);
+}
+
+static void
+on_browsers_set_up_cb (GObject      *source,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  SlPreferencesWindow *self;
+  g_autoptr (GPtrArray) entries = NULL;
+  g_autoptr (GError) error = NULL;
+  const GError *first_error = NULL;
+  g_autoptr (AdwToast) toast = NULL;
+
+  entries = sl_browser_setup_install_finish (result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  self = SL_PREFERENCES_WINDOW (user_data);
+  self->setting_up = FALSE;
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "preferences.set-up-browsers", TRUE);
+
+  if (entries != NULL)
+    {
+      show_browsers (self, entries);
+      for (guint i = 0; i < entries->len && first_error == NULL; i++)
+        first_error = ((SlBrowserSetupEntry *) g_ptr_array_index (entries, i))->error;
+    }
+  else
+    first_error = error;
+
+  if (first_error != NULL)
+    {
+      /* A toast's title is markup; a path may hold “&” or “<”. */
+      g_autofree char *escaped = g_markup_escape_text (first_error->message, -1);
+
+      toast = adw_toast_new (escaped);
+      adw_toast_set_timeout (toast, 0);
+    }
+  else
+    toast = adw_toast_new (_("The browsers are set up"));
+  adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self), g_steal_pointer (&toast));
+}
+
+static void
+set_up_browsers_action (GtkWidget  *widget,
+                        const char *action_name,
+                        GVariant   *parameter)
+{
+  SlPreferencesWindow *self = SL_PREFERENCES_WINDOW (widget);
+
+  if (self->setting_up)
+    return;
+
+  self->setting_up = TRUE;
+  gtk_widget_action_set_enabled (widget, "preferences.set-up-browsers", FALSE);
+  sl_browser_setup_install_async (self->cancellable, on_browsers_set_up_cb, self);
+}
+
+static void
+add_browser_rows (SlPreferencesWindow *self)
+{
+  gsize n_locations;
+  const SlManifestLocation *locations = sl_manifest_locations (&n_locations);
+
+  /* One row per browser, as sl_browser_setup_status() lists them: the user's folders. */
+  for (gsize i = 0; i < n_locations; i++)
+    {
+      GtkWidget *row;
+      GtkWidget *icon;
+
+      if (locations[i].scope != SL_MANIFEST_SCOPE_USER)
+        continue;
+
+      row = adw_action_row_new ();
+      icon = gtk_image_new ();
+      /* Browser names are names: not translated. */
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), locations[i].browser);
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), _("Checking…"));
+      gtk_widget_set_name (row, locations[i].id);
+      gtk_widget_set_visible (icon, FALSE);
+      adw_action_row_add_suffix (ADW_ACTION_ROW (row), icon);
+      g_object_set_data (G_OBJECT (row), "state-icon", icon);
+      gtk_list_box_append (self->browser_list, row);
+      g_ptr_array_add (self->browser_rows, row);
+    }
+}
+
 static void
 sl_preferences_window_dispose (GObject *object)
 {
   SlPreferencesWindow *self = (SlPreferencesWindow *) object;
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->browser_rows, g_ptr_array_unref);
 
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
@@ -117,15 +279,24 @@ sl_preferences_window_class_init (SlPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SlPreferencesWindow,
                                         max_active_adjustment);
   gtk_widget_class_bind_template_child (widget_class, SlPreferencesWindow, notify_switch);
+  gtk_widget_class_bind_template_child (widget_class, SlPreferencesWindow, set_up_button);
+  gtk_widget_class_bind_template_child (widget_class, SlPreferencesWindow, browser_list);
 
   gtk_widget_class_install_action (widget_class, "preferences.choose-folder", NULL,
                                    choose_folder_action);
+  gtk_widget_class_install_action (widget_class, "preferences.set-up-browsers", NULL,
+                                   set_up_browsers_action);
 }
 
 static void
 sl_preferences_window_init (SlPreferencesWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->cancellable = g_cancellable_new ();
+  self->browser_rows = g_ptr_array_new ();
+  add_browser_rows (self);
+  sl_browser_setup_status_async (self->cancellable, on_browser_status_cb, self);
 }
 
 /**

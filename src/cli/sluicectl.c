@@ -19,6 +19,7 @@
 #include <glib/gstdio.h>
 
 #include "sl-download.h"
+#include "sl-cli-browser.h"
 #include "sl-cli-util.h"
 #include "sl-filename-rules.h"
 #include "sl-header-rules.h"
@@ -716,6 +717,8 @@ print_usage (FILE *out)
              "  remove ID… [--delete-file]\n"
              "                            Take downloads off the list\n"
              "  wait ID…                  Wait until downloads end\n"
+             "  browser install|status|uninstall [--browser NAME]…\n"
+             "                            Set up browsers to hand downloads to Sluice\n"
              "\n"
              "Run “sluicectl COMMAND --help” for a command’s options.\n"));
 }
@@ -762,6 +765,8 @@ main (int    argc,
 
   if (g_str_equal (argv[1], "get"))
     return cmd_get (argc - 1, argv + 1);
+  if (g_str_equal (argv[1], "browser"))
+    return sl_cli_browser_command (argc - 1, argv + 1);
 
   {
     int status = sl_remote_command (argv[1], argc - 1, argv + 1);
