@@ -694,6 +694,57 @@ test_shutdown (Fixture       *fixture,
   g_assert_finalize_object (store);
 }
 
+/* A crash right after a download created a numbered partial file, before anything recorded
+ * it: the restart finds the download without resume data, and adopts that unclaimed file
+ * rather than make another copy beside it. */
+static void
+test_restore_orphan (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autofree char *mine = g_build_filename (fixture->dir_path, "file", NULL);
+  g_autofree char *partial = g_build_filename (fixture->dir_path, "file (1).part", NULL);
+  g_autofree char *path = g_build_filename (fixture->dir_path, "file (1)", NULL);
+  g_autoptr (GBytes) entity = sl_test_entity (9, 500000);
+  g_autoptr (GPtrArray) requests = NULL;
+  g_autofree char *contents = NULL;
+  const char *listing[] = { "file", "file (1)", NULL };
+  SlStoreRecord *record = sl_store_record_new ();
+  g_autoptr (SlDownload) download = NULL;
+  gboolean overlapped = FALSE;
+  SlSession *session;
+  SlStore *store;
+
+  g_assert_true (g_file_set_contents (mine, "mine", -1, NULL));
+  g_assert_true (g_file_set_contents (partial, g_bytes_get_data (entity, NULL), 200000, NULL));
+
+  store = open_store (fixture);
+  record->uri = sl_test_server_url (fixture->server, "/file?size=500000&seed=9");
+  record->directory = g_strdup (fixture->dir_path);
+  record->state = SL_DOWNLOAD_STATE_RUNNING;
+  sl_store_insert (store, record);
+  sl_store_record_free (record);
+  flush (store);
+
+  session = sl_session_new (store);
+  download = g_list_model_get_item (G_LIST_MODEL (session), 0);
+  sl_test_wait_for_state (download, SL_DOWNLOAD_STATE_COMPLETED);
+  sl_test_assert_file_is_entity (path, 9, 500000);
+  sl_test_assert_dir_is (fixture->dir, listing);
+  g_assert_true (g_file_get_contents (mine, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "mine");
+
+  requests = sl_test_server_requests (fixture->server, "/file");
+  for (guint i = 0; i < requests->len; i++)
+    overlapped |= g_strcmp0 (((SlTestRequest *) requests->pdata[i])->range,
+                             "bytes=134464-") == 0;
+  g_assert_true (overlapped);
+
+  g_clear_object (&download);
+  flush (store);
+  g_assert_finalize_object (session);
+  g_assert_finalize_object (store);
+}
+
 #define ADD(path, func) \
   g_test_add ("/session/" path, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
@@ -713,6 +764,7 @@ main (int    argc,
   ADD ("request-headers", test_request_headers);
   ADD ("move", test_move);
   ADD ("restart", test_restart);
+  ADD ("restore-orphan", test_restore_orphan);
   ADD ("shutdown", test_shutdown);
 
   return g_test_run ();

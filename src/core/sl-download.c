@@ -134,6 +134,7 @@ struct _SlDownload
    * recorded. */
   guint64              device;
   guint64              inode;
+  GStrv                orphans;        /* numbered partial files it may adopt, see the writer */
   gboolean             confirms_checkpoints;
   gboolean             identity_recorded;
   gboolean             awaiting_identity;
@@ -1565,6 +1566,7 @@ begin_attempt (SlDownload *self)
       self->writer = sl_file_writer_new ();
       /* A name chosen before a restart keeps its way of numbering. */
       sl_file_writer_set_split_extension (self->writer, self->split_extension);
+      sl_file_writer_set_orphans (self->writer, (const char * const *) self->orphans);
     }
 
   /* Bytes are only continued from a partial file that holds them. */
@@ -2054,6 +2056,7 @@ sl_download_finalize (GObject *object)
   g_free (self->restart_reason);
   g_queue_clear_full (&self->unrecorded, (GDestroyNotify) unrecorded_free);
   g_clear_pointer (&self->adopt_tail, g_bytes_unref);
+  g_strfreev (self->orphans);
   g_free (self->buffer);
   g_ptr_array_unref (self->spare_buffers);
 
@@ -2463,6 +2466,25 @@ sl_download_set_name_policy (SlDownload   *self,
   g_return_if_fail (SL_IS_DOWNLOAD (self));
 
   self->name_policy = policy;
+}
+
+/**
+ * sl_download_set_orphans:
+ * @self: a download that has not started
+ * @orphans: (nullable): names of partial files in its folder that no download claims
+ *
+ * A download recreated without resume data may have numbered its partial file (`NAME (1).part`)
+ * before a crash; such a file is adopted, after the overlap check, when its name is one of
+ * these. Only its owner, which knows every download's partial file, can tell.
+ */
+void
+sl_download_set_orphans (SlDownload         *self,
+                         const char * const *orphans)
+{
+  g_return_if_fail (SL_IS_DOWNLOAD (self));
+
+  g_strfreev (self->orphans);
+  self->orphans = g_strdupv ((char **) orphans);
 }
 
 /**

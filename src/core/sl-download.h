@@ -79,6 +79,8 @@ gint64           sl_download_get_bytes_checkpointed (SlDownload         *self);
 gboolean         sl_download_get_length_checked   (SlDownload           *self);
 void             sl_download_set_name_policy      (SlDownload           *self,
                                                    SlNamePolicy          policy);
+void             sl_download_set_orphans          (SlDownload           *self,
+                                                   const char * const   *orphans);
 void             sl_download_set_confirms_checkpoints (SlDownload       *self,
                                                    gboolean              confirms);
 void             sl_download_checkpoint_recorded  (SlDownload           *self,

@@ -41,6 +41,7 @@ struct _SlFileWriter
   guint64      device;         /* identity of the open file, set by a create or open job */
   guint64      inode;
   gboolean     split_extension;  /* how names are numbered; copied into each job */
+  GStrv        orphans;        /* numbered partial files that may be adopted; copied likewise */
 };
 
 G_DEFINE_FINAL_TYPE (SlFileWriter, sl_file_writer, G_TYPE_OBJECT)
@@ -70,6 +71,7 @@ typedef struct
   gsize   written;
   gint64  offset;
   SlNamePolicy policy;
+  GStrv   orphans;
   guint64 device;            /* open: the identity the partial file was recorded with */
   guint64 inode;
   char   *found;             /* open: where a missing partial file was found renamed */
@@ -111,6 +113,7 @@ job_free (Job *job)
   g_free (job->path);
   g_free (job->sha256);
   g_free (job->found);
+  g_strfreev (job->orphans);
   /* A write whose result was never collected still owns its buffer. */
   g_free (job->buffer);
   g_free (job);
@@ -290,7 +293,10 @@ do_create (SlFileWriter *self,
       /* A partial file of the name wanted, without resume data, is adopted: the download
        * checks its bytes against the server's before it continues them. One of a numbered
        * name is another download's, and left alone. */
-      fd = open (partial_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (n > 0 ? O_EXCL : 0),
+      fd = open (partial_path,
+                 O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+                 (n > 0 && !(job->orphans && g_strv_contains ((const char * const *) job->orphans,
+                                                              partial_name)) ? O_EXCL : 0),
                  0644);
       if (fd < 0 && errno == EEXIST)
         continue;
@@ -666,6 +672,7 @@ sl_file_writer_finalize (GObject *object)
     g_thread_pool_free (self->pool, FALSE, FALSE);
   close_fd (self);
   g_free (self->path);
+  g_strfreev (self->orphans);
 
   G_OBJECT_CLASS (sl_file_writer_parent_class)->finalize (object);
 }
@@ -687,6 +694,25 @@ SlFileWriter *
 sl_file_writer_new (void)
 {
   return g_object_new (SL_TYPE_FILE_WRITER, NULL);
+}
+
+/**
+ * sl_file_writer_set_orphans:
+ * @self: a writer
+ * @orphans: (nullable): names of partial files, in the folder of the next create, that no
+ *   download claims
+ *
+ * A numbered partial file is another download's and left alone, unless it is one of these:
+ * then a create of that name adopts it, as it adopts the partial file of the name wanted.
+ */
+void
+sl_file_writer_set_orphans (SlFileWriter       *self,
+                            const char * const *orphans)
+{
+  g_return_if_fail (SL_IS_FILE_WRITER (self));
+
+  g_strfreev (self->orphans);
+  self->orphans = g_strdupv ((char **) orphans);
 }
 
 /**
@@ -755,6 +781,7 @@ sl_file_writer_create_async (SlFileWriter        *self,
   job->filename = g_strdup (filename);
   job->policy = policy;
   job->split_extension = self->split_extension;
+  job->orphans = g_strdupv (self->orphans);
   queue_job (self, job, sl_file_writer_create_async, callback, user_data);
 }
 

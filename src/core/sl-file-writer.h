@@ -82,4 +82,7 @@ void          sl_file_writer_delete_async  (SlFileWriter         *self,
                                             gpointer              user_data);
 
 
+void          sl_file_writer_set_orphans   (SlFileWriter         *self,
+                                            const char * const   *orphans);
+
 G_END_DECLS

@@ -603,6 +603,61 @@ restore (SlSession     *self,
   entry_new (self, g_steal_pointer (&download), record);
 }
 
+/* A crash right after a download created a numbered partial file, before anything recorded
+ * it, leaves that file unclaimed and the download without resume data. Partial files that no
+ * download claims are offered to the unfinished downloads without one in the same folder,
+ * which adopt theirs, if it is theirs, by its bytes. */
+static void
+offer_orphans (SlSession *self)
+{
+  g_autoptr (GHashTable) claimed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GHashTable) orphans_by_folder =
+    g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_strfreev);
+
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+      g_autoptr (GFile) partial = sl_download_get_partial_file (entry->download);
+
+      if (partial != NULL)
+        g_hash_table_add (claimed, g_file_get_path (partial));
+    }
+
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+      g_autoptr (GFile) partial = sl_download_get_partial_file (entry->download);
+      g_autofree char *folder = NULL;
+      GStrv orphans;
+
+      if (partial != NULL ||
+          sl_download_state_is_finished (sl_download_get_state (entry->download)))
+        continue;
+
+      folder = g_file_get_path (sl_download_get_directory (entry->download));
+      orphans = g_hash_table_lookup (orphans_by_folder, folder);
+      if (orphans == NULL)
+        {
+          g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+          g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+          const char *name;
+
+          while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+            {
+              g_autofree char *path = g_build_filename (folder, name, NULL);
+
+              if (g_str_has_suffix (name, ".part") && !g_hash_table_contains (claimed, path))
+                g_strv_builder_add (builder, name);
+            }
+          orphans = g_strv_builder_end (builder);
+          g_hash_table_insert (orphans_by_folder, g_strdup (folder), orphans);
+        }
+
+      if (orphans[0] != NULL)
+        sl_download_set_orphans (entry->download, (const char * const *) orphans);
+    }
+}
+
 static void
 load (SlSession *self)
 {
@@ -620,6 +675,7 @@ load (SlSession *self)
   g_ptr_array_set_free_func (records, NULL);
   for (guint i = 0; i < records->len; i++)
     restore (self, g_ptr_array_index (records, i));
+  offer_orphans (self);
 
   update_n_active (self);
   queue_schedule (self);
