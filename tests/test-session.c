@@ -745,6 +745,46 @@ test_restore_orphan (Fixture       *fixture,
   g_assert_finalize_object (store);
 }
 
+static gboolean
+has_some_bytes (gpointer data)
+{
+  return sl_download_get_bytes_received (data) > 0;
+}
+
+/* A paused download's partial file is closed, and so not locked, but stays its own: a second
+ * download of the same name takes another. */
+static void
+test_paused_keeps_partial (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  SlSession *session = sl_session_new (NULL);
+  g_autofree char *first_path = g_build_filename (fixture->dir_path, "file", NULL);
+  g_autofree char *second_path = g_build_filename (fixture->dir_path, "file (1)", NULL);
+  const char *listing[] = { "file", "file (1)", NULL };
+  SlDownload *first, *second;
+
+  sl_session_set_max_active (session, 5);
+  sl_session_set_max_per_host (session, 5);
+  first = add (session, fixture, "/file?size=2000000&seed=11&rate=1000000", NULL, FALSE);
+  sl_test_wait_for_state (first, SL_DOWNLOAD_STATE_RUNNING);
+  sl_test_wait_until (NULL, has_some_bytes, first, WAIT_MS);
+  sl_session_pause (session, first);
+  sl_test_wait_for_state (first, SL_DOWNLOAD_STATE_PAUSED);
+
+  second = add (session, fixture, "/file?size=2000000&seed=11", NULL, FALSE);
+  sl_test_wait_for_state (second, SL_DOWNLOAD_STATE_COMPLETED);
+  g_assert_cmpstr (sl_download_get_filename (second), ==, "file (1)");
+
+  sl_session_resume (session, first);
+  sl_test_wait_for_state (first, SL_DOWNLOAD_STATE_COMPLETED);
+  g_assert_cmpstr (sl_download_get_filename (first), ==, "file");
+  sl_test_assert_file_is_entity (first_path, 11, 2000000);
+  sl_test_assert_file_is_entity (second_path, 11, 2000000);
+  sl_test_assert_dir_is (fixture->dir, listing);
+
+  g_assert_finalize_object (session);
+}
+
 #define ADD(path, func) \
   g_test_add ("/session/" path, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
@@ -765,6 +805,7 @@ main (int    argc,
   ADD ("move", test_move);
   ADD ("restart", test_restart);
   ADD ("restore-orphan", test_restore_orphan);
+  ADD ("paused-keeps-partial", test_paused_keeps_partial);
   ADD ("shutdown", test_shutdown);
 
   return g_test_run ();

@@ -135,6 +135,7 @@ struct _SlDownload
   guint64              device;
   guint64              inode;
   GStrv                orphans;        /* numbered partial files it may adopt, see the writer */
+  GStrv                claimed;        /* partial files of other downloads, see the writer */
   gboolean             confirms_checkpoints;
   gboolean             identity_recorded;
   gboolean             awaiting_identity;
@@ -1049,6 +1050,7 @@ open_partial_file (SlDownload *self)
   else
     name = g_strdup (self->filename);
   sl_file_writer_set_split_extension (self->writer, self->split_extension);
+  sl_file_writer_set_claimed (self->writer, (const char * const *) self->claimed);
 
   self->file_op_pending = TRUE;
   sl_file_writer_create_async (self->writer, directory, name, self->name_policy, on_created,
@@ -2057,6 +2059,7 @@ sl_download_finalize (GObject *object)
   g_queue_clear_full (&self->unrecorded, (GDestroyNotify) unrecorded_free);
   g_clear_pointer (&self->adopt_tail, g_bytes_unref);
   g_strfreev (self->orphans);
+  g_strfreev (self->claimed);
   g_free (self->buffer);
   g_ptr_array_unref (self->spare_buffers);
 
@@ -2485,6 +2488,25 @@ sl_download_set_orphans (SlDownload         *self,
 
   g_strfreev (self->orphans);
   self->orphans = g_strdupv ((char **) orphans);
+}
+
+/**
+ * sl_download_set_claimed:
+ * @self: a download
+ * @claimed: (nullable): names of the partial files in its folder that other downloads own
+ *
+ * The download never takes one of these for its own partial file, even while the download it
+ * belongs to is paused and does not hold it. Its owner, which knows every download, says which
+ * they are before the download starts.
+ */
+void
+sl_download_set_claimed (SlDownload         *self,
+                         const char * const *claimed)
+{
+  g_return_if_fail (SL_IS_DOWNLOAD (self));
+
+  g_strfreev (self->claimed);
+  self->claimed = g_strdupv ((char **) claimed);
 }
 
 /**

@@ -81,6 +81,8 @@ void             sl_download_set_name_policy      (SlDownload           *self,
                                                    SlNamePolicy          policy);
 void             sl_download_set_orphans          (SlDownload           *self,
                                                    const char * const   *orphans);
+void             sl_download_set_claimed          (SlDownload           *self,
+                                                   const char * const   *claimed);
 void             sl_download_set_confirms_checkpoints (SlDownload       *self,
                                                    gboolean              confirms);
 void             sl_download_checkpoint_recorded  (SlDownload           *self,

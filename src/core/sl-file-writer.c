@@ -42,6 +42,7 @@ struct _SlFileWriter
   guint64      inode;
   gboolean     split_extension;  /* how names are numbered; copied into each job */
   GStrv        orphans;        /* numbered partial files that may be adopted; copied likewise */
+  GStrv        claimed;        /* partial files other downloads own, even closed; likewise */
 };
 
 G_DEFINE_FINAL_TYPE (SlFileWriter, sl_file_writer, G_TYPE_OBJECT)
@@ -72,6 +73,7 @@ typedef struct
   gint64  offset;
   SlNamePolicy policy;
   GStrv   orphans;
+  GStrv   claimed;
   guint64 device;            /* open: the identity the partial file was recorded with */
   guint64 inode;
   char   *found;             /* open: where a missing partial file was found renamed */
@@ -114,6 +116,7 @@ job_free (Job *job)
   g_free (job->sha256);
   g_free (job->found);
   g_strfreev (job->orphans);
+  g_strfreev (job->claimed);
   /* A write whose result was never collected still owns its buffer. */
   g_free (job->buffer);
   g_free (job);
@@ -287,6 +290,20 @@ do_create (SlFileWriter *self,
           display = g_filename_display_name (final_path);
           g_task_return_new_error (task, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_FILE,
                                    _("“%s” already exists"), display);
+          return;
+        }
+
+      /* Another download's partial file, open or not, is never this one's. */
+      if (job->claimed != NULL &&
+          g_strv_contains ((const char * const *) job->claimed, partial_name))
+        {
+          g_autofree char *display = NULL;
+
+          if (job->policy == SL_NAME_POLICY_NUMBER)
+            continue;
+          display = g_filename_display_name (partial_path);
+          g_task_return_new_error (task, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_FILE,
+                                   _("Another download is writing “%s”"), display);
           return;
         }
 
@@ -673,6 +690,7 @@ sl_file_writer_finalize (GObject *object)
   close_fd (self);
   g_free (self->path);
   g_strfreev (self->orphans);
+  g_strfreev (self->claimed);
 
   G_OBJECT_CLASS (sl_file_writer_parent_class)->finalize (object);
 }
@@ -713,6 +731,25 @@ sl_file_writer_set_orphans (SlFileWriter       *self,
 
   g_strfreev (self->orphans);
   self->orphans = g_strdupv ((char **) orphans);
+}
+
+/**
+ * sl_file_writer_set_claimed:
+ * @self: a writer
+ * @claimed: (nullable): names of partial files, in the folder of the next create, that other
+ *   downloads own
+ *
+ * A create never takes these, even while their downloads do not have them open (and so not
+ * locked): a paused download's partial file is still its own.
+ */
+void
+sl_file_writer_set_claimed (SlFileWriter       *self,
+                            const char * const *claimed)
+{
+  g_return_if_fail (SL_IS_FILE_WRITER (self));
+
+  g_strfreev (self->claimed);
+  self->claimed = g_strdupv ((char **) claimed);
 }
 
 /**
@@ -782,6 +819,7 @@ sl_file_writer_create_async (SlFileWriter        *self,
   job->policy = policy;
   job->split_extension = self->split_extension;
   job->orphans = g_strdupv (self->orphans);
+  job->claimed = g_strdupv (self->claimed);
   queue_job (self, job, sl_file_writer_create_async, callback, user_data);
 }
 

@@ -85,4 +85,7 @@ void          sl_file_writer_delete_async  (SlFileWriter         *self,
 void          sl_file_writer_set_orphans   (SlFileWriter         *self,
                                             const char * const   *orphans);
 
+void          sl_file_writer_set_claimed   (SlFileWriter         *self,
+                                            const char * const   *claimed);
+
 G_END_DECLS

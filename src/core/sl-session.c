@@ -321,6 +321,43 @@ entry_new (SlSession     *self,
   return entry;
 }
 
+/* Starts @download, telling it which partial files in its folder the others own: a paused
+ * download's is closed, and so not locked, but still its own. */
+static void
+start (SlSession  *self,
+       SlDownload *download)
+{
+  g_autoptr (GStrvBuilder) claimed = g_strv_builder_new ();
+  g_auto (GStrv) names = NULL;
+  g_autofree char *folder = g_file_get_path (sl_download_get_directory (download));
+
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+      g_autoptr (GFile) partial = NULL;
+      g_autoptr (GFile) parent = NULL;
+      g_autofree char *parent_path = NULL;
+
+      if (entry->download == download)
+        continue;
+      partial = sl_download_get_partial_file (entry->download);
+      if (partial == NULL)
+        continue;
+      parent = g_file_get_parent (partial);
+      parent_path = g_file_get_path (parent);
+      if (g_strcmp0 (parent_path, folder) == 0)
+        {
+          g_autofree char *name = g_file_get_basename (partial);
+
+          g_strv_builder_add (claimed, name);
+        }
+    }
+
+  names = g_strv_builder_end (claimed);
+  sl_download_set_claimed (download, (const char * const *) names);
+  sl_download_start (download);
+}
+
 /* Starts queued downloads, in queue order, while there is room overall and for their host. */
 static gboolean
 schedule_cb (gpointer user_data)
@@ -360,7 +397,7 @@ schedule_cb (gpointer user_data)
 
       g_hash_table_insert (per_host, entry->host, GUINT_TO_POINTER (n + 1));
       active++;
-      sl_download_start (entry->download);
+      start (self, entry->download);
     }
 
   return G_SOURCE_REMOVE;
@@ -1088,7 +1125,7 @@ sl_session_resume (SlSession  *self,
   g_return_if_fail (lookup_entry (self, download) != NULL);
 
   if (sl_download_get_state (download) == SL_DOWNLOAD_STATE_WAITING)
-    sl_download_start (download);
+    start (self, download);
   else
     sl_download_enqueue (download);
 
