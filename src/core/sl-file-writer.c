@@ -175,7 +175,7 @@ take_fd (SlFileWriter  *self,
 
   if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
     {
-      set_errno_error (error, S_ISREG (st.st_mode) ? errno : EINVAL, _("Cannot open"), path);
+      set_errno_error (error, fstat (fd, &st) < 0 ? errno : EINVAL, _("Cannot open"), path);
       close (fd);
       return FALSE;
     }
