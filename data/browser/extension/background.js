@@ -199,12 +199,20 @@ function waitForRequest (keys, ms) {
     return Promise.resolve();
   }
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
     const done = () => {
       clearTimeout(timer);
+      for (const key of keys) {
+        const rest = (requestWaiters.get(key) || []).filter((waiter) => waiter !== done);
+        if (rest.length > 0) {
+          requestWaiters.set(key, rest);
+        } else {
+          requestWaiters.delete(key);
+        }
+      }
       resolve();
     };
-    for (const key of keys) {
+    const timer = setTimeout(done, ms);
+    for (const key of new Set(keys)) {
       requestWaiters.set(key, [...(requestWaiters.get(key) || []), done]);
     }
   });
@@ -220,9 +228,7 @@ function noteRequest (url) {
   while (seenRequests.size > SEEN_REQUESTS_MAX) {
     seenRequests.delete(seenRequests.keys().next().value);
   }
-  const waiters = requestWaiters.get(key);
-  requestWaiters.delete(key);
-  for (const done of waiters || []) {
+  for (const done of requestWaiters.get(key) || []) {
     done();
   }
 }
