@@ -32,6 +32,15 @@ const REQUESTS_KEY = 'recentRequests';
 const memorySession = {};
 /* Writes of the request record, one after the other (see onBeforeRequest). */
 let requestsQueue = Promise.resolve();
+/* Page and frame requests seen lately, whatever their method (address → time), and downloads
+ * waiting for the request of their address: the browser may tell of a download before it has
+ * delivered the webRequest event of the request that made it (Firefox does). */
+const seenRequests = new Map();
+const requestWaiters = new Map();
+const SEEN_REQUESTS_MAX = 256;
+/* How long a download waits for the request of its address. Downloads that come from no page
+ * or frame request (a link's "Save as", <a download>) wait this long, then go on as GET. */
+const REQUEST_WAIT_MS = 1500;
 
 function t (key, substitutions) {
   return api.i18n.getMessage(key, substitutions) || key;
@@ -179,7 +188,54 @@ async function cookieHeaderFor (url, { storeId, referrer }) {
 
 /* ---- Downloads the browser started ---- */
 
+function requestSeen (keys) {
+  const now = Date.now();
+  return keys.some((key) => now - (seenRequests.get(key) ?? -Infinity) < Rules.POST_RECORD_TTL_MS);
+}
+
+/* Resolves once a page or frame request to one of the addresses has been seen, or after ms. */
+function waitForRequest (keys, ms) {
+  if (keys.length === 0 || requestSeen(keys)) {
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      for (const key of keys) {
+        const rest = (requestWaiters.get(key) || []).filter((waiter) => waiter !== done);
+        if (rest.length > 0) {
+          requestWaiters.set(key, rest);
+        } else {
+          requestWaiters.delete(key);
+        }
+      }
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    for (const key of new Set(keys)) {
+      requestWaiters.set(key, [...(requestWaiters.get(key) || []), done]);
+    }
+  });
+}
+
+function noteRequest (url) {
+  const key = Rules.stripFragment(url);
+  if (key === '') {
+    return;
+  }
+  seenRequests.delete(key);
+  seenRequests.set(key, Date.now());
+  while (seenRequests.size > SEEN_REQUESTS_MAX) {
+    seenRequests.delete(seenRequests.keys().next().value);
+  }
+  for (const done of requestWaiters.get(key) || []) {
+    done();
+  }
+}
+
 async function wasPosted (urls) {
+  const keys = urls.map(Rules.stripFragment).filter((key) => key !== '');
+  await waitForRequest(keys, REQUEST_WAIT_MS);
   await requestsQueue; /* a request's record is written before its download is judged */
   return Rules.wasPosted(await sessionGet(REQUESTS_KEY), urls, Date.now());
 }
@@ -196,8 +252,9 @@ async function hasSiteAccess (url) {
   }
 }
 
-/* Cancels the browser's copy and removes it from its list. In Firefox a small file may have
- * finished while the host was asked; its file is removed then, as Sluice fetches its own. */
+/* Cancels the browser's copy and removes it from its list; true when it is no longer running.
+ * In Firefox a small file may have finished while the host was asked; its file is removed
+ * then, as Sluice fetches its own. */
 async function takeOver (id) {
   let [item] = await api.downloads.search({ id });
   if (item && item.state === 'in_progress') {
@@ -220,10 +277,27 @@ async function takeOver (id) {
   } catch (e) {
     console.warn('Sluice: cannot erase download', id, errorText(e));
   }
+  return !item || item.state !== 'in_progress';
 }
 
-async function handleDownload (item) {
+/* Firefox creates the item before it knows the length; by now it may. Only the sizes are
+ * taken from the fresh copy, so that a download that finished meanwhile is judged as it began. */
+async function withKnownSize (item) {
+  if (Rules.knownSize(item) !== null) {
+    return item;
+  }
+  try {
+    const [fresh] = await api.downloads.search({ id: item.id });
+    return fresh ? { ...item, totalBytes: fresh.totalBytes, fileSize: fresh.fileSize } : item;
+  } catch (e) {
+    return item;
+  }
+}
+
+/* Resolves to true when Sluice took the download and the browser's copy is gone. */
+async function handleDownload (created) {
   const settings = await loadSettings();
+  const item = await withKnownSize(created);
   const url = item.url;
   const [isPost, siteAccess] = await Promise.all([
     wasPosted([item.url, item.finalUrl]),
@@ -234,7 +308,7 @@ async function handleDownload (item) {
     if (verdict.reason === 'no-site-access') {
       await showError(t('errorNoSiteAccess'));
     }
-    return;
+    return false;
   }
   const referrer = Rules.cleanReferrer(item.referrer);
   const message = Rules.buildDownloadMessage({
@@ -251,10 +325,11 @@ async function handleDownload (item) {
   } catch (error) {
     /* The browser's download goes on untouched. */
     await showError(errorText(error));
-    return;
+    return false;
   }
-  await takeOver(item.id);
+  const gone = await takeOver(item.id);
   await clearError();
+  return gone;
 }
 
 function onDownloadCreated (item) {
@@ -274,6 +349,12 @@ function onDeterminingFilename (item, suggest) {
     }
   };
   handleDownload(item)
+    .then((taken) => {
+      /* A cancelled download has no name left to suggest. */
+      if (taken) {
+        suggested = true;
+      }
+    })
     .catch((e) => console.error('Sluice:', errorText(e)))
     .finally(release);
   return true; /* suggest() is called asynchronously */
@@ -287,12 +368,13 @@ function onBeforeRequest (details) {
   requestsQueue = requestsQueue.then(async () => {
     const records = await sessionGet(REQUESTS_KEY);
     const known = Rules.wasPosted(records, [details.url], Date.now());
-    if (method.toUpperCase() === 'GET' && !known) {
-      return; /* the common case writes nothing */
+    if (method.toUpperCase() !== 'GET' || known) {
+      await sessionSet(REQUESTS_KEY,
+        Rules.recordRequest(records, { url: details.url, method }, Date.now()));
     }
-    await sessionSet(REQUESTS_KEY,
-      Rules.recordRequest(records, { url: details.url, method }, Date.now()));
-  }).catch((e) => console.warn('Sluice: request record:', errorText(e)));
+    /* The common case, a GET never posted to, writes nothing. */
+  }).catch((e) => console.warn('Sluice: request record:', errorText(e)))
+    .finally(() => noteRequest(details.url));
 }
 
 /* ---- Context menus ---- */
@@ -407,21 +489,37 @@ function onStart () {
   logFailure(refreshBadge());
 }
 
-api.runtime.onInstalled.addListener(onStart);
-api.runtime.onStartup.addListener(onStart);
-api.action.onClicked.addListener(() => logFailure(toggleEnabled()));
-api.contextMenus.onClicked.addListener((info, tab) => logFailure(onMenuClicked(info, tab)));
-api.storage.onChanged.addListener((changes, area) => {
+function onActionClicked () {
+  logFailure(toggleEnabled());
+}
+
+function onContextMenuClicked (info, tab) {
+  logFailure(onMenuClicked(info, tab));
+}
+
+function onStorageChanged (changes, area) {
   if (area === 'local' && Rules.SETTINGS_KEYS.some((key) => key in changes)) {
     logFailure(refreshBadge());
   }
-});
-api.webRequest.onBeforeRequest.addListener(onBeforeRequest, {
-  urls: ['http://*/*', 'https://*/*'],
-  types: ['main_frame', 'sub_frame'],
-});
-if (HAS_DETERMINING_FILENAME) {
-  api.downloads.onDeterminingFilename.addListener(onDeterminingFilename);
-} else {
-  api.downloads.onCreated.addListener(onDownloadCreated);
 }
+
+const LISTENERS = [
+  [api.runtime.onInstalled, onStart],
+  [api.runtime.onStartup, onStart],
+  [api.action.onClicked, onActionClicked],
+  [api.contextMenus.onClicked, onContextMenuClicked],
+  [api.storage.onChanged, onStorageChanged],
+  [api.webRequest.onBeforeRequest, onBeforeRequest,
+    { urls: ['http://*/*', 'https://*/*'], types: ['main_frame', 'sub_frame'] }],
+  HAS_DETERMINING_FILENAME
+    ? [api.downloads.onDeterminingFilename, onDeterminingFilename]
+    : [api.downloads.onCreated, onDownloadCreated],
+];
+
+function addListeners () {
+  for (const [event, listener, ...options] of LISTENERS) {
+    event.addListener(listener, ...options);
+  }
+}
+
+addListeners();
