@@ -205,7 +205,6 @@ on_name_changed (SlDownload *download,
 
 static void confirm_checkpoints (SlSession *self);
 
-
 static void
 on_checkpoints_flushed (GObject      *object,
                         GAsyncResult *result,
