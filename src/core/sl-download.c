@@ -223,6 +223,7 @@ static void restart_adoption   (SlDownload *self,
                                 const char *reason);
 static gssize take_overlap     (SlDownload *self,
                                 gsize       n);
+static void overlap_differs    (SlDownload *self);
 
 /* g_set_str() arrives with GLib 2.76. */
 static gboolean
@@ -784,8 +785,7 @@ on_read_done (GObject      *object,
 
   if (n == 0 && self->overlap_left > 0)
     {
-      restart_adoption (self, _("The partial file already there differs from the file on the "
-                                "server; starting over"));
+      overlap_differs (self);
       return;
     }
 
@@ -917,6 +917,14 @@ restart_adoption (SlDownload *self,
   restart_transfer (self, reason);
 }
 
+/* The server's bytes are not those at the end of the adopted partial file, or end before it. */
+static void
+overlap_differs (SlDownload *self)
+{
+  restart_adoption (self, _("The partial file already there differs from the file on the "
+                            "server; starting over"));
+}
+
 /* A partial file of @existing bytes was there without resume data: a crash before the first
  * resume data, resume data lost, a copy from elsewhere. Rather than append to it blindly, the
  * download asks for the rest with an overlap of its last bytes, and continues only if they
@@ -942,8 +950,7 @@ take_overlap (SlDownload *self,
 
   if (memcmp (data, tail + (tail_size - self->overlap_left), k) != 0)
     {
-      restart_adoption (self, _("The partial file already there differs from the file on the "
-                                "server; starting over"));
+      overlap_differs (self);
       return -1;
     }
 
