@@ -234,6 +234,26 @@ sl_test_flag_is_set (gpointer flag)
 }
 
 /**
+ * sl_test_on_communicated:
+ * @communication: an #SlTestCommunication
+ *
+ * A callback for g_subprocess_communicate_utf8_async() that keeps what came in
+ * @communication and sets its done flag, for sl_test_iterate_until() with
+ * sl_test_flag_is_set().
+ */
+void
+sl_test_on_communicated (GObject      *source,
+                         GAsyncResult *result,
+                         gpointer      communication)
+{
+  SlTestCommunication *comm = communication;
+
+  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), result, &comm->out, &comm->err,
+                                        &comm->error);
+  comm->done = TRUE;
+}
+
+/**
  * sl_test_run_for:
  * @ms: how long
  *

@@ -32,6 +32,19 @@ gboolean   sl_test_iterate_until       (GMainContext *context,
                                         gpointer      data,
                                         guint         timeout_ms);
 gboolean   sl_test_flag_is_set         (gpointer      flag);
+
+/* What g_subprocess_communicate_utf8_async() gave, once done is set. */
+typedef struct
+{
+  gboolean  done;
+  GError   *error;
+  char     *out;
+  char     *err;
+} SlTestCommunication;
+
+void       sl_test_on_communicated     (GObject      *source,
+                                        GAsyncResult *result,
+                                        gpointer      communication);
 void       sl_test_run_for             (guint         ms);
 GPid       sl_test_name_owner_pid      (GDBusConnection *connection,
                                         const char   *name);

@@ -1931,26 +1931,6 @@ ctl_result_clear (CtlResult *result)
   g_clear_pointer (&result->err, g_free);
 }
 
-typedef struct
-{
-  gboolean  done;
-  GError   *error;
-  char     *out;
-  char     *err;
-} Communication;
-
-static void
-on_communicated (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  Communication *comm = user_data;
-
-  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), result, &comm->out, &comm->err,
-                                        &comm->error);
-  comm->done = TRUE;
-}
-
 /* A launcher for sluicectl as a user of this session would run it: on the private bus, with
  * the test's data folder, the daemon of the build, and no daemon running unless a test started
  * one. */
@@ -2020,7 +2000,7 @@ ctl_run_full (Fixture    *f,
   g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autoptr (GSubprocess) process = NULL;
   g_autoptr (GPtrArray) args = g_ptr_array_new ();
-  Communication comm = { FALSE, NULL, NULL, NULL };
+  SlTestCommunication comm = { FALSE, NULL, NULL, NULL };
   va_list ap;
 
   launcher = ctl_launcher (f, G_SUBPROCESS_FLAGS_STDOUT_PIPE |
@@ -2035,7 +2015,7 @@ ctl_run_full (Fixture    *f,
   g_ptr_array_add (args, NULL);
   process = ctl_spawnv (launcher, (const char * const *) args->pdata);
 
-  g_subprocess_communicate_utf8_async (process, NULL, NULL, on_communicated, &comm);
+  g_subprocess_communicate_utf8_async (process, NULL, NULL, sl_test_on_communicated, &comm);
   if (!sl_test_iterate_until (NULL, sl_test_flag_is_set, &comm.done, CTL_MS))
     {
       g_subprocess_force_exit (process);
@@ -2692,7 +2672,7 @@ test_sluicectl_detached (Fixture       *f,
   g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autoptr (GSubprocess) process = NULL;
   g_autoptr (GCancellable) cancellable = g_cancellable_new ();
-  Communication comm = { FALSE, NULL, NULL, NULL };
+  SlTestCommunication comm = { FALSE, NULL, NULL, NULL };
   static const char * const args[] = { "list", NULL };
   gboolean exited = FALSE;
 
@@ -2701,7 +2681,7 @@ test_sluicectl_detached (Fixture       *f,
   launcher = ctl_launcher (f, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   process = ctl_spawnv (launcher, args);
   g_subprocess_wait_async (process, NULL, on_process_exited, &exited);
-  g_subprocess_communicate_utf8_async (process, NULL, cancellable, on_communicated, &comm);
+  g_subprocess_communicate_utf8_async (process, NULL, cancellable, sl_test_on_communicated, &comm);
 
   sl_test_wait_until (NULL, sl_test_flag_is_set, &exited, CTL_MS);
   g_assert_cmpint (exit_status_of (process), ==, 0);

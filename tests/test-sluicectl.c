@@ -136,34 +136,14 @@ run_with (GSubprocessLauncher *launcher,
           const char          *first,
           ...) G_GNUC_NULL_TERMINATED;
 
-typedef struct
-{
-  gboolean  done;
-  GError   *error;
-  char     *out;
-  char     *err;
-} Communication;
-
-static void
-on_communicated (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  Communication *comm = user_data;
-
-  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), result, &comm->out, &comm->err,
-                                        &comm->error);
-  comm->done = TRUE;
-}
-
 /* Waits, at most CTL_MS, until @process has exited and closed its output. */
 static void
 finish (GSubprocess *process,
         Result      *result)
 {
-  Communication comm = { FALSE, NULL, NULL, NULL };
+  SlTestCommunication comm = { FALSE, NULL, NULL, NULL };
 
-  g_subprocess_communicate_utf8_async (process, NULL, NULL, on_communicated, &comm);
+  g_subprocess_communicate_utf8_async (process, NULL, NULL, sl_test_on_communicated, &comm);
   if (!sl_test_iterate_until (NULL, sl_test_flag_is_set, &comm.done, CTL_MS))
     {
       g_subprocess_force_exit (process);
