@@ -11,7 +11,7 @@ SLUICE_BUILD_DEPS=(
 SLUICE_TEST_DEPS=(
   clang libclang-rt-14-dev dbus-daemon dbus-bin
   xvfb libxtst-dev desktop-file-utils appstream shared-mime-info librsvg2-common adwaita-icon-theme
-  nodejs
+  nodejs chromium firefox-esr
 )
 
 sluice_install_missing () {

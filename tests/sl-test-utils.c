@@ -7,6 +7,7 @@
 #include "sl-test-utils.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -319,6 +320,122 @@ sl_test_set_cloexec_everywhere (void)
       flags = fcntl (fd, F_GETFD);
       if (flags >= 0 && !(flags & FD_CLOEXEC))
         fcntl (fd, F_SETFD, flags | FD_CLOEXEC);
+    }
+}
+
+/**
+ * sl_test_write_text:
+ * @path: a file
+ * @text: what it is to hold
+ *
+ * Writes @text to @path, replacing it, or fails the test with the reason.
+ */
+void
+sl_test_write_text (const char *path,
+                    const char *text)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_file_set_contents (path, text, -1, &error);
+  g_assert_no_error (error);
+}
+
+/**
+ * sl_test_bus_up:
+ * @services: (nullable): a folder of service files the bus may start, or %NULL
+ * @connection: (out): a connection of the test's own to the bus
+ *
+ * Starts a private session bus. The connection is not the session bus singleton, which
+ * would outlive the private bus.
+ *
+ * Returns: (transfer full): the bus, to take down with g_test_dbus_down()
+ */
+GTestDBus *
+sl_test_bus_up (const char       *services,
+                GDBusConnection **connection)
+{
+  GTestDBus *bus = g_test_dbus_new (G_TEST_DBUS_NONE);
+  g_autoptr (GError) error = NULL;
+
+  if (services != NULL)
+    g_test_dbus_add_service_dir (bus, services);
+  sl_test_set_cloexec_everywhere ();
+  g_test_dbus_up (bus);
+  *connection =
+    g_dbus_connection_new_for_address_sync (g_test_dbus_get_bus_address (bus),
+                                            G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                            G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                            NULL, NULL, &error);
+  g_assert_no_error (error);
+  return bus;
+}
+
+/**
+ * sl_test_write_service_file:
+ * @path: where to write it, in a service folder of the test's bus
+ * @exec: the command line the bus runs
+ *
+ * Writes the daemon's D-Bus service file as the build made it, with @exec for its Exec line,
+ * so that a test's private bus starts the daemon of the build tree, set up as the test wants.
+ */
+void
+sl_test_write_service_file (const char *path,
+                            const char *exec)
+{
+  g_autoptr (GKeyFile) service = g_key_file_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *built = g_test_build_filename (G_TEST_BUILT, "..", "data",
+                                                  SL_TEST_BUS_NAME ".service", NULL);
+  g_autofree char *name = NULL;
+
+  g_key_file_load_from_file (service, built, G_KEY_FILE_NONE, &error);
+  g_assert_no_error (error);
+  name = g_key_file_get_string (service, "D-BUS Service", "Name", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (name, ==, SL_TEST_BUS_NAME);
+
+  g_key_file_set_string (service, "D-BUS Service", "Exec", exec);
+  g_key_file_save_to_file (service, path, &error);
+  g_assert_no_error (error);
+}
+
+static gboolean
+process_gone (gpointer data)
+{
+  pid_t pid = GPOINTER_TO_INT (data);
+  g_autofree char *stat_path = g_strdup_printf ("/proc/%d/stat", (int) pid);
+  g_autofree char *contents = NULL;
+  const char *end;
+
+  if (kill (pid, 0) != 0 || !g_file_get_contents (stat_path, &contents, NULL, NULL))
+    return TRUE;
+  end = strrchr (contents, ')');
+  return end != NULL && g_str_has_prefix (end, ") Z");
+}
+
+/**
+ * sl_test_stop_name_owner:
+ * @connection: a bus connection
+ * @name: a well-known name somebody owns
+ * @timeout_ms: how long it may take to exit
+ *
+ * Stops the process that owns @name with SIGTERM, as a session ending would, and waits until
+ * it has exited. A process the bus started is not the test's child, so it is found by its pid.
+ * Fails the test (and kills the process) if it does not exit within @timeout_ms.
+ */
+void
+sl_test_stop_name_owner (GDBusConnection *connection,
+                         const char      *name,
+                         guint            timeout_ms)
+{
+  GPid pid = sl_test_name_owner_pid (connection, name);
+
+  g_assert_cmpint (pid, >, 0);
+  g_assert_cmpint (kill (pid, SIGTERM), ==, 0);
+  if (!sl_test_iterate_until (NULL, process_gone, GINT_TO_POINTER (pid), timeout_ms))
+    {
+      kill (pid, SIGKILL);
+      g_error ("%s (pid %d) did not exit within %u ms of SIGTERM", name, (int) pid, timeout_ms);
     }
 }
 

@@ -15,6 +15,9 @@
 
 G_BEGIN_DECLS
 
+/* The daemon's well-known name on the session bus. */
+#define SL_TEST_BUS_NAME "org.sluice.Downloads"
+
 char      *sl_test_file_sha256         (const char   *path);
 GFile     *sl_test_make_temp_dir       (void);
 void       sl_test_rm_rf               (GFile        *dir);
@@ -48,7 +51,16 @@ void       sl_test_on_communicated     (GObject      *source,
 void       sl_test_run_for             (guint         ms);
 GPid       sl_test_name_owner_pid      (GDBusConnection *connection,
                                         const char   *name);
+void       sl_test_stop_name_owner     (GDBusConnection *connection,
+                                        const char   *name,
+                                        guint         timeout_ms);
 void       sl_test_set_cloexec_everywhere (void);
+void       sl_test_write_text          (const char   *path,
+                                        const char   *text);
+void       sl_test_write_service_file  (const char   *path,
+                                        const char   *exec);
+GTestDBus *sl_test_bus_up              (const char   *services,
+                                        GDBusConnection **connection);
 
 char      *_sl_test_describe_status    (guint         status);
 char      *_sl_test_describe_bytes     (GBytes       *actual,

@@ -951,8 +951,8 @@ make_dir (Fixture    *f,
   return path;
 }
 
-/* The service file the build made, pointing at the daemon of the build tree, with the test's
- * data folder and a download folder of the test's, for the private bus to start it. */
+/* The daemon of the build tree, with the test's data folder and a download folder of the
+ * test's, for the private bus to start it. */
 static void
 write_service_file (Fixture *f)
 {
@@ -960,17 +960,9 @@ write_service_file (Fixture *f)
   g_autofree char *exec = g_strdup_printf ("/usr/bin/env XDG_DATA_HOME=%s XDG_CONFIG_HOME=%s "
                                            "%s --idle-timeout 600", data_home, f->config,
                                            g_getenv ("SLUICED"));
-  g_autoptr (GKeyFile) service = g_key_file_new ();
-  g_autoptr (GError) error = NULL;
-  g_autofree char *built = g_test_build_filename (G_TEST_BUILT, "..", "data",
-                                                  BUS_NAME ".service", NULL);
   g_autofree char *path = g_build_filename (f->services, BUS_NAME ".service", NULL);
 
-  g_key_file_load_from_file (service, built, G_KEY_FILE_NONE, &error);
-  g_assert_no_error (error);
-  g_key_file_set_string (service, "D-BUS Service", "Exec", exec);
-  g_key_file_save_to_file (service, path, &error);
-  g_assert_no_error (error);
+  sl_test_write_service_file (path, exec);
 }
 
 static void
@@ -978,7 +970,6 @@ fixture_setup (Fixture       *f,
                gconstpointer  data)
 {
   const FixtureSetup *setup = data;
-  g_autoptr (GError) error = NULL;
   g_autofree char *user_dirs = NULL;
   g_autofree char *user_dirs_path = NULL;
 
@@ -1012,17 +1003,7 @@ fixture_setup (Fixture       *f,
   if (setup->with_service)
     write_service_file (f);
 
-  f->bus = g_test_dbus_new (G_TEST_DBUS_NONE);
-  g_test_dbus_add_service_dir (f->bus, f->services);
-  sl_test_set_cloexec_everywhere ();
-  g_test_dbus_up (f->bus);
-
-  f->connection =
-    g_dbus_connection_new_for_address_sync (g_test_dbus_get_bus_address (f->bus),
-                                            G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                            G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                                            NULL, NULL, &error);
-  g_assert_no_error (error);
+  f->bus = sl_test_bus_up (f->services, &f->connection);
   f->watch_id = g_bus_watch_name_on_connection (f->connection, BUS_NAME,
                                                 G_BUS_NAME_WATCHER_FLAGS_NONE,
                                                 on_name_appeared, on_name_vanished, f, NULL);
@@ -1034,34 +1015,12 @@ name_not_owned (gpointer data)
   return !((Fixture *) data)->name_owned;
 }
 
-static gboolean
-process_gone (gpointer data)
-{
-  pid_t pid = GPOINTER_TO_INT (data);
-  g_autofree char *stat_path = g_strdup_printf ("/proc/%d/stat", (int) pid);
-  g_autofree char *contents = NULL;
-  const char *end;
-
-  if (kill (pid, 0) != 0 || !g_file_get_contents (stat_path, &contents, NULL, NULL))
-    return TRUE;
-  end = strrchr (contents, ')');
-  return end != NULL && g_str_has_prefix (end, ") Z");
-}
-
 /* The daemon the bus started is not ours: stop it through its pid, as a session would. */
 static void
 stop_daemon (Fixture *f)
 {
-  GPid pid = sl_test_name_owner_pid (f->connection, BUS_NAME);
-
-  g_assert_cmpint (pid, >, 0);
-  g_assert_cmpint (kill (pid, SIGTERM), ==, 0);
+  sl_test_stop_name_owner (f->connection, BUS_NAME, STOP_MS);
   sl_test_wait_until (NULL, name_not_owned, f, STOP_MS);
-  if (!sl_test_iterate_until (NULL, process_gone, GINT_TO_POINTER (pid), STOP_MS))
-    {
-      kill (pid, SIGKILL);
-      g_error ("sluiced (pid %d) gave up its name but did not exit", (int) pid);
-    }
 }
 
 static void

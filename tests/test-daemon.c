@@ -255,73 +255,36 @@ assert_exited_cleanly (Fixture *f)
   g_assert_cmpint (WEXITSTATUS (f->status), ==, 0);
 }
 
-/* Whether @data (a pid) has stopped: gone, or a zombie nobody reaped yet. */
-static gboolean
-process_gone (gpointer data)
-{
-  pid_t pid = GPOINTER_TO_INT (data);
-  g_autofree char *stat_path = g_strdup_printf ("/proc/%d/stat", (int) pid);
-  g_autofree char *contents = NULL;
-  const char *end;
-
-  if (kill (pid, 0) != 0 || !g_file_get_contents (stat_path, &contents, NULL, NULL))
-    return TRUE;
-  end = strrchr (contents, ')');
-  return end != NULL && g_str_has_prefix (end, ") Z");
-}
-
 /* Stops a daemon that is not our child (started by the bus or by sluicectl) through its pid,
  * as a session would. */
 static void
 stop_foreign_daemon (Fixture *f)
 {
-  pid_t pid = sl_test_name_owner_pid (f->connection, BUS_NAME);
-
-  g_assert_cmpint (pid, >, 0);
-  g_assert_cmpint (kill (pid, SIGTERM), ==, 0);
+  sl_test_stop_name_owner (f->connection, BUS_NAME, STOP_MS);
   sl_test_wait_until (NULL, name_not_owned, f, STOP_MS);
-  if (!sl_test_iterate_until (NULL, process_gone, GINT_TO_POINTER (pid), STOP_MS))
-    {
-      kill (pid, SIGKILL);
-      g_error ("sluiced (pid %d) gave up its name but did not exit", (int) pid);
-    }
   disconnect_proxies (f);
 }
 
 /* Fixture */
 
-/* The service file the build made, pointing at the daemon in the build tree and the test's
- * data folder, for the private bus to start it on demand. */
+/* The daemon in the build tree, with the test's data folder, for the private bus to start
+ * on demand. */
 static void
 write_service_file (Fixture *f)
 {
   g_autofree char *exec = g_strdup_printf ("/usr/bin/env XDG_DATA_HOME=%s %s",
                                            g_file_peek_path (f->data_home),
                                            g_getenv ("SLUICED"));
-  g_autoptr (GKeyFile) service = g_key_file_new ();
-  g_autoptr (GError) error = NULL;
-  g_autofree char *built = g_test_build_filename (G_TEST_BUILT, "..", "data",
-                                                  BUS_NAME ".service", NULL);
-  g_autofree char *name = NULL;
   g_autofree char *path = g_build_filename (g_file_peek_path (f->services), BUS_NAME ".service",
                                             NULL);
 
-  g_key_file_load_from_file (service, built, G_KEY_FILE_NONE, &error);
-  g_assert_no_error (error);
-  name = g_key_file_get_string (service, "D-BUS Service", "Name", &error);
-  g_assert_no_error (error);
-  g_assert_cmpstr (name, ==, BUS_NAME);
-
-  g_key_file_set_string (service, "D-BUS Service", "Exec", exec);
-  g_key_file_save_to_file (service, path, &error);
-  g_assert_no_error (error);
+  sl_test_write_service_file (path, exec);
 }
 
 static void
 fixture_setup (Fixture       *f,
                gconstpointer  data)
 {
-  g_autoptr (GError) error = NULL;
 
   f->server = sl_test_server_new ();
   f->data_home = sl_test_make_temp_dir ();
@@ -330,19 +293,7 @@ fixture_setup (Fixture       *f,
   f->services = sl_test_make_temp_dir ();
   write_service_file (f);
 
-  f->bus = g_test_dbus_new (G_TEST_DBUS_NONE);
-  g_test_dbus_add_service_dir (f->bus, g_file_peek_path (f->services));
-  sl_test_set_cloexec_everywhere ();
-  g_test_dbus_up (f->bus);
-
-  /* A connection of our own rather than the session bus singleton, which would outlive the
-   * private bus. */
-  f->connection =
-    g_dbus_connection_new_for_address_sync (g_test_dbus_get_bus_address (f->bus),
-                                            G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                            G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                                            NULL, NULL, &error);
-  g_assert_no_error (error);
+  f->bus = sl_test_bus_up (g_file_peek_path (f->services), &f->connection);
   f->watch_id = g_bus_watch_name_on_connection (f->connection, BUS_NAME,
                                                 G_BUS_NAME_WATCHER_FLAGS_NONE,
                                                 on_name_appeared, on_name_vanished, f, NULL);

@@ -1613,16 +1613,6 @@ assert_manifest (const char *path,
     }
 }
 
-static void
-write_text (const char *path,
-            const char *text)
-{
-  g_autoptr (GError) error = NULL;
-
-  g_file_set_contents (path, text, -1, &error);
-  g_assert_no_error (error);
-}
-
 /* install writes the manifests of the browsers in use, Firefox and Chromium always, into the
  * folders of $HOME and $XDG_CONFIG_HOME; status then says each is ok; a second install leaves
  * them be; --browser sets up one that is not in use. */
@@ -1768,13 +1758,13 @@ test_browser_status (Fixture       *fixture,
   stale = g_strdup_printf ("{\"name\": \"org.sluice.browser_host\", \"description\": \"x\", "
                            "\"path\": \"%s\", \"type\": \"stdio\", "
                            "\"allowed_extensions\": [\"other@example.org\"]}\n", dirs.host);
-  write_text (firefox, stale);
+  sl_test_write_text (firefox, stale);
   elsewhere = g_strdup_printf ("{\"name\": \"org.sluice.browser_host\", \"description\": \"x\", "
                                "\"path\": \"%s/gone/sluice-browser-host\", \"type\": \"stdio\", "
                                "\"allowed_origins\": "
                                "[\"chrome-extension://cdhpdnmokchopihnkakdmfgkohdnogjp/\"]}\n",
                                fixture->dir_path);
-  write_text (chromium, elsewhere);
+  sl_test_write_text (chromium, elsewhere);
   g_assert_no_errno (g_unlink (vivaldi));
 
   run_browser (fixture, &dirs, &result, "status", NULL);
@@ -1806,12 +1796,12 @@ test_browser_status (Fixture       *fixture,
                                 json_node_get_object (json_parser_get_root (parser)),
                                 "description"));
 
-    write_text (firefox, spaced);
+    sl_test_write_text (firefox, spaced);
     run_browser (fixture, &dirs, &result, "status", "--browser", "firefox", NULL);
     g_assert_cmpint (result.status, ==, 0);
     assert_has_line (result.out, "Firefox: ok (");
     result_clear (&result);
-    write_text (firefox, stale);
+    sl_test_write_text (firefox, stale);
   }
 
   run_browser (fixture, &dirs, &result, "install", NULL);
@@ -1877,8 +1867,8 @@ test_browser_uninstall (Fixture       *fixture,
   g_assert_cmpint (result.status, ==, 0);
   result_clear (&result);
   other = g_build_filename (folder, "com.example.other.json", NULL);
-  write_text (other, "{\"name\": \"com.example.other\", \"path\": \"/bin/true\", "
-                     "\"type\": \"stdio\", \"allowed_extensions\": [\"x@example.org\"]}\n");
+  sl_test_write_text (other, "{\"name\": \"com.example.other\", \"path\": \"/bin/true\", "
+                             "\"type\": \"stdio\", \"allowed_extensions\": [\"x@example.org\"]}\n");
 
   run_browser (fixture, &dirs, &result, "uninstall", NULL);
   g_assert_cmpint (result.status, ==, 0);
@@ -1905,8 +1895,9 @@ test_browser_uninstall (Fixture       *fixture,
   result_clear (&result);
 
   /* Another program's host under our name stays, and uninstall says so. */
-  write_text (firefox, "{\"name\": \"com.example.other\", \"path\": \"/bin/true\", "
-                       "\"type\": \"stdio\", \"allowed_extensions\": [\"x@example.org\"]}\n");
+  sl_test_write_text (firefox,
+                      "{\"name\": \"com.example.other\", \"path\": \"/bin/true\", "
+                      "\"type\": \"stdio\", \"allowed_extensions\": [\"x@example.org\"]}\n");
   run_browser (fixture, &dirs, &result, "uninstall", "--browser", "firefox", NULL);
   g_assert_cmpint (result.status, ==, 4);
   g_assert_cmpstr (result.out, ==, "");
