@@ -11,6 +11,7 @@
 
 #include "sl-resume-data.h"
 #include "sl-filename-rules.h"
+#include "sl-segment-map.h"
 #include "sl-types.h"
 
 /* Resume data on disk is MAGIC followed by a serialised a{sv} in little-endian byte order. The
@@ -82,7 +83,7 @@ sl_resume_data_serialize (const SlResumeData *data)
   g_autoptr (GVariant) variant = NULL;
   g_autoptr (GVariant) little = NULL;
   GByteArray *out;
-  gint64 range_end;
+  g_autoptr (SlSegmentMap) done = NULL;
 
   g_return_val_if_fail (data != NULL, NULL);
   g_return_val_if_fail (data->uri != NULL, NULL);
@@ -106,12 +107,9 @@ sl_resume_data_serialize (const SlResumeData *data)
   g_variant_dict_insert (&dict, "split-extension", "b", data->split_extension);
 
   /* Ranges keep the format open to segmented transfers; one connection writes one range. */
-  range_end = MAX (data->received, 0);
-  if (range_end > 0)
-    g_variant_dict_insert (&dict, "ranges", "@a(xx)",
-                           g_variant_new_parsed ("[(%x, %x)]", (gint64) 0, range_end));
-  else
-    g_variant_dict_insert (&dict, "ranges", "@a(xx)", g_variant_new ("a(xx)", NULL));
+  done = sl_segment_map_new (-1);
+  sl_segment_map_mark_done (done, 0, MAX (data->received, 0));
+  g_variant_dict_insert_value (&dict, "ranges", sl_segment_map_to_variant (done));
 
   variant = g_variant_ref_sink (g_variant_dict_end (&dict));
   if (G_BYTE_ORDER == G_BIG_ENDIAN)
@@ -204,41 +202,14 @@ parse_ranges (GVariantDict  *dict,
               GError       **error)
 {
   g_autoptr (GVariant) ranges = g_variant_dict_lookup_value (dict, "ranges", NULL);
-  GVariantIter iter;
-  gint64 start, end;
-  gint64 previous_end = -1;
-  gint64 prefix = 0;
+  g_autoptr (SlSegmentMap) done = sl_segment_map_new_from_variant (ranges, total, error);
 
-  if (ranges == NULL || !g_variant_is_of_type (ranges, G_VARIANT_TYPE ("a(xx)")))
-    {
-      g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_RESUME_DATA,
-                   _("Resume data has no valid byte ranges"));
-      return FALSE;
-    }
+  if (done == NULL)
+    return FALSE;
 
-  g_variant_iter_init (&iter, ranges);
-  while (g_variant_iter_next (&iter, "(xx)", &start, &end))
-    {
-      if (start < 0 || end <= start || end > MAX_BYTES || start <= previous_end ||
-          (total >= 0 && end > total))
-        {
-          g_autofree char *first = g_strdup_printf ("%" G_GINT64_FORMAT, start);
-          g_autofree char *last = g_strdup_printf ("%" G_GINT64_FORMAT, end);
-
-          /* The numbers go in as text: a translatable string cannot hold a format macro. */
-          g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_RESUME_DATA,
-                       _("Resume data has an invalid byte range %s–%s"), first, last);
-          return FALSE;
-        }
-
-      /* One connection continues from the end of the contiguous prefix; bytes after a hole
-       * are fetched again rather than trusted. */
-      if (start == prefix)
-        prefix = end;
-      previous_end = end;
-    }
-
-  *received = prefix;
+  /* One connection continues from the end of the contiguous prefix; bytes after a hole
+   * are fetched again rather than trusted. */
+  *received = sl_segment_map_get_prefix (done);
   return TRUE;
 }
 
