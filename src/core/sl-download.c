@@ -18,6 +18,7 @@
 #include "sl-file-writer.h"
 #include "sl-filename.h"
 #include "sl-header-rules.h"
+#include "sl-progress.h"
 #include "sl-resume-data.h"
 #include "sl-retry.h"
 #include "sl-uri.h"
@@ -38,7 +39,6 @@
 #define BUFFER_SIZE          (1024 * 1024)
 #define MAX_WRITES_IN_FLIGHT 4
 #define HANDOVER_USEC        (100 * G_TIME_SPAN_MILLISECOND)
-#define NOTIFY_USEC          (100 * G_TIME_SPAN_MILLISECOND)
 #define MAX_RESTARTS         3
 #define MAX_RETRY_DELAY_MS   (60 * 1000)
 #define MAX_RETRY_AFTER_S    (60 * 60)
@@ -170,12 +170,7 @@ struct _SlDownload
   gint64               checkpointed;   /* bytes of the newest checkpoint emitted */
 
   gint64               last_data_us;
-  gint64               last_notify_us;
-  gint64               notified_bytes;
-  gint64               speed_sample_us;
-  gint64               speed_sample_bytes;
-  guint64              speed;
-  gint64               eta;
+  SlProgress           progress;
 
   GQueue               pause_tasks;
 };
@@ -330,70 +325,35 @@ set_total (SlDownload *self,
   notify (self, PROP_BYTES_TOTAL);
 }
 
+static void
+notify_progress (SlDownload       *self,
+                 SlProgressChange  changes,
+                 gint64            step)
+{
+  if (changes & SL_PROGRESS_SPEED)
+    notify (self, PROP_SPEED);
+  if (changes & SL_PROGRESS_ETA)
+    notify (self, PROP_ETA);
+  if (changes & SL_PROGRESS_BYTES)
+    {
+      if (step > 0)
+        g_signal_emit (self, signals[DATA_WRITTEN], 0, step, self->committed, self->total);
+      notify (self, PROP_BYTES_RECEIVED);
+    }
+}
+
 /* Emits progress and the properties that change with every buffer, at most ~10 times a
  * second unless @force. */
 static void
 flush_progress (SlDownload *self,
                 gboolean    force)
 {
-  gint64 now = g_get_monotonic_time ();
-  gint64 step;
-  gint64 eta;
-  guint64 speed;
+  gint64 step = 0;
+  SlProgressChange changes =
+    sl_progress_update (&self->progress, g_get_monotonic_time (), self->committed, self->total,
+                        self->state == SL_DOWNLOAD_STATE_RUNNING, force, &step);
 
-  if (!force && now - self->last_notify_us < NOTIFY_USEC)
-    return;
-
-  self->last_notify_us = now;
-
-  /* Speed over the last second or so, smoothed so the ETA does not jump with every buffer. */
-  if (now - self->speed_sample_us >= G_TIME_SPAN_SECOND / 2 || force)
-    {
-      gint64 elapsed = now - self->speed_sample_us;
-
-      if (self->speed_sample_us > 0 && elapsed > 0 && self->committed >= self->speed_sample_bytes)
-        {
-          double instant = (double) (self->committed - self->speed_sample_bytes) *
-                           G_TIME_SPAN_SECOND / elapsed;
-
-          speed = self->speed == 0 ? (guint64) instant
-                                   : (guint64) (0.5 * self->speed + 0.5 * instant);
-        }
-      else
-        speed = self->speed;
-
-      self->speed_sample_us = now;
-      self->speed_sample_bytes = self->committed;
-
-      if (self->state != SL_DOWNLOAD_STATE_RUNNING)
-        speed = 0;
-
-      if (speed != self->speed)
-        {
-          self->speed = speed;
-          notify (self, PROP_SPEED);
-        }
-    }
-
-  if (self->speed > 0 && self->total >= 0 && self->total >= self->committed)
-    eta = (self->total - self->committed + (gint64) self->speed - 1) / (gint64) self->speed;
-  else
-    eta = -1;
-
-  if (eta != self->eta)
-    {
-      self->eta = eta;
-      notify (self, PROP_ETA);
-    }
-
-  step = self->committed - self->notified_bytes;
-  if (step != 0)
-    {
-      self->notified_bytes = self->committed;
-      if (step > 0)
-        g_signal_emit (self, signals[DATA_WRITTEN], 0, step, self->committed, self->total);
-      notify (self, PROP_BYTES_RECEIVED);
-    }
+  notify_progress (self, changes, step);
 }
 
 /* Whether the bytes so far can be continued by a later request: only then does resume data
@@ -489,18 +449,7 @@ static void
 settle_progress (SlDownload *self)
 {
   flush_progress (self, TRUE);
-
-  if (self->speed != 0)
-    {
-      self->speed = 0;
-      notify (self, PROP_SPEED);
-    }
-  if (self->eta != -1)
-    {
-      self->eta = -1;
-      notify (self, PROP_ETA);
-    }
-  self->speed_sample_us = 0;
+  notify_progress (self, sl_progress_settle (&self->progress), 0);
 }
 
 /* Ends the download for good: failed, canceled or completed. */
@@ -878,8 +827,7 @@ reset_bytes (SlDownload *self)
   self->offset = 0;
   self->fill = 0;
   self->generation++;
-  self->speed_sample_bytes = 0;
-  self->notified_bytes = 0;
+  sl_progress_rebase (&self->progress, 0);
   notify (self, PROP_BYTES_RECEIVED);
   forget_recorded (self);
   forget_adoption (self);
@@ -960,7 +908,8 @@ take_overlap (SlDownload *self,
     {
       /* The bytes on disk are the server's: the download continues after them. */
       self->committed = self->flushed = self->offset = self->adopt_end;
-      self->attempt_committed = self->speed_sample_bytes = self->committed;
+      self->attempt_committed = self->committed;
+      sl_progress_rebase_sample (&self->progress, self->committed);
       forget_adoption (self);
       flush_progress (self, TRUE);
       emit_checkpoint (self);
@@ -2120,11 +2069,11 @@ sl_download_get_property (GObject    *object,
       break;
 
     case PROP_SPEED:
-      g_value_set_uint64 (value, self->speed);
+      g_value_set_uint64 (value, self->progress.speed);
       break;
 
     case PROP_ETA:
-      g_value_set_int64 (value, self->eta);
+      g_value_set_int64 (value, self->progress.eta);
       break;
 
     case PROP_HTTP_STATUS:
@@ -2294,7 +2243,7 @@ static void
 sl_download_init (SlDownload *self)
 {
   self->total = -1;
-  self->eta = -1;
+  sl_progress_init (&self->progress);
   self->max_retries = DEFAULT_MAX_RETRIES;
   self->retry_delay_ms = DEFAULT_RETRY_DELAY_MS;
   self->stall_timeout_s = DEFAULT_STALL_TIMEOUT_S;
@@ -2399,8 +2348,8 @@ sl_download_new_from_resume_data (SoupSession  *session,
   self->last_modified = g_steal_pointer (&data->last_modified);
   self->content_type = g_steal_pointer (&data->content_type);
   self->total = data->total;
-  self->committed = self->flushed = self->offset = self->notified_bytes = data->received;
-  self->speed_sample_bytes = data->received;
+  self->committed = self->flushed = self->offset = data->received;
+  sl_progress_rebase (&self->progress, data->received);
   self->recorded = data->received;
   self->device = data->device;
   self->inode = data->inode;
@@ -2778,7 +2727,7 @@ sl_download_restore_state (SlDownload      *self,
   if (state == SL_DOWNLOAD_STATE_COMPLETED)
     {
       self->committed = self->flushed = self->offset = MAX (bytes_received, 0);
-      self->notified_bytes = self->speed_sample_bytes = self->committed;
+      sl_progress_rebase (&self->progress, self->committed);
       notify (self, PROP_BYTES_RECEIVED);
     }
   if (self->total < 0 && bytes_total >= 0)
@@ -3128,7 +3077,7 @@ sl_download_get_speed (SlDownload *self)
 {
   g_return_val_if_fail (SL_IS_DOWNLOAD (self), 0);
 
-  return self->speed;
+  return self->progress.speed;
 }
 
 gint64
@@ -3136,7 +3085,7 @@ sl_download_get_eta (SlDownload *self)
 {
   g_return_val_if_fail (SL_IS_DOWNLOAD (self), -1);
 
-  return self->eta;
+  return self->progress.eta;
 }
 
 guint
