@@ -19,6 +19,7 @@
 #include "sl-filename.h"
 #include "sl-header-rules.h"
 #include "sl-progress.h"
+#include "sl-response-policy.h"
 #include "sl-resume-data.h"
 #include "sl-retry.h"
 #include "sl-uri.h"
@@ -41,7 +42,6 @@
 #define HANDOVER_USEC        (100 * G_TIME_SPAN_MILLISECOND)
 #define MAX_RESTARTS         3
 #define MAX_RETRY_DELAY_MS   (60 * 1000)
-#define MAX_RETRY_AFTER_S    (60 * 60)
 /* With no network, look again now and then even if the monitor never says it is back. */
 #define NETWORK_RECHECK_MS   (60 * 1000)
 
@@ -1013,57 +1013,6 @@ open_partial_file (SlDownload *self)
                                g_object_ref (self));
 }
 
-static gboolean
-is_strong_etag (const char *etag)
-{
-  return etag != NULL && etag[0] == '"';
-}
-
-static gboolean
-is_html (const char *content_type)
-{
-  return content_type != NULL &&
-         (g_ascii_strncasecmp (content_type, "text/html", 9) == 0 ||
-          g_ascii_strncasecmp (content_type, "application/xhtml", 17) == 0);
-}
-
-static guint
-parse_retry_after (SoupMessageHeaders *headers)
-{
-  const char *value = soup_message_headers_get_one (headers, "Retry-After");
-  guint64 seconds;
-
-  if (value == NULL)
-    return 0;
-
-  if (g_ascii_string_to_unsigned (value, 10, 0, MAX_RETRY_AFTER_S, &seconds, NULL))
-    return seconds;
-
-  {
-    g_autoptr (GDateTime) when = soup_date_time_new_from_http_string (value);
-    g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
-
-    if (when != NULL)
-      return CLAMP (g_date_time_difference (when, now) / G_TIME_SPAN_SECOND, 0,
-                    MAX_RETRY_AFTER_S);
-  }
-
-  return 0;
-}
-
-static GError *
-status_error (SoupMessage *message)
-{
-  guint status = soup_message_get_status (message);
-  const char *reason = soup_message_get_reason_phrase (message);
-
-  if (reason == NULL || *reason == '\0')
-    reason = soup_status_get_phrase (status);
-
-  return g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_HTTP_STATUS,
-                      _("The server answered %u %s"), status, reason ? reason : "");
-}
-
 static void
 remember_entity (SlDownload         *self,
                  SoupMessageHeaders *headers)
@@ -1083,188 +1032,101 @@ remember_entity (SlDownload         *self,
                    (accept_ranges == NULL || g_ascii_strcasecmp (accept_ranges, "none") != 0);
 }
 
-/* Takes the answer to the request for what follows a body of unknown length: a 416 confirms
- * the length, and anything but a 206 (which goes on as any resumed answer) leaves it
- * unconfirmed. Returns whether it dealt with the answer. */
-static gboolean
-verify_end (SlDownload         *self,
-            guint               status,
-            SoupMessageHeaders *headers)
+/* What was asked by the request in flight, for the response policy. */
+static SlAsked
+asked_of (SlDownload *self)
 {
-  goffset start = -1, end = -1, total = -1;
-
-  self->verifying = FALSE;
-  if (status == SOUP_STATUS_PARTIAL_CONTENT)
-    return FALSE;
-
-  if (status == SOUP_STATUS_REQUESTED_RANGE_NOT_SATISFIABLE)
-    {
-      soup_message_headers_get_content_range (headers, &start, &end, &total);
-      if (total >= 0 && total != self->committed)
-        {
-          restart_transfer (self, _("The file changed on the server; starting over"));
-          return TRUE;
-        }
-      self->length_checked = TRUE;
-      set_total (self, self->committed);
-    }
-
-  stop_transfer (self, STOP_FINISH, NULL);
-  return TRUE;
+  return (SlAsked) {
+    .ranged = self->ranged_request,
+    .have = self->committed,
+    .total = self->total,
+    .etag = self->etag,
+    .content_type = self->content_type,
+    .verifying = self->verifying,
+    .adopt_end = self->adopt_end,
+    .adopt_from = self->adopt_end > 0 ? self->adopt_end - g_bytes_get_size (self->adopt_tail)
+                                      : 0,
+  };
 }
 
-/* Takes the answer to the request that overlaps an adopted partial file: a 206 from where
- * asked is compared as it arrives (see take_overlap()); anything else that is not an error
- * means the bytes cannot be vouched for. Returns whether it dealt with the answer. */
-static gboolean
-adoption_answer (SlDownload         *self,
-                 guint               status,
-                 SoupMessageHeaders *headers)
+/* Reads the body of an answer the policy accepted, from where the bytes on disk end. */
+static void
+take_answer (SlDownload *self)
 {
-  gint64 asked = self->adopt_end - g_bytes_get_size (self->adopt_tail);
-  goffset start = -1, end = -1, total = -1;
-
-  if (status == SOUP_STATUS_PARTIAL_CONTENT)
-    {
-      const char *encoding = soup_message_headers_get_one (headers, "Content-Encoding");
-
-      if (!soup_message_headers_get_content_range (headers, &start, &end, &total) ||
-          start != asked || (encoding != NULL && g_ascii_strcasecmp (encoding, "identity") != 0))
-        {
-          restart_adoption (self, _("The server sent another part of the file than the one "
-                                    "asked for; starting over"));
-          return TRUE;
-        }
-      if (total >= 0 && total < self->adopt_end)
-        {
-          restart_adoption (self, _("The partial file is longer than the file on the server; "
-                                    "starting over"));
-          return TRUE;
-        }
-
-      /* The validators of this answer are the download's own from now on. */
-      self->link_refreshed = FALSE;
-      self->answered = TRUE;
-      remember_entity (self, headers);
-      self->range_ok = TRUE;
-      set_total (self, total);
-      self->overlap_left = g_bytes_get_size (self->adopt_tail);
-      start_streaming (self);
-      return TRUE;
-    }
-
-  if (status == SOUP_STATUS_REQUESTED_RANGE_NOT_SATISFIABLE)
-    {
-      restart_adoption (self, _("The partial file is longer than the file on the server; "
-                                "starting over"));
-      return TRUE;
-    }
-
-  if (SOUP_STATUS_IS_SUCCESSFUL (status))
-    {
-      restart_adoption (self, _("The server does not continue files, so the partial file "
-                                "already there cannot be checked; starting over"));
-      return TRUE;
-    }
-
-  return FALSE;
+  self->link_refreshed = FALSE;
+  self->answered = TRUE;
+  if (!self->file_open)
+    open_partial_file (self);
+  else
+    start_streaming (self);
 }
 
-/* Decides what to do with the answer to a request, before any byte of its body is read. */
+/* Decides what to do with the answer to a request, before any byte of its body is read: the
+ * response policy judges, this carries its verdict out. */
 static void
 handle_response (SlDownload *self)
 {
   SoupMessageHeaders *headers = soup_message_get_response_headers (self->message);
   guint status = soup_message_get_status (self->message);
-  gint64 length = -1;
-  gboolean encoded;
-  const char *encoding;
+  SlAsked asked = asked_of (self);
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_auto (SlVerdict) verdict =
+    sl_response_judge (&asked, status, soup_message_get_reason_phrase (self->message), headers,
+                       now);
 
   set_http_status (self, status);
   self->framing = soup_message_headers_get_encoding (headers);
+  if (self->verifying && verdict.kind != SL_VERDICT_RETRY)
+    self->verifying = FALSE;
 
-  if (status >= 400 && sl_retry_status_is_transient (status))
+  switch (verdict.kind)
     {
-      /* Overload and gateway trouble pass; try again later, when the server says. */
-      self->retry_after_s = parse_retry_after (headers);
-      stop_transfer (self, STOP_RETRY, status_error (self->message));
+    case SL_VERDICT_RETRY:
+      self->retry_after_s = verdict.retry_after_s;
+      stop_transfer (self, STOP_RETRY, g_steal_pointer (&verdict.error));
       return;
-    }
 
-  if (self->verifying && verify_end (self, status, headers))
-    return;
-
-  if (self->adopt_end > 0 && adoption_answer (self, status, headers))
-    return;
-
-  if (status == SOUP_STATUS_REQUESTED_RANGE_NOT_SATISFIABLE && self->ranged_request)
-    {
-      goffset start, end, total = -1;
-
-      /* Everything may already be here: finish once the length checks out. */
-      soup_message_headers_get_content_range (headers, &start, &end, &total);
-      if (self->total >= 0 && self->committed == self->total &&
-          (total < 0 || total == self->total))
-        stop_transfer (self, STOP_FINISH, NULL);
-      else
-        restart_transfer (self, _("The server refused to continue from where the download "
-                                  "stopped; starting over"));
+    case SL_VERDICT_FAIL:
+      stop_transfer (self, STOP_FAIL, g_steal_pointer (&verdict.error));
       return;
-    }
 
-  if (!SOUP_STATUS_IS_SUCCESSFUL (status))
-    {
-      stop_transfer (self, STOP_FAIL, status_error (self->message));
-      return;
-    }
-
-  encoding = soup_message_headers_get_one (headers, "Content-Encoding");
-  encoded = encoding != NULL && g_ascii_strcasecmp (encoding, "identity") != 0;
-  if (!encoded && soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH)
-    length = soup_message_headers_get_content_length (headers);
-
-  if (self->ranged_request)
-    {
-      if (status == SOUP_STATUS_PARTIAL_CONTENT)
+    case SL_VERDICT_FINISH:
+      if (verdict.length_checked)
         {
-          goffset start = -1, end = -1, total = -1;
-          const char *etag = soup_message_headers_get_one (headers, "ETag");
-
-          if (!soup_message_headers_get_content_range (headers, &start, &end, &total) ||
-              start != self->committed)
-            {
-              restart_transfer (self, _("The server sent another part of the file than the "
-                                        "one asked for; starting over"));
-              return;
-            }
-          if ((self->total >= 0 && total >= 0 && total != self->total) ||
-              (is_strong_etag (self->etag) && etag != NULL && g_strcmp0 (etag, self->etag) != 0))
-            {
-              restart_transfer (self, _("The file changed on the server; starting over"));
-              return;
-            }
-
-          if (self->total < 0 && total >= 0)
-            set_total (self, total);
-          self->link_refreshed = FALSE;
-          self->answered = TRUE;
-          start_streaming (self);
-          return;
+          self->length_checked = TRUE;
+          set_total (self, verdict.total);
         }
+      stop_transfer (self, STOP_FINISH, NULL);
+      return;
 
-      /* A whole page instead of the rest of a file is an error page, not a new version. */
-      if (is_html (soup_message_headers_get_one (headers, "Content-Type")) &&
-          !is_html (self->content_type))
-        {
-          stop_transfer (self, STOP_FAIL,
-                         g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_BAD_RESPONSE,
-                                      _("The server answered with a web page instead of the "
-                                        "rest of the file")));
-          return;
-        }
+    case SL_VERDICT_RESTART:
+      restart_transfer (self, verdict.reason);
+      return;
 
-      /* 200 to a ranged request: the range was ignored or the entity changed. This body is the
-       * whole entity, so start over with it rather than make another request. */
+    case SL_VERDICT_ABANDON_ADOPTION:
+      restart_adoption (self, verdict.reason);
+      return;
+
+    case SL_VERDICT_ADOPT:
+      /* The validators of this answer are the download's own from now on. */
+      self->link_refreshed = FALSE;
+      self->answered = TRUE;
+      remember_entity (self, headers);
+      self->range_ok = TRUE;
+      set_total (self, verdict.total);
+      self->overlap_left = g_bytes_get_size (self->adopt_tail);
+      start_streaming (self);
+      return;
+
+    case SL_VERDICT_CONTINUE:
+      if (self->total < 0 && verdict.total >= 0)
+        set_total (self, verdict.total);
+      self->link_refreshed = FALSE;
+      self->answered = TRUE;
+      start_streaming (self);
+      return;
+
+    case SL_VERDICT_START_OVER:
       if (refuse_restart_after_refresh (self))
         return;
       if (++self->restarts > MAX_RESTARTS)
@@ -1274,27 +1136,19 @@ handle_response (SlDownload *self)
                                       _("The server keeps sending inconsistent data")));
           return;
         }
-      g_signal_emit (self, signals[RESTARTED], 0,
-                     _("The server sent the whole file again; starting over"));
+      g_signal_emit (self, signals[RESTARTED], 0, verdict.reason);
       reset_bytes (self);
-    }
-  else if (status == SOUP_STATUS_PARTIAL_CONTENT)
-    {
-      stop_transfer (self, STOP_FAIL,
-                     g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_BAD_RESPONSE,
-                                  _("The server sent part of a file that was not asked for")));
+      G_GNUC_FALLTHROUGH;
+
+    case SL_VERDICT_BEGIN:
+      remember_entity (self, headers);
+      set_total (self, verdict.total);
+      take_answer (self);
       return;
+
+    default:
+      g_assert_not_reached ();
     }
-
-  self->link_refreshed = FALSE;
-  self->answered = TRUE;
-  remember_entity (self, headers);
-  set_total (self, length);
-
-  if (!self->file_open)
-    open_partial_file (self);
-  else
-    start_streaming (self);
 }
 
 static GError *
@@ -1422,7 +1276,7 @@ send_request (SlDownload *self)
   self->ranged_request = FALSE;
   if (self->committed > 0 || self->adopt_end > 0)
     {
-      const char *validator = is_strong_etag (self->etag) ? self->etag : self->last_modified;
+      const char *validator = sl_response_etag_is_strong (self->etag) ? self->etag : self->last_modified;
       gint64 start = self->committed;
 
       if (self->adopt_end > 0)
@@ -1442,7 +1296,7 @@ send_request (SlDownload *self)
 static gboolean
 can_continue (SlDownload *self)
 {
-  return self->range_ok && (is_strong_etag (self->etag) || self->last_modified != NULL ||
+  return self->range_ok && (sl_response_etag_is_strong (self->etag) || self->last_modified != NULL ||
                             self->total >= 0);
 }
 
