@@ -19,6 +19,7 @@
 #include "config.h"
 
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -98,6 +99,7 @@ typedef struct
   GPtrArray       *hits;         /* of Hit* */
 
   GSubprocess     *process;
+  pid_t            group;        /* the browser's process group */
   gboolean         exited;
 } Fixture;
 
@@ -659,6 +661,8 @@ launch_browser (Fixture *f)
   f->process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata,
                                              &error);
   g_assert_no_error (error);
+  /* The leader of its group (see setsid_child()); known only while it runs. */
+  f->group = atoi (g_subprocess_get_identifier (f->process));
   g_subprocess_wait_async (f->process, NULL, on_browser_exited, f);
 }
 
@@ -720,22 +724,19 @@ browser_exited (gpointer data)
 static void
 stop_browser (Fixture *f)
 {
-  pid_t group;
-
   if (f->process == NULL)
     return;
-  group = atoi (g_subprocess_get_identifier (f->process));
   if (!f->exited)
     {
-      kill (-group, SIGTERM);
+      kill (-f->group, SIGTERM);
       if (!sl_test_iterate_until (NULL, browser_exited, f, STOP_MS))
         {
-          kill (-group, SIGKILL);
+          kill (-f->group, SIGKILL);
           sl_test_wait_until (NULL, browser_exited, f, STOP_MS);
         }
     }
   /* Its helpers and the native host end with it. */
-  kill (-group, SIGKILL);
+  kill (-f->group, SIGKILL);
   g_clear_object (&f->process);
 }
 
