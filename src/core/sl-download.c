@@ -22,14 +22,14 @@
 #include "sl-response-policy.h"
 #include "sl-resume-data.h"
 #include "sl-retry.h"
+#include "sl-transfer.h"
 #include "sl-uri.h"
 
 /* One download: a GET streamed into NAME.part, then renamed to NAME.
  *
- * Reads happen on the main loop into large buffers; a full buffer is handed to an SlFileWriter,
- * which writes it on a worker thread, so the main loop never waits on the disk. At most
- * MAX_WRITES_IN_FLIGHT buffers are queued; past that, reading waits, which bounds memory and
- * pushes back on the server.
+ * The body of each answer is read by an SlTransfer, which hands it to the SlFileWriter at its
+ * offsets and returns once its writes have landed; the download keeps the lifecycle, the
+ * requests and what their answers mean, retries, progress and checkpoints.
  *
  * Every way a transfer stops (pause, cancel, a network error to retry, a server answer that
  * needs a fresh start, an error that fails the download, the end of the body) goes through
@@ -37,9 +37,6 @@
  * maybe_finish_stop() does it once no read, request or write is left in flight. That way the
  * bytes counted as written are exactly the bytes on disk when the next step begins. */
 
-#define BUFFER_SIZE          (1024 * 1024)
-#define MAX_WRITES_IN_FLIGHT 4
-#define HANDOVER_USEC        (100 * G_TIME_SPAN_MILLISECOND)
 #define MAX_RESTARTS         3
 #define MAX_RETRY_DELAY_MS   (60 * 1000)
 /* With no network, look again now and then even if the monitor never says it is back. */
@@ -115,7 +112,6 @@ struct _SlDownload
   SoupMessage         *message;
   GInputStream        *stream;
   gboolean             sending;
-  gboolean             reading;
   gboolean             ranged_request;
   gboolean             link_refreshed;
   SoupEncoding         framing;        /* how the body of the current response ends */
@@ -127,7 +123,6 @@ struct _SlDownload
    * last of them (adopt_tail), which the next answer is asked to overlap. */
   gint64               adopt_end;
   GBytes              *adopt_tail;
-  gsize                overlap_left;   /* bytes of this answer still to compare */
 
   /* Which file the partial file is, so that a restart finds it renamed after a crash. With an
    * owner that confirms checkpoints, the rename waits until one with the identity is
@@ -140,12 +135,7 @@ struct _SlDownload
   gboolean             identity_recorded;
   gboolean             awaiting_identity;
 
-  guint8              *buffer;
-  gsize                fill;
-  gint64               buffer_started_us;
-  GPtrArray           *spare_buffers;
-  guint                writes_in_flight;
-  gboolean             write_failed;
+  SlTransfer          *transfer;       /* reading the body of the answer in hand */
 
   StopAction           stop;
   GError              *stop_error;
@@ -212,12 +202,9 @@ static void begin_attempt      (SlDownload *self);
 static void complete_as        (SlDownload *self,
                                 const char *path);
 static void maybe_finish_stop  (SlDownload *self);
-static void read_more          (SlDownload *self);
 static void forget_adoption    (SlDownload *self);
 static void restart_adoption   (SlDownload *self,
                                 const char *reason);
-static gssize take_overlap     (SlDownload *self,
-                                gsize       n);
 static void overlap_differs    (SlDownload *self);
 
 /* g_set_str() arrives with GLib 2.76. */
@@ -562,6 +549,16 @@ on_checkpoint_synced (GObject      *object,
   emit_checkpoint (self);
 }
 
+/* Where the bytes handed to the writer end: a sync makes them durable. Bytes of an adopted
+ * partial file count only once the server's overlap matched them. */
+static gint64
+handed_offset (SlDownload *self)
+{
+  if (self->transfer != NULL && self->adopt_end == 0)
+    return sl_transfer_get_handed (self->transfer);
+  return self->offset;
+}
+
 /* Flushes what has been written so far and records it, without stopping the transfer: reads go
  * on meanwhile, and the sync runs after the writes queued before it. */
 static void
@@ -570,12 +567,21 @@ checkpoint (SlDownload *self)
   Checkpoint *data = g_new0 (Checkpoint, 1);
 
   data->self = g_object_ref (self);
-  data->snapshot = self->offset;
+  data->snapshot = handed_offset (self);
   data->generation = self->generation;
 
   self->checkpoint_pending = TRUE;
   self->last_checkpoint_us = g_get_monotonic_time ();
   sl_file_writer_sync_async (self->writer, on_checkpoint_synced, data);
+}
+
+/* When a byte last came, or the request went out. */
+static gint64
+last_data_us (SlDownload *self)
+{
+  if (self->transfer != NULL)
+    return MAX (self->last_data_us, sl_transfer_get_last_data_us (self->transfer));
+  return self->last_data_us;
 }
 
 static gboolean
@@ -587,8 +593,9 @@ tick_cb (gpointer user_data)
   /* Not forced: the tick only keeps the speed honest while no bytes arrive. */
   flush_progress (self, FALSE);
 
-  if ((self->sending || self->reading) && self->stop == STOP_NONE &&
-      now - self->last_data_us > (gint64) self->stall_timeout_s * G_TIME_SPAN_SECOND)
+  if ((self->sending || (self->transfer != NULL && sl_transfer_is_reading (self->transfer))) &&
+      self->stop == STOP_NONE &&
+      now - last_data_us (self) > (gint64) self->stall_timeout_s * G_TIME_SPAN_SECOND)
     {
       stop_transfer (self, STOP_RETRY,
                      g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_NETWORK,
@@ -614,77 +621,6 @@ ensure_tick (SlDownload *self)
     self->tick_source = g_timeout_add_full (G_PRIORITY_DEFAULT, 250, tick_cb, self, NULL);
 }
 
-static void
-ensure_buffer (SlDownload *self)
-{
-  if (self->buffer != NULL)
-    return;
-
-  if (self->spare_buffers->len > 0)
-    self->buffer = g_ptr_array_steal_index_fast (self->spare_buffers,
-                                                 self->spare_buffers->len - 1);
-  else
-    self->buffer = g_malloc (BUFFER_SIZE);
-
-  self->buffer_started_us = g_get_monotonic_time ();
-}
-
-static void
-on_write_done (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
-{
-  g_autoptr (SlDownload) self = user_data;
-  g_autoptr (GError) error = NULL;
-  guint8 *buffer;
-  gsize written;
-
-  buffer = sl_file_writer_write_finish (SL_FILE_WRITER (object), result, &written, &error);
-  if (self->spare_buffers->len < MAX_WRITES_IN_FLIGHT)
-    g_ptr_array_add (self->spare_buffers, buffer);
-  else
-    g_free (buffer);
-
-  self->writes_in_flight--;
-
-  /* What a failed write got onto the disk before failing is kept too. */
-  if (!self->write_failed)
-    self->committed += written;
-
-  if (error != NULL)
-    {
-      /* Later writes may still succeed (a smaller one on a nearly full disk), but the bytes
-       * after a failed one are not contiguous: stop counting at the first failure. */
-      if (!self->write_failed)
-        {
-          self->write_failed = TRUE;
-          stop_transfer (self, STOP_FAIL, g_steal_pointer (&error));
-        }
-      maybe_finish_stop (self);
-      return;
-    }
-
-  flush_progress (self, FALSE);
-
-  if (self->stop != STOP_NONE)
-    maybe_finish_stop (self);
-  else
-    read_more (self);
-}
-
-static void
-handover_buffer (SlDownload *self)
-{
-  if (self->fill == 0)
-    return;
-
-  self->writes_in_flight++;
-  sl_file_writer_write_async (self->writer, g_steal_pointer (&self->buffer), self->fill,
-                              self->offset, on_write_done, g_object_ref (self));
-  self->offset += self->fill;
-  self->fill = 0;
-}
-
 static gboolean can_continue (SlDownload *self);
 
 /* Whether the body that just ended is known to be whole. libsoup 3.2 reads a chunked body
@@ -707,103 +643,111 @@ can_verify_end (SlDownload *self)
   return self->offset > 0 && can_continue (self);
 }
 
+/* The body ended cleanly at the offset the transfer reached: was it all of it? */
 static void
-on_read_done (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
+body_ended (SlDownload *self)
+{
+  gint64 end = self->offset;
+
+  if (self->total >= 0 && end < self->total)
+    {
+      /* The numbers go in as text: a translatable string cannot hold a format macro. */
+      g_autofree char *got = g_strdup_printf ("%" G_GINT64_FORMAT, end);
+      g_autofree char *total = g_strdup_printf ("%" G_GINT64_FORMAT, self->total);
+
+      stop_transfer (self, STOP_RETRY,
+                     g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_NETWORK,
+                                  /* Translators: bytes received and expected */
+                                  _("The connection closed after %s of %s bytes"),
+                                  got, total));
+    }
+  else if (self->total >= 0 && end > self->total)
+    restart_transfer (self, _("The server sent more than it announced; starting over"));
+  else if (!end_is_confirmed (self) && can_verify_end (self))
+    {
+      self->verifying = TRUE;
+      stop_transfer (self, STOP_ASK_AGAIN, NULL);
+    }
+  else
+    {
+      self->length_checked = end_is_confirmed (self);
+      stop_transfer (self, STOP_FINISH, NULL);
+    }
+}
+
+static void
+on_transfer_done (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
 {
   g_autoptr (SlDownload) self = user_data;
+  g_autoptr (SlTransfer) transfer = g_steal_pointer (&self->transfer);
   g_autoptr (GError) error = NULL;
-  gssize n;
+  SlTransferEnd end;
 
-  n = g_input_stream_read_finish (G_INPUT_STREAM (object), result, &error);
-  self->reading = FALSE;
+  g_assert (transfer == SL_TRANSFER (object));
+  end = sl_transfer_run_finish (transfer, result, &error);
+  g_signal_handlers_disconnect_by_data (transfer, self);
+  if (self->adopt_end == 0)
+    self->offset = sl_transfer_get_handed (transfer);
+  self->last_data_us = MAX (self->last_data_us, sl_transfer_get_last_data_us (transfer));
 
-  if (n < 0)
+  switch (end)
     {
-      /* What arrived before the error is good: keep it. */
-      handover_buffer (self);
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) && self->stop != STOP_NONE)
+    case SL_TRANSFER_ENDED:
+      body_ended (self);
+      break;
+
+    case SL_TRANSFER_CANCELLED:
+      /* Only stop_transfer() cancels, and it says what comes next. */
+      if (self->stop != STOP_NONE)
         maybe_finish_stop (self);
       else
         stop_transfer (self, STOP_RETRY,
                        g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_NETWORK,
-                                    _("Connection lost: %s"), error->message));
-      return;
-    }
+                                    _("Connection lost: %s"), g_strerror (ECANCELED)));
+      break;
 
-  if (n == 0 && self->overlap_left > 0)
-    {
+    case SL_TRANSFER_READ_FAILED:
+      stop_transfer (self, STOP_RETRY,
+                     g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_NETWORK,
+                                  _("Connection lost: %s"), error->message));
+      break;
+
+    case SL_TRANSFER_WRITE_FAILED:
+      stop_transfer (self, STOP_FAIL, g_steal_pointer (&error));
+      break;
+
+    case SL_TRANSFER_OVERLAP_DIFFERS:
       overlap_differs (self);
-      return;
+      break;
+
+    default:
+      g_assert_not_reached ();
     }
-
-  if (n == 0)
-    {
-      gint64 end;
-
-      handover_buffer (self);
-      end = self->offset;
-
-      if (self->total >= 0 && end < self->total)
-        {
-          /* The numbers go in as text: a translatable string cannot hold a format macro. */
-          g_autofree char *got = g_strdup_printf ("%" G_GINT64_FORMAT, end);
-          g_autofree char *total = g_strdup_printf ("%" G_GINT64_FORMAT, self->total);
-
-          stop_transfer (self, STOP_RETRY,
-                         g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_NETWORK,
-                                      /* Translators: bytes received and expected */
-                                      _("The connection closed after %s of %s bytes"),
-                                      got, total));
-        }
-      else if (self->total >= 0 && end > self->total)
-        restart_transfer (self, _("The server sent more than it announced; starting over"));
-      else if (!end_is_confirmed (self) && can_verify_end (self))
-        {
-          self->verifying = TRUE;
-          stop_transfer (self, STOP_ASK_AGAIN, NULL);
-        }
-      else
-        {
-          self->length_checked = end_is_confirmed (self);
-          stop_transfer (self, STOP_FINISH, NULL);
-        }
-      return;
-    }
-
-  self->last_data_us = g_get_monotonic_time ();
-  if (self->overlap_left > 0)
-    {
-      n = take_overlap (self, n);
-      if (n < 0)
-        return;
-    }
-  self->fill += n;
-
-  /* A partly filled buffer still goes to disk promptly, so slow downloads show progress. */
-  if (self->fill == BUFFER_SIZE ||
-      self->last_data_us - self->buffer_started_us >= HANDOVER_USEC)
-    handover_buffer (self);
-
-  if (self->stop != STOP_NONE)
-    maybe_finish_stop (self);
-  else
-    read_more (self);
 }
 
 static void
-read_more (SlDownload *self)
+on_transfer_written (SlTransfer *transfer,
+                     gint64      bytes,
+                     SlDownload *self)
 {
-  if (self->reading || self->stream == NULL || self->stop != STOP_NONE ||
-      self->writes_in_flight >= MAX_WRITES_IN_FLIGHT)
-    return;
+  self->committed += bytes;
+  flush_progress (self, FALSE);
+}
 
-  ensure_buffer (self);
-  self->reading = TRUE;
-  g_input_stream_read_async (self->stream, self->buffer + self->fill, BUFFER_SIZE - self->fill,
-                             G_PRIORITY_DEFAULT, self->cancellable, on_read_done,
-                             g_object_ref (self));
+/* The server's bytes are those at the end of the adopted partial file: the download continues
+ * after them. */
+static void
+on_overlap_matched (SlTransfer *transfer,
+                    SlDownload *self)
+{
+  self->committed = self->flushed = self->offset = self->adopt_end;
+  self->attempt_committed = self->committed;
+  sl_progress_rebase_sample (&self->progress, self->committed);
+  forget_adoption (self);
+  flush_progress (self, TRUE);
+  emit_checkpoint (self);
 }
 
 static void
@@ -825,7 +769,6 @@ reset_bytes (SlDownload *self)
   self->committed = 0;
   self->flushed = 0;
   self->offset = 0;
-  self->fill = 0;
   self->generation++;
   sl_progress_rebase (&self->progress, 0);
   notify (self, PROP_BYTES_RECEIVED);
@@ -839,20 +782,29 @@ reset_bytes (SlDownload *self)
 static void
 start_streaming (SlDownload *self)
 {
+  gboolean adopting = self->adopt_end > 0;
+
   self->last_data_us = g_get_monotonic_time ();
   /* Downloads started together would checkpoint together, every time: a random phase spreads
    * them over the interval. */
   if (self->last_checkpoint_us == 0)
     self->last_checkpoint_us =
       self->last_data_us - g_random_int_range (0, (gint32) self->checkpoint_interval_ms / 2 + 1) * 1000;
-  read_more (self);
+
+  g_assert (self->transfer == NULL);
+  self->transfer = sl_transfer_new (self->stream, self->writer,
+                                    adopting ? self->adopt_end : self->offset,
+                                    adopting ? self->adopt_tail : NULL);
+  g_signal_connect (self->transfer, "written", G_CALLBACK (on_transfer_written), self);
+  g_signal_connect (self->transfer, "overlap-matched", G_CALLBACK (on_overlap_matched), self);
+  sl_transfer_run_async (self->transfer, self->cancellable, on_transfer_done,
+                         g_object_ref (self));
 }
 
 static void
 forget_adoption (SlDownload *self)
 {
   self->adopt_end = 0;
-  self->overlap_left = 0;
   g_clear_pointer (&self->adopt_tail, g_bytes_unref);
 }
 
@@ -882,40 +834,6 @@ can_adopt (SlDownload *self,
            gint64      existing)
 {
   return self->range_ok && (self->total < 0 || self->total >= existing);
-}
-
-/* Compares the @n bytes just read into the buffer with the end of the adopted partial file,
- * and drops them: they are on disk already. Returns how many bytes of the body follow them in
- * the buffer, or -1 when they differ and the download starts over. */
-static gssize
-take_overlap (SlDownload *self,
-              gsize       n)
-{
-  gsize tail_size;
-  const guint8 *tail = g_bytes_get_data (self->adopt_tail, &tail_size);
-  guint8 *data = self->buffer + self->fill;
-  gsize k = MIN (n, self->overlap_left);
-
-  if (memcmp (data, tail + (tail_size - self->overlap_left), k) != 0)
-    {
-      overlap_differs (self);
-      return -1;
-    }
-
-  self->overlap_left -= k;
-  memmove (data, data + k, n - k);
-  if (self->overlap_left == 0)
-    {
-      /* The bytes on disk are the server's: the download continues after them. */
-      self->committed = self->flushed = self->offset = self->adopt_end;
-      self->attempt_committed = self->committed;
-      sl_progress_rebase_sample (&self->progress, self->committed);
-      forget_adoption (self);
-      flush_progress (self, TRUE);
-      emit_checkpoint (self);
-    }
-
-  return n - k;
 }
 
 static void
@@ -1114,7 +1032,6 @@ handle_response (SlDownload *self)
       remember_entity (self, headers);
       self->range_ok = TRUE;
       set_total (self, verdict.total);
-      self->overlap_left = g_bytes_get_size (self->adopt_tail);
       start_streaming (self);
       return;
 
@@ -1359,13 +1276,11 @@ begin_attempt (SlDownload *self)
 {
   self->stop = STOP_NONE;
   g_clear_error (&self->stop_error);
-  self->write_failed = FALSE;
   self->retry_after_s = 0;
   self->answered = FALSE;
   self->attempt_committed = self->committed;
   /* Writes that failed or were cut short moved the offset past what is on disk. */
   self->offset = self->committed;
-  self->fill = 0;
   g_clear_object (&self->cancellable);
   self->cancellable = g_cancellable_new ();
 
@@ -1709,8 +1624,8 @@ maybe_finish_stop (SlDownload *self)
 {
   g_autofree char *directory = NULL;
 
-  if (self->stop == STOP_NONE || self->sending || self->reading || self->file_op_pending ||
-      self->writes_in_flight > 0)
+  if (self->stop == STOP_NONE || self->sending || self->transfer != NULL ||
+      self->file_op_pending)
     return;
 
   drop_request (self);
@@ -1870,8 +1785,6 @@ sl_download_finalize (GObject *object)
   g_clear_pointer (&self->adopt_tail, g_bytes_unref);
   g_strfreev (self->orphans);
   g_strfreev (self->claimed);
-  g_free (self->buffer);
-  g_ptr_array_unref (self->spare_buffers);
 
   G_OBJECT_CLASS (sl_download_parent_class)->finalize (object);
 }
@@ -2104,7 +2017,6 @@ sl_download_init (SlDownload *self)
   self->checkpoint_interval_ms = DEFAULT_CHECKPOINT_MS;
   self->range_ok = TRUE;
   self->extra_headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
-  self->spare_buffers = g_ptr_array_new_with_free_func (g_free);
   g_queue_init (&self->pause_tasks);
 }
 

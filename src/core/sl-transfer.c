@@ -1,0 +1,477 @@
+/* sl-transfer.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Reads happen on the main loop into large buffers; a full buffer (or one that has waited
+ * HANDOVER_USEC) goes to the SlFileWriter, which writes it on its thread at the next offset,
+ * so the main loop never waits on the disk. At most MAX_WRITES_IN_FLIGHT buffers are queued;
+ * past that, reading waits, which bounds memory and pushes back on the server.
+ *
+ * A transfer may have to begin with an overlap: bytes that are on disk already and must come
+ * again, byte for byte, before the body counts (a partial file adopted without resume data).
+ * They are compared and dropped, and the body after them goes at the offset given.
+ *
+ * However the transfer ends, it returns only once no read is pending and every write it
+ * queued has landed, so that its owner knows exactly which bytes are on disk.
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "sl-transfer.h"
+
+#define BUFFER_SIZE          (1024 * 1024)
+#define MAX_WRITES_IN_FLIGHT 4
+#define HANDOVER_USEC        (100 * G_TIME_SPAN_MILLISECOND)
+
+struct _SlTransfer
+{
+  GObject        parent_instance;
+
+  GInputStream  *body;
+  SlFileWriter  *writer;
+  gint64         handed;          /* where the next write goes */
+  GBytes        *overlap;
+  gsize          overlap_left;    /* bytes of the overlap still to compare */
+
+  guint8        *buffer;
+  gsize          fill;
+  gint64         buffer_started_us;
+  GPtrArray     *spare_buffers;
+  guint          writes_in_flight;
+  gboolean       reading;
+  gboolean       write_failed;
+  gint64         last_data_us;
+
+  GTask         *task;            /* the run, until it returns */
+  GCancellable  *cancellable;     /* stops the read: the caller's, or a failed write */
+  GCancellable  *outer;
+  gulong         outer_handler;
+
+  gboolean       ended;
+  SlTransferEnd  end;
+  GError        *error;
+};
+
+G_DEFINE_FINAL_TYPE (SlTransfer, sl_transfer, G_TYPE_OBJECT)
+
+enum {
+  WRITTEN,
+  OVERLAP_MATCHED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static void read_more (SlTransfer *self);
+
+static void
+sl_transfer_dispose (GObject *object)
+{
+  SlTransfer *self = SL_TRANSFER (object);
+
+  if (self->outer != NULL)
+    {
+      g_cancellable_disconnect (self->outer, self->outer_handler);
+      g_clear_object (&self->outer);
+    }
+  g_clear_object (&self->body);
+  g_clear_object (&self->writer);
+  g_clear_object (&self->cancellable);
+
+  G_OBJECT_CLASS (sl_transfer_parent_class)->dispose (object);
+}
+
+static void
+sl_transfer_finalize (GObject *object)
+{
+  SlTransfer *self = SL_TRANSFER (object);
+
+  g_assert (self->task == NULL);
+  g_clear_pointer (&self->overlap, g_bytes_unref);
+  g_free (self->buffer);
+  g_ptr_array_unref (self->spare_buffers);
+  g_clear_error (&self->error);
+
+  G_OBJECT_CLASS (sl_transfer_parent_class)->finalize (object);
+}
+
+static void
+sl_transfer_class_init (SlTransferClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = sl_transfer_dispose;
+  object_class->finalize = sl_transfer_finalize;
+
+  /**
+   * SlTransfer::written:
+   * @bytes: how many bytes landed on disk, right after those of the last emission
+   *
+   * Emitted as writes land, in order. After a failed write, nothing more is emitted: the
+   * bytes after it would not follow on from those before.
+   */
+  signals[WRITTEN] =
+    g_signal_new ("written", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 1, G_TYPE_INT64);
+
+  /**
+   * SlTransfer::overlap-matched:
+   *
+   * Emitted once the body began with the whole overlap, before any byte after it is written.
+   */
+  signals[OVERLAP_MATCHED] =
+    g_signal_new ("overlap-matched", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                  NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+sl_transfer_init (SlTransfer *self)
+{
+  self->spare_buffers = g_ptr_array_new_with_free_func (g_free);
+}
+
+/**
+ * sl_transfer_new:
+ * @body: the response body, positioned at its first byte
+ * @writer: the open partial file
+ * @offset: where the first byte after the overlap goes
+ * @overlap: (nullable): the bytes the body must begin with, which are on disk already
+ *
+ * Returns: (transfer full): a transfer, to run once
+ */
+SlTransfer *
+sl_transfer_new (GInputStream *body,
+                 SlFileWriter *writer,
+                 gint64        offset,
+                 GBytes       *overlap)
+{
+  SlTransfer *self;
+
+  g_return_val_if_fail (G_IS_INPUT_STREAM (body), NULL);
+  g_return_val_if_fail (SL_IS_FILE_WRITER (writer), NULL);
+  g_return_val_if_fail (offset >= 0, NULL);
+
+  self = g_object_new (SL_TYPE_TRANSFER, NULL);
+  self->body = g_object_ref (body);
+  self->writer = g_object_ref (writer);
+  self->handed = offset;
+  if (overlap != NULL && g_bytes_get_size (overlap) > 0)
+    {
+      self->overlap = g_bytes_ref (overlap);
+      self->overlap_left = g_bytes_get_size (overlap);
+    }
+  self->last_data_us = g_get_monotonic_time ();
+  return self;
+}
+
+/* Returns the run once it has ended and nothing is in flight any more. */
+static void
+return_if_idle (SlTransfer *self)
+{
+  g_autoptr (GTask) task = NULL;
+
+  if (!self->ended || self->reading || self->writes_in_flight > 0 || self->task == NULL)
+    return;
+
+  if (self->outer != NULL)
+    {
+      g_cancellable_disconnect (self->outer, self->outer_handler);
+      g_clear_object (&self->outer);
+    }
+  task = g_steal_pointer (&self->task);
+  g_task_return_int (task, self->end);
+}
+
+/* The first reason to end wins, but for a failed write, which wins over any: the bytes the
+ * transfer handed over are not all on disk. A read still pending is stopped. */
+static void
+end_with (SlTransfer    *self,
+          SlTransferEnd  end,
+          GError        *error)
+{
+  if (self->ended && (end != SL_TRANSFER_WRITE_FAILED || self->end == SL_TRANSFER_WRITE_FAILED))
+    {
+      g_clear_error (&error);
+      return_if_idle (self);
+      return;
+    }
+
+  g_clear_error (&self->error);
+  self->ended = TRUE;
+  self->end = end;
+  self->error = error;
+  g_cancellable_cancel (self->cancellable);
+  return_if_idle (self);
+}
+
+static void
+ensure_buffer (SlTransfer *self)
+{
+  if (self->buffer != NULL)
+    return;
+
+  if (self->spare_buffers->len > 0)
+    self->buffer = g_ptr_array_steal_index_fast (self->spare_buffers,
+                                                 self->spare_buffers->len - 1);
+  else
+    self->buffer = g_malloc (BUFFER_SIZE);
+
+  self->buffer_started_us = g_get_monotonic_time ();
+}
+
+static void
+on_write_done (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr (SlTransfer) self = user_data;
+  g_autoptr (GError) error = NULL;
+  guint8 *buffer;
+  gsize written;
+
+  buffer = sl_file_writer_write_finish (SL_FILE_WRITER (object), result, &written, &error);
+  if (self->spare_buffers->len < MAX_WRITES_IN_FLIGHT)
+    g_ptr_array_add (self->spare_buffers, buffer);
+  else
+    g_free (buffer);
+
+  self->writes_in_flight--;
+
+  /* What a failed write got onto the disk before failing is kept too. */
+  if (!self->write_failed && written > 0)
+    g_signal_emit (self, signals[WRITTEN], 0, (gint64) written);
+
+  if (error != NULL)
+    {
+      /* Later writes may still succeed (a smaller one on a nearly full disk), but the bytes
+       * after a failed one are not contiguous: stop counting at the first failure. */
+      if (!self->write_failed)
+        {
+          self->write_failed = TRUE;
+          end_with (self, SL_TRANSFER_WRITE_FAILED, g_steal_pointer (&error));
+        }
+      return_if_idle (self);
+      return;
+    }
+
+  if (self->ended)
+    return_if_idle (self);
+  else
+    read_more (self);
+}
+
+static void
+handover_buffer (SlTransfer *self)
+{
+  if (self->fill == 0)
+    return;
+
+  self->writes_in_flight++;
+  sl_file_writer_write_async (self->writer, g_steal_pointer (&self->buffer), self->fill,
+                              self->handed, on_write_done, g_object_ref (self));
+  self->handed += self->fill;
+  self->fill = 0;
+}
+
+/* Compares the @n bytes just read into the buffer with what is left of the overlap, and
+ * drops them: they are on disk already. Returns how many bytes of the body follow them in the
+ * buffer, or -1 when they differ. */
+static gssize
+take_overlap (SlTransfer *self,
+              gsize       n)
+{
+  gsize overlap_size;
+  const guint8 *overlap = g_bytes_get_data (self->overlap, &overlap_size);
+  guint8 *data = self->buffer + self->fill;
+  gsize k = MIN (n, self->overlap_left);
+
+  if (memcmp (data, overlap + (overlap_size - self->overlap_left), k) != 0)
+    return -1;
+
+  self->overlap_left -= k;
+  memmove (data, data + k, n - k);
+  if (self->overlap_left == 0)
+    g_signal_emit (self, signals[OVERLAP_MATCHED], 0);
+  return n - k;
+}
+
+static void
+on_read_done (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr (SlTransfer) self = user_data;
+  g_autoptr (GError) error = NULL;
+  gssize n;
+
+  n = g_input_stream_read_finish (G_INPUT_STREAM (object), result, &error);
+  self->reading = FALSE;
+
+  if (n < 0)
+    {
+      /* What arrived before the error is good: keep it. */
+      handover_buffer (self);
+      if (g_cancellable_is_cancelled (self->cancellable))
+        end_with (self, SL_TRANSFER_CANCELLED, NULL);
+      else
+        end_with (self, SL_TRANSFER_READ_FAILED, g_steal_pointer (&error));
+      return;
+    }
+
+  if (n == 0)
+    {
+      handover_buffer (self);
+      end_with (self, self->overlap_left > 0 ? SL_TRANSFER_OVERLAP_DIFFERS : SL_TRANSFER_ENDED,
+                NULL);
+      return;
+    }
+
+  self->last_data_us = g_get_monotonic_time ();
+  if (self->overlap_left > 0)
+    {
+      n = take_overlap (self, n);
+      if (n < 0)
+        {
+          end_with (self, SL_TRANSFER_OVERLAP_DIFFERS, NULL);
+          return;
+        }
+    }
+  self->fill += n;
+
+  /* A partly filled buffer still goes to disk promptly, so slow downloads show progress. */
+  if (self->fill == BUFFER_SIZE ||
+      self->last_data_us - self->buffer_started_us >= HANDOVER_USEC)
+    handover_buffer (self);
+
+  read_more (self);
+}
+
+static void
+read_more (SlTransfer *self)
+{
+  if (self->reading || self->ended || self->writes_in_flight >= MAX_WRITES_IN_FLIGHT)
+    return;
+
+  /* Stopped while a read or a write was pending: what was read and not handed over yet is
+   * dropped, and fetched again by whatever comes next. */
+  if (g_cancellable_is_cancelled (self->cancellable))
+    {
+      end_with (self, SL_TRANSFER_CANCELLED, NULL);
+      return;
+    }
+
+  ensure_buffer (self);
+  self->reading = TRUE;
+  g_input_stream_read_async (self->body, self->buffer + self->fill, BUFFER_SIZE - self->fill,
+                             G_PRIORITY_DEFAULT, self->cancellable, on_read_done,
+                             g_object_ref (self));
+}
+
+static void
+on_outer_cancelled (GCancellable *outer,
+                    gpointer      user_data)
+{
+  SlTransfer *self = user_data;
+
+  g_cancellable_cancel (self->cancellable);
+}
+
+/**
+ * sl_transfer_run_async:
+ * @self: a transfer that has not run
+ * @cancellable: (nullable): stops it
+ * @callback: called once it has ended and all its writes have landed
+ * @user_data: for @callback
+ *
+ * Reads the body to its end and writes it at the transfer's offsets.
+ */
+void
+sl_transfer_run_async (SlTransfer          *self,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  g_return_if_fail (SL_IS_TRANSFER (self));
+  g_return_if_fail (self->task == NULL && !self->ended);
+
+  /* The caller's cancellable does not reach the task: a cancelled run still returns how it
+   * ended, once its writes have landed. */
+  self->task = g_task_new (self, NULL, callback, user_data);
+  g_task_set_source_tag (self->task, sl_transfer_run_async);
+  self->cancellable = g_cancellable_new ();
+  if (cancellable != NULL)
+    {
+      self->outer = g_object_ref (cancellable);
+      self->outer_handler = g_cancellable_connect (cancellable, G_CALLBACK (on_outer_cancelled),
+                                                   self, NULL);
+    }
+  read_more (self);
+}
+
+/**
+ * sl_transfer_run_finish:
+ * @self: a transfer
+ * @result: the result given to the callback
+ * @error: return location for what went wrong, with %SL_TRANSFER_READ_FAILED and
+ *   %SL_TRANSFER_WRITE_FAILED
+ *
+ * Returns: how the transfer ended
+ */
+SlTransferEnd
+sl_transfer_run_finish (SlTransfer    *self,
+                        GAsyncResult  *result,
+                        GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), SL_TRANSFER_CANCELLED);
+
+  g_task_propagate_int (G_TASK (result), NULL);
+  if (self->error != NULL)
+    g_propagate_error (error, g_steal_pointer (&self->error));
+  return self->end;
+}
+
+/**
+ * sl_transfer_get_handed:
+ * @self: a transfer
+ *
+ * Returns: the offset after the last byte handed to the writer: a sync of the writer makes
+ *   everything before it durable, unless a write failed
+ */
+gint64
+sl_transfer_get_handed (SlTransfer *self)
+{
+  g_return_val_if_fail (SL_IS_TRANSFER (self), 0);
+
+  return self->handed;
+}
+
+/**
+ * sl_transfer_get_last_data_us:
+ * @self: a transfer
+ *
+ * Returns: the monotonic time of the last byte read, or of the transfer's creation
+ */
+gint64
+sl_transfer_get_last_data_us (SlTransfer *self)
+{
+  g_return_val_if_fail (SL_IS_TRANSFER (self), 0);
+
+  return self->last_data_us;
+}
+
+/**
+ * sl_transfer_is_reading:
+ * @self: a transfer
+ *
+ * Returns: whether a read is pending: a transfer that waits for the disk is not waiting for
+ *   the server
+ */
+gboolean
+sl_transfer_is_reading (SlTransfer *self)
+{
+  g_return_val_if_fail (SL_IS_TRANSFER (self), FALSE);
+
+  return self->reading;
+}

@@ -1,0 +1,55 @@
+/* sl-transfer.h
+ *
+ * One response body streamed into a download's partial file at its offsets.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+#include "sl-file-writer.h"
+
+G_BEGIN_DECLS
+
+#define SL_TYPE_TRANSFER (sl_transfer_get_type ())
+G_DECLARE_FINAL_TYPE (SlTransfer, sl_transfer, SL, TRANSFER, GObject)
+
+/**
+ * SlTransferEnd:
+ * @SL_TRANSFER_ENDED: the body ended (a clean end of stream)
+ * @SL_TRANSFER_CANCELLED: the transfer was cancelled
+ * @SL_TRANSFER_READ_FAILED: reading the body failed: the connection broke
+ * @SL_TRANSFER_WRITE_FAILED: writing to the file failed
+ * @SL_TRANSFER_OVERLAP_DIFFERS: the body did not begin with the overlap it was to begin with
+ *
+ * How a transfer ended. Whichever it was, every byte it handed to the writer has landed (or
+ * failed to) by then.
+ */
+typedef enum
+{
+  SL_TRANSFER_ENDED,
+  SL_TRANSFER_CANCELLED,
+  SL_TRANSFER_READ_FAILED,
+  SL_TRANSFER_WRITE_FAILED,
+  SL_TRANSFER_OVERLAP_DIFFERS,
+} SlTransferEnd;
+
+SlTransfer    *sl_transfer_new              (GInputStream        *body,
+                                             SlFileWriter        *writer,
+                                             gint64               offset,
+                                             GBytes              *overlap);
+void           sl_transfer_run_async        (SlTransfer          *self,
+                                             GCancellable        *cancellable,
+                                             GAsyncReadyCallback  callback,
+                                             gpointer             user_data);
+SlTransferEnd  sl_transfer_run_finish       (SlTransfer          *self,
+                                             GAsyncResult        *result,
+                                             GError             **error);
+
+gint64         sl_transfer_get_handed       (SlTransfer          *self);
+gint64         sl_transfer_get_last_data_us (SlTransfer          *self);
+gboolean       sl_transfer_is_reading       (SlTransfer          *self);
+
+G_END_DECLS

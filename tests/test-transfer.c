@@ -1,0 +1,391 @@
+/* test-transfer.c
+ *
+ * SlTransfer with a real SlFileWriter on a temporary file and real streams: a body written at
+ * its offset, an overlap that matches or not, a cancel while bytes trickle in through a pipe,
+ * a read that fails and a write that fails. Each run must return only once its writes have
+ * landed: the file then holds exactly what "written" counted.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <gio/gunixinputstream.h>
+#include <gio/gunixoutputstream.h>
+#include <glib/gstdio.h>
+
+#include "sl-test-server.h"
+#include "sl-test-utils.h"
+#include "sl-transfer.h"
+
+#define WAIT_MS (20 * 1000)
+
+typedef struct
+{
+  GFile        *dir;
+  SlFileWriter *writer;
+  char         *partial;     /* the writer's partial file */
+  gint64        written;     /* what "written" counted */
+  guint         matched;     /* overlap-matched emissions */
+  gboolean      done;
+  SlTransferEnd end;
+  GError       *error;
+} Fixture;
+
+static void
+on_created (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  Fixture *f = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) tail = NULL;
+  gint64 existing = -1;
+  g_autofree char *name = sl_file_writer_create_finish (SL_FILE_WRITER (object), result,
+                                                        &existing, &tail, &error);
+
+  g_assert_no_error (error);
+  f->partial = g_build_filename (g_file_peek_path (f->dir), "file.part", NULL);
+  g_assert_cmpstr (name, ==, "file");
+  g_assert_cmpint (existing, ==, 0);
+  f->done = TRUE;
+}
+
+static void
+fixture_setup (Fixture       *f,
+               gconstpointer  data)
+{
+  f->dir = sl_test_make_temp_dir ();
+  f->writer = sl_file_writer_new ();
+  sl_file_writer_create_async (f->writer, g_file_peek_path (f->dir), "file", SL_NAME_POLICY_EXACT,
+                               on_created, f);
+  sl_test_wait_until (NULL, sl_test_flag_is_set, &f->done, WAIT_MS);
+  f->done = FALSE;
+}
+
+static void
+on_closed (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  gboolean *closed = user_data;
+
+  sl_file_writer_finish (SL_FILE_WRITER (object), result, NULL);
+  *closed = TRUE;
+}
+
+static void
+fixture_teardown (Fixture       *f,
+                  gconstpointer  data)
+{
+  gboolean closed = FALSE;
+
+  sl_file_writer_close_async (f->writer, on_closed, &closed);
+  sl_test_wait_until (NULL, sl_test_flag_is_set, &closed, WAIT_MS);
+  g_assert_finalize_object (f->writer);
+  sl_test_rm_rf (f->dir);
+  g_clear_object (&f->dir);
+  g_free (f->partial);
+  g_clear_error (&f->error);
+}
+
+static void
+on_written (SlTransfer *transfer,
+            gint64      bytes,
+            Fixture    *f)
+{
+  g_assert_cmpint (bytes, >, 0);
+  f->written += bytes;
+}
+
+static void
+on_matched (SlTransfer *transfer,
+            Fixture    *f)
+{
+  f->matched++;
+}
+
+static void
+on_run_done (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  Fixture *f = user_data;
+
+  f->end = sl_transfer_run_finish (SL_TRANSFER (object), result, &f->error);
+  f->done = TRUE;
+}
+
+static SlTransfer *
+start (Fixture      *f,
+       GInputStream *body,
+       gint64        offset,
+       GBytes       *overlap,
+       GCancellable *cancellable)
+{
+  SlTransfer *transfer = sl_transfer_new (body, f->writer, offset, overlap);
+
+  g_signal_connect (transfer, "written", G_CALLBACK (on_written), f);
+  g_signal_connect (transfer, "overlap-matched", G_CALLBACK (on_matched), f);
+  sl_transfer_run_async (transfer, cancellable, on_run_done, f);
+  return transfer;
+}
+
+static void
+wait_done (Fixture *f)
+{
+  sl_test_wait_until (NULL, sl_test_flag_is_set, &f->done, WAIT_MS);
+}
+
+/* The partial file holds exactly @expected at @offset, and nothing after it. */
+static void
+assert_partial_holds (Fixture *f,
+                      gint64   offset,
+                      GBytes  *expected)
+{
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+
+  g_assert_true (g_file_get_contents (f->partial, &contents, &length, NULL));
+  g_assert_cmpuint (length, ==, offset + g_bytes_get_size (expected));
+  {
+    g_autoptr (GBytes) tail = g_bytes_new (contents + offset, length - offset);
+
+    sl_assert_bytes_equal (tail, expected);
+  }
+}
+
+static GInputStream *
+memory_stream (GBytes *bytes)
+{
+  return g_memory_input_stream_new_from_bytes (bytes);
+}
+
+static void
+test_body (Fixture       *f,
+           gconstpointer  data)
+{
+  g_autoptr (GBytes) entity = sl_test_entity (3, 3 * 1024 * 1024 + 17);
+  g_autoptr (GInputStream) body = memory_stream (entity);
+  g_autoptr (SlTransfer) transfer = start (f, body, 100, NULL, NULL);
+
+  wait_done (f);
+  g_assert_cmpint (f->end, ==, SL_TRANSFER_ENDED);
+  g_assert_no_error (f->error);
+  g_assert_cmpint (f->written, ==, g_bytes_get_size (entity));
+  g_assert_cmpint (sl_transfer_get_handed (transfer), ==, 100 + g_bytes_get_size (entity));
+  g_assert_cmpuint (f->matched, ==, 0);
+  assert_partial_holds (f, 100, entity);
+}
+
+static void
+test_overlap_matches (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr (GBytes) entity = sl_test_entity (4, 200000);
+  /* The body begins 1000 bytes before the offset: those are the overlap. */
+  g_autoptr (GBytes) overlap = g_bytes_new_from_bytes (entity, 49000, 1000);
+  g_autoptr (GBytes) body_bytes = g_bytes_new_from_bytes (entity, 49000, 151000);
+  g_autoptr (GBytes) rest = g_bytes_new_from_bytes (entity, 50000, 150000);
+  g_autoptr (GInputStream) body = memory_stream (body_bytes);
+  g_autoptr (SlTransfer) transfer = start (f, body, 50000, overlap, NULL);
+
+  wait_done (f);
+  g_assert_cmpint (f->end, ==, SL_TRANSFER_ENDED);
+  g_assert_cmpuint (f->matched, ==, 1);
+  g_assert_cmpint (f->written, ==, 150000);
+  assert_partial_holds (f, 50000, rest);
+}
+
+static void
+test_overlap_differs (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr (GBytes) entity = sl_test_entity (5, 100000);
+  g_autoptr (GBytes) other = sl_test_entity (6, 1000);
+  g_autoptr (GInputStream) body = memory_stream (entity);
+  g_autoptr (SlTransfer) transfer = start (f, body, 1000, other, NULL);
+
+  wait_done (f);
+  g_assert_cmpint (f->end, ==, SL_TRANSFER_OVERLAP_DIFFERS);
+  g_assert_no_error (f->error);
+  g_assert_cmpuint (f->matched, ==, 0);
+  g_assert_cmpint (f->written, ==, 0);
+}
+
+/* A body that ends inside the overlap does not match it either. */
+static void
+test_overlap_cut (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr (GBytes) entity = sl_test_entity (7, 1000);
+  g_autoptr (GBytes) start_of = g_bytes_new_from_bytes (entity, 0, 400);
+  g_autoptr (GInputStream) body = memory_stream (start_of);
+  g_autoptr (SlTransfer) transfer = start (f, body, 1000, entity, NULL);
+
+  wait_done (f);
+  g_assert_cmpint (f->end, ==, SL_TRANSFER_OVERLAP_DIFFERS);
+  g_assert_cmpint (f->written, ==, 0);
+}
+
+typedef struct
+{
+  GOutputStream *out;
+  GBytes        *entity;
+  GCancellable  *cancellable;   /* the transfer's: once it is cancelled, nobody reads */
+  gsize          sent;
+  guint          source;
+} Trickle;
+
+static gboolean
+trickle_cb (gpointer data)
+{
+  Trickle *trickle = data;
+  gsize size = g_bytes_get_size (trickle->entity);
+  gsize n = MIN (4096, size - trickle->sent);
+
+  /* The pipe would fill up and block the test. */
+  if (g_cancellable_is_cancelled (trickle->cancellable))
+    {
+      trickle->source = 0;
+      return G_SOURCE_REMOVE;
+    }
+  g_assert_true (g_output_stream_write_all (trickle->out,
+                                            (const guint8 *) g_bytes_get_data (trickle->entity,
+                                                                               NULL) +
+                                              trickle->sent,
+                                            n, NULL, NULL, NULL));
+  trickle->sent += n;
+  if (trickle->sent == size)
+    {
+      trickle->source = 0;
+      return G_SOURCE_REMOVE;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+/* Bytes come through a pipe, a little at a time, as from a server. */
+static GInputStream *
+pipe_stream (Trickle      *trickle,
+             GBytes       *entity,
+             GCancellable *cancellable)
+{
+  int fds[2];
+
+  g_assert_cmpint (pipe (fds), ==, 0);
+  trickle->out = g_unix_output_stream_new (fds[1], TRUE);
+  trickle->entity = g_bytes_ref (entity);
+  trickle->cancellable = cancellable;
+  trickle->source = g_timeout_add (5, trickle_cb, trickle);
+  return g_unix_input_stream_new (fds[0], TRUE);
+}
+
+static void
+trickle_clear (Trickle *trickle)
+{
+  g_clear_handle_id (&trickle->source, g_source_remove);
+  g_clear_object (&trickle->out);
+  g_clear_pointer (&trickle->entity, g_bytes_unref);
+}
+
+static gboolean
+some_written (gpointer data)
+{
+  return ((Fixture *) data)->written >= 20000;
+}
+
+/* Cancelled part way: it returns once the bytes it handed over have landed, and those are
+ * exactly what it counted. */
+static void
+test_cancel (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autoptr (GBytes) entity = sl_test_entity (8, 4 * 1024 * 1024);
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+  Trickle trickle = { 0 };
+  g_autoptr (GInputStream) body = pipe_stream (&trickle, entity, cancellable);
+  g_autoptr (SlTransfer) transfer = start (f, body, 0, NULL, cancellable);
+  g_autoptr (GBytes) landed = NULL;
+
+  sl_test_wait_until (NULL, some_written, f, WAIT_MS);
+  g_cancellable_cancel (cancellable);
+  wait_done (f);
+  trickle_clear (&trickle);
+
+  g_assert_cmpint (f->end, ==, SL_TRANSFER_CANCELLED);
+  g_assert_no_error (f->error);
+  g_assert_cmpint (f->written, <, g_bytes_get_size (entity));
+  g_assert_cmpint (f->written, <=, sl_transfer_get_handed (transfer));
+  landed = g_bytes_new_from_bytes (entity, 0, f->written);
+  assert_partial_holds (f, 0, landed);
+}
+
+/* Reading fails (here: a body that does not decompress, as a broken connection would fail
+ * it): the run says why, and nothing was written. */
+static void
+test_read_fails (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr (GBytes) garbage = sl_test_entity (9, 30000);
+  g_autoptr (GInputStream) memory = memory_stream (garbage);
+  g_autoptr (GZlibDecompressor) gunzip = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
+  g_autoptr (GInputStream) body = g_converter_input_stream_new (memory, G_CONVERTER (gunzip));
+  g_autoptr (SlTransfer) transfer = start (f, body, 0, NULL, NULL);
+
+  wait_done (f);
+  g_assert_cmpint (f->end, ==, SL_TRANSFER_READ_FAILED);
+  g_assert_nonnull (f->error);
+  g_assert_cmpint (f->written, ==, 0);
+}
+
+/* Past the file-size limit, writes fail as on a full disk: the run says so, after the other
+ * writes landed, and what it counted is on disk. */
+static void
+test_write_fails (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr (GBytes) entity = sl_test_entity (10, 3 * 1024 * 1024);
+  g_autoptr (GInputStream) body = memory_stream (entity);
+  g_autoptr (SlTransfer) transfer = NULL;
+  g_autoptr (GBytes) landed = NULL;
+  struct rlimit saved, limited;
+
+  g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &saved), ==, 0);
+  limited = saved;
+  limited.rlim_cur = 1024 * 1024 + 5;
+  signal (SIGXFSZ, SIG_IGN);
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &limited), ==, 0);
+  transfer = start (f, body, 0, NULL, NULL);
+  wait_done (f);
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &saved), ==, 0);
+
+  g_assert_cmpint (f->end, ==, SL_TRANSFER_WRITE_FAILED);
+  g_assert_nonnull (f->error);
+  g_assert_cmpint (f->written, ==, 1024 * 1024 + 5);
+  landed = g_bytes_new_from_bytes (entity, 0, f->written);
+  assert_partial_holds (f, 0, landed);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(name, func) \
+  g_test_add ("/transfer/" name, Fixture, NULL, fixture_setup, func, fixture_teardown)
+
+  ADD ("body", test_body);
+  ADD ("overlap-matches", test_overlap_matches);
+  ADD ("overlap-differs", test_overlap_differs);
+  ADD ("overlap-cut", test_overlap_cut);
+  ADD ("cancel", test_cancel);
+  ADD ("read-fails", test_read_fails);
+  ADD ("write-fails", test_write_fails);
+
+  return g_test_run ();
+}
