@@ -722,6 +722,8 @@ on_transfer_done (GObject      *object,
       overlap_differs (self);
       break;
 
+    case SL_TRANSFER_RANGE_DONE:
+      /* One stream to the body's end: nothing moves the end of this transfer. */
     default:
       g_assert_not_reached ();
     }

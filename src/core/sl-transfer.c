@@ -49,8 +49,10 @@ struct _SlTransfer
   GCancellable  *outer;
   gulong         outer_handler;
 
+  gint64         stop_at;         /* where the range ends, G_MAXINT64 for the body's end */
+
   gboolean       ended;
-  SlTransferEnd  end;
+  SlTransferEnd  outcome;
   GError        *error;
 };
 
@@ -157,6 +159,7 @@ sl_transfer_new (GInputStream *body,
   self->body = g_object_ref (body);
   self->writer = g_object_ref (writer);
   self->handed = offset;
+  self->stop_at = G_MAXINT64;
   if (overlap != NULL && g_bytes_get_size (overlap) > 0)
     {
       self->overlap = g_bytes_ref (overlap);
@@ -181,7 +184,7 @@ return_if_idle (SlTransfer *self)
       g_clear_object (&self->outer);
     }
   task = g_steal_pointer (&self->task);
-  g_task_return_int (task, self->end);
+  g_task_return_int (task, self->outcome);
 }
 
 /* The first reason to end wins, but for a failed write, which wins over any: the bytes the
@@ -191,7 +194,8 @@ end_with (SlTransfer    *self,
           SlTransferEnd  end,
           GError        *error)
 {
-  if (self->ended && (end != SL_TRANSFER_WRITE_FAILED || self->end == SL_TRANSFER_WRITE_FAILED))
+  if (self->ended &&
+      (end != SL_TRANSFER_WRITE_FAILED || self->outcome == SL_TRANSFER_WRITE_FAILED))
     {
       g_clear_error (&error);
       return_if_idle (self);
@@ -200,7 +204,7 @@ end_with (SlTransfer    *self,
 
   g_clear_error (&self->error);
   self->ended = TRUE;
-  self->end = end;
+  self->outcome = end;
   self->error = error;
   g_cancellable_cancel (self->cancellable);
   return_if_idle (self);
@@ -338,14 +342,30 @@ on_read_done (GObject      *object,
           return;
         }
     }
+  /* The end moved while this read was pending: what lies past it is another range's. */
+  if (self->stop_at != G_MAXINT64)
+    n = MIN (n, MAX (self->stop_at - self->handed - (gint64) self->fill, 0));
   self->fill += n;
 
   /* A partly filled buffer still goes to disk promptly, so slow downloads show progress. */
-  if (self->fill == BUFFER_SIZE ||
+  if (self->fill == BUFFER_SIZE || self->handed + (gint64) self->fill >= self->stop_at ||
       self->last_data_us - self->buffer_started_us >= HANDOVER_USEC)
     handover_buffer (self);
 
   read_more (self);
+}
+
+/* As much as the buffer holds, but nothing past the end of the range (the overlap comes
+ * before it). */
+static gsize
+read_size (SlTransfer *self)
+{
+  gint64 wanted = BUFFER_SIZE - self->fill;
+
+  if (self->stop_at != G_MAXINT64)
+    wanted = MIN (wanted, self->stop_at - self->handed - (gint64) self->fill +
+                          (gint64) self->overlap_left);
+  return wanted;
 }
 
 static void
@@ -362,9 +382,16 @@ read_more (SlTransfer *self)
       return;
     }
 
+  if (self->handed + (gint64) self->fill >= self->stop_at)
+    {
+      handover_buffer (self);
+      end_with (self, SL_TRANSFER_RANGE_DONE, NULL);
+      return;
+    }
+
   ensure_buffer (self);
   self->reading = TRUE;
-  g_input_stream_read_async (self->body, self->buffer + self->fill, BUFFER_SIZE - self->fill,
+  g_input_stream_read_async (self->body, self->buffer + self->fill, read_size (self),
                              G_PRIORITY_DEFAULT, self->cancellable, on_read_done,
                              g_object_ref (self));
 }
@@ -429,7 +456,33 @@ sl_transfer_run_finish (SlTransfer    *self,
   g_task_propagate_int (G_TASK (result), NULL);
   if (self->error != NULL)
     g_propagate_error (error, g_steal_pointer (&self->error));
-  return self->end;
+  return self->outcome;
+}
+
+/**
+ * sl_transfer_set_end:
+ * @self: a transfer
+ * @end: the offset the range ends at, before or at the end of the body
+ *
+ * Moves the end of what the transfer fetches, before or while it runs: it stops once the
+ * bytes before @end are handed to the writer, and ends with %SL_TRANSFER_RANGE_DONE without
+ * reading the rest of the body. Another transfer may then fetch from @end on.
+ *
+ * A transfer that still has an overlap to compare cannot be cut short.
+ *
+ * Returns: %FALSE if it has read past @end already, or has ended (its end stays where it was)
+ */
+gboolean
+sl_transfer_set_end (SlTransfer *self,
+                     gint64      end)
+{
+  g_return_val_if_fail (SL_IS_TRANSFER (self), FALSE);
+  g_return_val_if_fail (self->overlap_left == 0, FALSE);
+
+  if (self->ended || end < self->handed + (gint64) self->fill)
+    return FALSE;
+  self->stop_at = end;
+  return TRUE;
 }
 
 /**

@@ -23,6 +23,7 @@ G_DECLARE_FINAL_TYPE (SlTransfer, sl_transfer, SL, TRANSFER, GObject)
  * @SL_TRANSFER_READ_FAILED: reading the body failed: the connection broke
  * @SL_TRANSFER_WRITE_FAILED: writing to the file failed
  * @SL_TRANSFER_OVERLAP_DIFFERS: the body did not begin with the overlap it was to begin with
+ * @SL_TRANSFER_RANGE_DONE: the range ended, as sl_transfer_set_end() moved it, before the body
  *
  * How a transfer ended. Whichever it was, every byte it handed to the writer has landed (or
  * failed to) by then.
@@ -34,6 +35,7 @@ typedef enum
   SL_TRANSFER_READ_FAILED,
   SL_TRANSFER_WRITE_FAILED,
   SL_TRANSFER_OVERLAP_DIFFERS,
+  SL_TRANSFER_RANGE_DONE,
 } SlTransferEnd;
 
 SlTransfer    *sl_transfer_new              (GInputStream        *body,
@@ -48,6 +50,8 @@ SlTransferEnd  sl_transfer_run_finish       (SlTransfer          *self,
                                              GAsyncResult        *result,
                                              GError             **error);
 
+gboolean       sl_transfer_set_end          (SlTransfer          *self,
+                                             gint64               end);
 gint64         sl_transfer_get_handed       (SlTransfer          *self);
 gint64         sl_transfer_get_last_data_us (SlTransfer          *self);
 gboolean       sl_transfer_is_reading       (SlTransfer          *self);
