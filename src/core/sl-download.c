@@ -34,8 +34,9 @@
  * Every way a transfer stops (pause, cancel, a network error to retry, a server answer that
  * needs a fresh start, an error that fails the download, the end of the body) goes through
  * stop_transfer(): it records what should happen next, cancels the request, and
- * maybe_finish_stop() does it once no read, request or write is left in flight. That way the
- * bytes counted as written are exactly the bytes on disk when the next step begins. */
+ * maybe_finish_stop() does it once no request, transfer or file operation is left in flight.
+ * That way the bytes counted as written are exactly the bytes on disk when the next step
+ * begins. */
 
 #define MAX_RESTARTS         3
 #define MAX_RETRY_DELAY_MS   (60 * 1000)
