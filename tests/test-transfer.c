@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <signal.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 
 #include "sl-test-server.h"
 #include "sl-test-utils.h"
+#include "sl-download.h"
 #include "sl-transfer.h"
 
 #define WAIT_MS (20 * 1000)
@@ -33,6 +35,7 @@ typedef struct
   gint64        written;     /* what "written" counted */
   guint         matched;     /* overlap-matched emissions */
   gboolean      done;
+  gboolean      sent;        /* what the send returned */
   SlTransferEnd end;
   GError       *error;
 } Fixture;
@@ -137,11 +140,12 @@ start (Fixture      *f,
        GBytes       *overlap,
        GCancellable *cancellable)
 {
-  SlTransfer *transfer = sl_transfer_new (body, f->writer, offset, overlap);
+  SlTransfer *transfer = sl_transfer_new (f->writer);
 
+  sl_transfer_set_body (transfer, body);
   g_signal_connect (transfer, "written", G_CALLBACK (on_written), f);
   g_signal_connect (transfer, "overlap-matched", G_CALLBACK (on_matched), f);
-  sl_transfer_run_async (transfer, cancellable, on_run_done, f);
+  sl_transfer_run_async (transfer, offset, overlap, cancellable, on_run_done, f);
   return transfer;
 }
 
@@ -304,6 +308,12 @@ trickle_clear (Trickle *trickle)
 }
 
 static gboolean
+has_written (gpointer data)
+{
+  return ((Fixture *) data)->written > 0;
+}
+
+static gboolean
 some_written (gpointer data)
 {
   return ((Fixture *) data)->written >= 20000;
@@ -389,11 +399,12 @@ test_end_before_run (Fixture       *f,
   g_autoptr (GBytes) entity = sl_test_entity (11, 1024 * 1024 + 17);
   g_autoptr (GBytes) range = g_bytes_new_from_bytes (entity, 0, 300000);
   g_autoptr (GInputStream) body = memory_stream (entity);
-  g_autoptr (SlTransfer) transfer = sl_transfer_new (body, f->writer, 0, NULL);
+  g_autoptr (SlTransfer) transfer = sl_transfer_new (f->writer);
 
+  sl_transfer_set_body (transfer, body);
   g_assert_true (sl_transfer_set_end (transfer, 300000));
   g_signal_connect (transfer, "written", G_CALLBACK (on_written), f);
-  sl_transfer_run_async (transfer, NULL, on_run_done, f);
+  sl_transfer_run_async (transfer, 0, NULL, NULL, on_run_done, f);
   wait_done (f);
 
   g_assert_cmpint (f->end, ==, SL_TRANSFER_RANGE_DONE);
@@ -434,6 +445,183 @@ test_end_moved (Fixture       *f,
   assert_partial_holds (f, 0, range);
 }
 
+/* A body that stops coming while the transfer waits for it: after the stall timeout, the run
+ * ends with a network error, and what came before it is on disk. */
+static void
+test_stalled (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autoptr (GBytes) entity = sl_test_entity (13, 40000);
+  g_autoptr (GBytes) sent = g_bytes_new_from_bytes (entity, 0, 10000);
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+  Trickle trickle = { 0 };
+  g_autoptr (GInputStream) body = pipe_stream (&trickle, sent, cancellable);
+  g_autoptr (SlTransfer) transfer = sl_transfer_new (f->writer);
+  gint64 started = g_get_monotonic_time ();
+
+  sl_transfer_set_body (transfer, body);
+  sl_transfer_set_stall_timeout (transfer, 1);
+  g_signal_connect (transfer, "written", G_CALLBACK (on_written), f);
+  sl_transfer_run_async (transfer, 0, NULL, cancellable, on_run_done, f);
+  wait_done (f);
+  trickle_clear (&trickle);
+
+  g_assert_cmpint (f->end, ==, SL_TRANSFER_STALLED);
+  g_assert_error (f->error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_NETWORK);
+  g_assert_nonnull (strstr (f->error->message, "1 second"));
+  g_assert_cmpint (g_get_monotonic_time () - started, >=, G_USEC_PER_SEC);
+  g_assert_cmpint (f->written, ==, 10000);
+  assert_partial_holds (f, 0, sent);
+}
+
+static void
+on_send_done (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  Fixture *f = user_data;
+
+  f->sent = sl_transfer_send_finish (SL_TRANSFER (object), result, &f->error);
+  f->done = TRUE;
+}
+
+static gboolean
+on_incoming (GSocketService    *service,
+             GSocketConnection *connection,
+             GObject           *source,
+             GPtrArray         *held)
+{
+  g_ptr_array_add (held, g_object_ref (connection));
+  return TRUE;
+}
+
+/* A server that takes the connection and never answers: the send fails once the stall
+ * timeout has passed. */
+static void
+test_send_stalled (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr (GPtrArray) held = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GSocketService) service = g_socket_service_new ();
+  g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr (GSocketAddress) bound = NULL;
+  g_autoptr (SoupSession) session = soup_session_new ();
+  g_autoptr (SoupMessage) message = NULL;
+  g_autoptr (SlTransfer) transfer = sl_transfer_new (f->writer);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *url = NULL;
+  gint64 started;
+
+  g_socket_listener_add_address (G_SOCKET_LISTENER (service), address, G_SOCKET_TYPE_STREAM,
+                                 G_SOCKET_PROTOCOL_TCP, NULL, &bound, &error);
+  g_assert_no_error (error);
+  url = g_strdup_printf ("http://127.0.0.1:%u/",
+                         g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+  message = soup_message_new ("GET", url);
+
+  /* The connection is held open; nobody reads the request or answers it. */
+  g_signal_connect (service, "incoming", G_CALLBACK (on_incoming), held);
+  sl_transfer_set_stall_timeout (transfer, 1);
+  started = g_get_monotonic_time ();
+  sl_transfer_send_async (transfer, session, message, NULL, on_send_done, f);
+  wait_done (f);
+
+  g_assert_false (f->sent);
+  g_assert_error (f->error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_NETWORK);
+  g_assert_cmpint (g_get_monotonic_time () - started, >=, G_USEC_PER_SEC);
+  g_assert_cmpuint (held->len, ==, 1);
+  g_socket_service_stop (service);
+}
+
+/* Sent and run against a real server: the body lands whole, and a body read to its end is
+ * closed. */
+static void
+test_send_and_run (Fixture       *f,
+                   gconstpointer  data)
+{
+  SlTestServer *server = sl_test_server_new ();
+  g_autofree char *url = sl_test_server_url (server, "/file?size=3000000&seed=14");
+  SoupSession *session = soup_session_new ();
+  g_autoptr (SoupMessage) message = soup_message_new ("GET", url);
+  SlTransfer *transfer = sl_transfer_new (f->writer);
+  g_autoptr (GBytes) entity = sl_test_entity (14, 3000000);
+
+  sl_transfer_set_stall_timeout (transfer, 30);
+  sl_transfer_send_async (transfer, session, message, NULL, on_send_done, f);
+  wait_done (f);
+  g_assert_no_error (f->error);
+  g_assert_true (f->sent);
+  g_assert_true (sl_transfer_get_message (transfer) == message);
+  sl_assert_status (soup_message_get_status (message), 200);
+
+  f->done = FALSE;
+  g_signal_connect (transfer, "written", G_CALLBACK (on_written), f);
+  sl_transfer_run_async (transfer, 0, NULL, NULL, on_run_done, f);
+  wait_done (f);
+  g_assert_cmpint (f->end, ==, SL_TRANSFER_ENDED);
+  g_assert_no_error (f->error);
+  g_assert_cmpint (f->written, ==, 3000000);
+  assert_partial_holds (f, 0, entity);
+
+  g_object_unref (transfer);
+  g_object_unref (session);
+  sl_test_server_quit_unref (server);
+}
+
+/* Under a limit, the body takes at least as long as the limit allows (less the one burst a
+ * new bucket starts with), and lands whole. */
+static void
+test_limited (Fixture       *f,
+              gconstpointer  data)
+{
+  gsize size = 1024 * 1024;
+  guint64 rate = 4 * 1000 * 1000;
+  g_autoptr (GBytes) entity = sl_test_entity (15, size);
+  g_autoptr (GInputStream) body = memory_stream (entity);
+  g_autoptr (SlRateLimiter) limiter = sl_rate_limiter_new (NULL);
+  g_autoptr (SlTransfer) transfer = sl_transfer_new (f->writer);
+  gint64 started = g_get_monotonic_time ();
+  double least_s = (size - rate / 20.0) / rate;
+
+  sl_rate_limiter_set_rate (limiter, rate);
+  sl_transfer_set_body (transfer, body);
+  sl_transfer_set_limiter (transfer, limiter);
+  g_signal_connect (transfer, "written", G_CALLBACK (on_written), f);
+  sl_transfer_run_async (transfer, 0, NULL, NULL, on_run_done, f);
+  wait_done (f);
+
+  g_assert_cmpint (f->end, ==, SL_TRANSFER_ENDED);
+  g_assert_cmpfloat ((g_get_monotonic_time () - started) / (double) G_USEC_PER_SEC, >=, least_s);
+  assert_partial_holds (f, 0, entity);
+}
+
+/* Cancelled while it waits for tokens, with no read pending: it ends at once. */
+static void
+test_limited_cancel (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr (GBytes) entity = sl_test_entity (16, 1024 * 1024);
+  g_autoptr (GInputStream) body = memory_stream (entity);
+  g_autoptr (SlRateLimiter) limiter = sl_rate_limiter_new (NULL);
+  g_autoptr (SlTransfer) transfer = sl_transfer_new (f->writer);
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+
+  /* 1 KB/s: after the first 50 bytes, the next read is 50 ms away, and so on. */
+  sl_rate_limiter_set_rate (limiter, 1000);
+  sl_transfer_set_body (transfer, body);
+  sl_transfer_set_limiter (transfer, limiter);
+  g_signal_connect (transfer, "written", G_CALLBACK (on_written), f);
+  sl_transfer_run_async (transfer, 0, NULL, cancellable, on_run_done, f);
+  sl_test_wait_until (NULL, has_written, f, WAIT_MS);
+  g_cancellable_cancel (cancellable);
+  wait_done (f);
+
+  g_assert_cmpint (f->end, ==, SL_TRANSFER_CANCELLED);
+  g_assert_cmpint (f->written, >, 0);
+  g_assert_cmpint (f->written, <, 1024 * 1024);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -452,6 +640,11 @@ main (int   argc,
   ADD ("write-fails", test_write_fails);
   ADD ("end-before-run", test_end_before_run);
   ADD ("end-moved", test_end_moved);
+  ADD ("stalled", test_stalled);
+  ADD ("send-stalled", test_send_stalled);
+  ADD ("send-and-run", test_send_and_run);
+  ADD ("limited", test_limited);
+  ADD ("limited-cancel", test_limited_cancel);
 
   return g_test_run ();
 }

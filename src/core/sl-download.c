@@ -111,7 +111,6 @@ struct _SlDownload
   gboolean             file_op_pending;
   GCancellable        *cancellable;
   SoupMessage         *message;
-  GInputStream        *stream;
   gboolean             sending;
   gboolean             ranged_request;
   gboolean             link_refreshed;
@@ -136,7 +135,8 @@ struct _SlDownload
   gboolean             identity_recorded;
   gboolean             awaiting_identity;
 
-  SlTransfer          *transfer;       /* reading the body of the answer in hand */
+  SlTransfer          *transfer;       /* the request in hand, and then its body */
+  gboolean             running;        /* the transfer reads the body */
 
   StopAction           stop;
   GError              *stop_error;
@@ -160,7 +160,6 @@ struct _SlDownload
   gint64               recorded;
   gint64               checkpointed;   /* bytes of the newest checkpoint emitted */
 
-  gint64               last_data_us;
   SlProgress           progress;
 
   GQueue               pause_tasks;
@@ -460,7 +459,7 @@ conclude (SlDownload      *self,
 static void
 drop_request (SlDownload *self)
 {
-  g_clear_object (&self->stream);
+  g_clear_object (&self->transfer);
   g_clear_object (&self->message);
   g_clear_object (&self->cancellable);
 }
@@ -555,7 +554,7 @@ on_checkpoint_synced (GObject      *object,
 static gint64
 handed_offset (SlDownload *self)
 {
-  if (self->transfer != NULL && self->adopt_end == 0)
+  if (self->running && self->adopt_end == 0)
     return sl_transfer_get_handed (self->transfer);
   return self->offset;
 }
@@ -576,15 +575,6 @@ checkpoint (SlDownload *self)
   sl_file_writer_sync_async (self->writer, on_checkpoint_synced, data);
 }
 
-/* When a byte last came, or the request went out. */
-static gint64
-last_data_us (SlDownload *self)
-{
-  if (self->transfer != NULL)
-    return MAX (self->last_data_us, sl_transfer_get_last_data_us (self->transfer));
-  return self->last_data_us;
-}
-
 static gboolean
 tick_cb (gpointer user_data)
 {
@@ -593,19 +583,6 @@ tick_cb (gpointer user_data)
 
   /* Not forced: the tick only keeps the speed honest while no bytes arrive. */
   flush_progress (self, FALSE);
-
-  if ((self->sending || (self->transfer != NULL && sl_transfer_is_reading (self->transfer))) &&
-      self->stop == STOP_NONE &&
-      now - last_data_us (self) > (gint64) self->stall_timeout_s * G_TIME_SPAN_SECOND)
-    {
-      stop_transfer (self, STOP_RETRY,
-                     g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_NETWORK,
-                                  ngettext ("No data received for %u second",
-                                            "No data received for %u seconds",
-                                            self->stall_timeout_s),
-                                  self->stall_timeout_s));
-      return G_SOURCE_CONTINUE;
-    }
 
   if (self->file_open && !self->checkpoint_pending && self->stop == STOP_NONE &&
       now - self->last_checkpoint_us >= (gint64) self->checkpoint_interval_ms * 1000)
@@ -617,7 +594,7 @@ tick_cb (gpointer user_data)
 static void
 ensure_tick (SlDownload *self)
 {
-  /* Sub-second resolution is enough for stalls, speed decay and checkpoints. */
+  /* Sub-second resolution is enough for speed decay and checkpoints. */
   if (self->tick_source == 0)
     self->tick_source = g_timeout_add_full (G_PRIORITY_DEFAULT, 250, tick_cb, self, NULL);
 }
@@ -682,16 +659,16 @@ on_transfer_done (GObject      *object,
                   gpointer      user_data)
 {
   g_autoptr (SlDownload) self = user_data;
-  g_autoptr (SlTransfer) transfer = g_steal_pointer (&self->transfer);
+  SlTransfer *transfer = SL_TRANSFER (object);
   g_autoptr (GError) error = NULL;
   SlTransferEnd end;
 
-  g_assert (transfer == SL_TRANSFER (object));
+  g_assert (transfer == self->transfer);
   end = sl_transfer_run_finish (transfer, result, &error);
+  self->running = FALSE;
   g_signal_handlers_disconnect_by_data (transfer, self);
   if (self->adopt_end == 0)
     self->offset = sl_transfer_get_handed (transfer);
-  self->last_data_us = MAX (self->last_data_us, sl_transfer_get_last_data_us (transfer));
 
   switch (end)
     {
@@ -713,6 +690,10 @@ on_transfer_done (GObject      *object,
       stop_transfer (self, STOP_RETRY,
                      g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_NETWORK,
                                   _("Connection lost: %s"), error->message));
+      break;
+
+    case SL_TRANSFER_STALLED:
+      stop_transfer (self, STOP_RETRY, g_steal_pointer (&error));
       break;
 
     case SL_TRANSFER_WRITE_FAILED:
@@ -787,21 +768,20 @@ start_streaming (SlDownload *self)
 {
   gboolean adopting = self->adopt_end > 0;
 
-  self->last_data_us = g_get_monotonic_time ();
   /* Downloads started together would checkpoint together, every time: a random phase spreads
    * them over the interval. */
   if (self->last_checkpoint_us == 0)
     self->last_checkpoint_us =
-      self->last_data_us - g_random_int_range (0, (gint32) self->checkpoint_interval_ms / 2 + 1) * 1000;
+      g_get_monotonic_time () -
+      g_random_int_range (0, (gint32) self->checkpoint_interval_ms / 2 + 1) * 1000;
 
-  g_assert (self->transfer == NULL);
-  self->transfer = sl_transfer_new (self->stream, self->writer,
-                                    adopting ? self->adopt_end : self->offset,
-                                    adopting ? self->adopt_tail : NULL);
+  g_assert (self->transfer != NULL && !self->running);
   g_signal_connect (self->transfer, "written", G_CALLBACK (on_transfer_written), self);
   g_signal_connect (self->transfer, "overlap-matched", G_CALLBACK (on_overlap_matched), self);
-  sl_transfer_run_async (self->transfer, self->cancellable, on_transfer_done,
-                         g_object_ref (self));
+  self->running = TRUE;
+  sl_transfer_run_async (self->transfer, adopting ? self->adopt_end : self->offset,
+                         adopting ? self->adopt_tail : NULL, self->cancellable,
+                         on_transfer_done, g_object_ref (self));
 }
 
 static void
@@ -1110,11 +1090,10 @@ on_send_done (GObject      *object,
 {
   g_autoptr (SlDownload) self = user_data;
   g_autoptr (GError) error = NULL;
-  GInputStream *stream;
+  gboolean answered;
 
-  stream = soup_session_send_finish (SOUP_SESSION (object), result, &error);
+  answered = sl_transfer_send_finish (SL_TRANSFER (object), result, &error);
   self->sending = FALSE;
-  self->last_data_us = g_get_monotonic_time ();
 
   if (self->message != NULL)
     {
@@ -1128,10 +1107,13 @@ on_send_done (GObject      *object,
         }
     }
 
-  if (stream == NULL)
+  if (!answered)
     {
       if (self->stop != STOP_NONE)
         maybe_finish_stop (self);
+      else if (g_error_matches (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_NETWORK))
+        /* A stall. */
+        stop_transfer (self, STOP_RETRY, g_steal_pointer (&error));
       else if (g_error_matches (error, SOUP_SESSION_ERROR,
                                 SOUP_SESSION_ERROR_TOO_MANY_REDIRECTS))
         stop_transfer (self, STOP_FAIL,
@@ -1144,7 +1126,6 @@ on_send_done (GObject      *object,
       return;
     }
 
-  self->stream = stream;
   if (self->stop != STOP_NONE)
     {
       maybe_finish_stop (self);
@@ -1207,10 +1188,12 @@ send_request (SlDownload *self)
       self->ranged_request = TRUE;
     }
 
+  g_clear_object (&self->transfer);
+  self->transfer = sl_transfer_new (self->writer);
+  sl_transfer_set_stall_timeout (self->transfer, self->stall_timeout_s);
   self->sending = TRUE;
-  self->last_data_us = g_get_monotonic_time ();
-  soup_session_send_async (self->session, self->message, G_PRIORITY_DEFAULT, self->cancellable,
-                           on_send_done, g_object_ref (self));
+  sl_transfer_send_async (self->transfer, self->session, self->message, self->cancellable,
+                          on_send_done, g_object_ref (self));
 }
 
 static gboolean
@@ -1627,7 +1610,7 @@ maybe_finish_stop (SlDownload *self)
 {
   g_autofree char *directory = NULL;
 
-  if (self->stop == STOP_NONE || self->sending || self->transfer != NULL ||
+  if (self->stop == STOP_NONE || self->sending || self->running ||
       self->file_op_pending)
     return;
 

@@ -13,12 +13,22 @@
  *
  * However the transfer ends, it returns only once no read is pending and every write it
  * queued has landed, so that its owner knows exactly which bytes are on disk.
+ *
+ * A transfer may send its request itself, and then watches the connection from the request
+ * on: a server that sends nothing for the stall timeout, while the transfer waits for it,
+ * ends it. Waiting for the disk or for a rate limiter is not waiting for the server. A body
+ * read to its end is closed, which hands the connection back to the session for the next
+ * request; one cut short is dropped with its request cancelled, which closes the connection
+ * rather than reading the rest (libsoup's close skips what is left of a body).
  */
 
 #include "config.h"
 
 #include <string.h>
 
+#include <glib/gi18n.h>
+
+#include "sl-download.h"
 #include "sl-transfer.h"
 
 #define BUFFER_SIZE          (1024 * 1024)
@@ -29,8 +39,17 @@ struct _SlTransfer
 {
   GObject        parent_instance;
 
+  SoupMessage   *message;
   GInputStream  *body;
   SlFileWriter  *writer;
+  SlRateLimiter *limiter;
+  guint          limiter_source;  /* waits for tokens */
+  guint          stall_timeout_s;
+  guint          stall_source;
+  gboolean       sending;
+  gboolean       stalled;
+  gboolean       closing;         /* the body was read to its end and is closed */
+  gint64         waiting_since_us;  /* when the send or the read pending began */
   gint64         handed;          /* where the next write goes */
   GBytes        *overlap;
   gsize          overlap_left;    /* bytes of the overlap still to compare */
@@ -44,8 +63,9 @@ struct _SlTransfer
   gboolean       write_failed;
   gint64         last_data_us;
 
-  GTask         *task;            /* the run, until it returns */
-  GCancellable  *cancellable;     /* stops the read: the caller's, or a failed write */
+  GTask         *task;            /* the send or the run, until it returns */
+  GCancellable  *cancellable;     /* stops the request and the read: the caller's, a stall,
+                                   * a failed write, the end of the range */
   GCancellable  *outer;
   gulong         outer_handler;
 
@@ -69,17 +89,64 @@ static guint signals[N_SIGNALS];
 static void read_more (SlTransfer *self);
 
 static void
+disconnect_outer (SlTransfer *self)
+{
+  if (self->outer == NULL)
+    return;
+
+  g_cancellable_disconnect (self->outer, self->outer_handler);
+  g_clear_object (&self->outer);
+}
+
+static gboolean limiter_cb (gpointer user_data);
+
+static void
+on_outer_cancelled (GCancellable *outer,
+                    gpointer      user_data)
+{
+  SlTransfer *self = user_data;
+
+  g_cancellable_cancel (self->cancellable);
+  /* Nothing pending would notice: the run ends at once, though not from inside this handler,
+   * where disconnecting it would deadlock. */
+  if (self->limiter_source != 0)
+    {
+      g_source_remove (self->limiter_source);
+      self->limiter_source = g_idle_add (limiter_cb, self);
+    }
+}
+
+/* The caller's cancellable does not reach the task: a cancelled send or run still returns,
+ * once nothing of it is in flight. */
+static void
+connect_outer (SlTransfer   *self,
+               GCancellable *cancellable)
+{
+  disconnect_outer (self);
+  if (cancellable == NULL)
+    return;
+
+  self->outer = g_object_ref (cancellable);
+  self->outer_handler = g_cancellable_connect (cancellable, G_CALLBACK (on_outer_cancelled),
+                                               self, NULL);
+}
+
+static void
 sl_transfer_dispose (GObject *object)
 {
   SlTransfer *self = SL_TRANSFER (object);
 
-  if (self->outer != NULL)
-    {
-      g_cancellable_disconnect (self->outer, self->outer_handler);
-      g_clear_object (&self->outer);
-    }
+  disconnect_outer (self);
+  g_clear_handle_id (&self->limiter_source, g_source_remove);
+  g_clear_handle_id (&self->stall_source, g_source_remove);
+  /* A body cut short goes with its request cancelled, so that dropping it does not read the
+   * rest of it first. */
+  if (self->body != NULL && !self->closing)
+    g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->body);
+  g_clear_object (&self->message);
   g_clear_object (&self->writer);
+  g_clear_pointer (&self->limiter, sl_rate_limiter_unref);
   g_clear_object (&self->cancellable);
 
   G_OBJECT_CLASS (sl_transfer_parent_class)->dispose (object);
@@ -132,41 +199,141 @@ static void
 sl_transfer_init (SlTransfer *self)
 {
   self->spare_buffers = g_ptr_array_new_with_free_func (g_free);
+  self->cancellable = g_cancellable_new ();
+  self->stop_at = G_MAXINT64;
+  self->last_data_us = g_get_monotonic_time ();
 }
 
 /**
  * sl_transfer_new:
- * @body: the response body, positioned at its first byte
- * @writer: the open partial file
- * @offset: where the first byte after the overlap goes
- * @overlap: (nullable): the bytes the body must begin with, which are on disk already
+ * @writer: the partial file, open by the time the transfer runs
  *
- * Returns: (transfer full): a transfer, to run once
+ * Returns: (transfer full): a transfer, to send (or be given a body) and run once
  */
 SlTransfer *
-sl_transfer_new (GInputStream *body,
-                 SlFileWriter *writer,
-                 gint64        offset,
-                 GBytes       *overlap)
+sl_transfer_new (SlFileWriter *writer)
 {
   SlTransfer *self;
 
-  g_return_val_if_fail (G_IS_INPUT_STREAM (body), NULL);
   g_return_val_if_fail (SL_IS_FILE_WRITER (writer), NULL);
-  g_return_val_if_fail (offset >= 0, NULL);
 
   self = g_object_new (SL_TYPE_TRANSFER, NULL);
-  self->body = g_object_ref (body);
   self->writer = g_object_ref (writer);
-  self->handed = offset;
-  self->stop_at = G_MAXINT64;
-  if (overlap != NULL && g_bytes_get_size (overlap) > 0)
-    {
-      self->overlap = g_bytes_ref (overlap);
-      self->overlap_left = g_bytes_get_size (overlap);
-    }
-  self->last_data_us = g_get_monotonic_time ();
   return self;
+}
+
+/**
+ * sl_transfer_set_body:
+ * @self: a transfer that has neither sent nor run
+ * @body: a response body, positioned at its first byte
+ *
+ * Gives the transfer a body to read that it did not request itself.
+ */
+void
+sl_transfer_set_body (SlTransfer   *self,
+                      GInputStream *body)
+{
+  g_return_if_fail (SL_IS_TRANSFER (self));
+  g_return_if_fail (G_IS_INPUT_STREAM (body));
+  g_return_if_fail (self->body == NULL && self->task == NULL);
+
+  self->body = g_object_ref (body);
+}
+
+/**
+ * sl_transfer_set_stall_timeout:
+ * @self: a transfer
+ * @seconds: how long the server may send nothing while the transfer waits for it, or 0 for
+ *   no limit
+ */
+void
+sl_transfer_set_stall_timeout (SlTransfer *self,
+                               guint       seconds)
+{
+  g_return_if_fail (SL_IS_TRANSFER (self));
+
+  self->stall_timeout_s = seconds;
+}
+
+/**
+ * sl_transfer_set_limiter:
+ * @self: a transfer
+ * @limiter: (nullable): the bucket every read asks first
+ */
+void
+sl_transfer_set_limiter (SlTransfer    *self,
+                         SlRateLimiter *limiter)
+{
+  g_return_if_fail (SL_IS_TRANSFER (self));
+
+  g_clear_pointer (&self->limiter, sl_rate_limiter_unref);
+  if (limiter != NULL)
+    self->limiter = sl_rate_limiter_ref (limiter);
+}
+
+static GError *
+stall_error (SlTransfer *self)
+{
+  return g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_NETWORK,
+                      ngettext ("No data received for %u second",
+                                "No data received for %u seconds", self->stall_timeout_s),
+                      self->stall_timeout_s);
+}
+
+static void end_with (SlTransfer    *self,
+                      SlTransferEnd  end,
+                      GError        *error);
+
+static gboolean
+stall_cb (gpointer user_data)
+{
+  SlTransfer *self = user_data;
+  gint64 deadline = self->waiting_since_us + (gint64) self->stall_timeout_s * G_USEC_PER_SEC;
+  gint64 now = g_get_monotonic_time ();
+
+  self->stall_source = 0;
+  /* Waiting for the disk or for tokens: the timer starts again with the next read. */
+  if (!self->sending && !self->reading)
+    return G_SOURCE_REMOVE;
+
+  if (now < deadline)
+    {
+      self->stall_source = g_timeout_add_full (G_PRIORITY_DEFAULT,
+                                               (deadline - now) / 1000 + 1, stall_cb, self,
+                                               NULL);
+      return G_SOURCE_REMOVE;
+    }
+
+  self->stalled = TRUE;
+  if (self->sending)
+    g_cancellable_cancel (self->cancellable);
+  else
+    end_with (self, SL_TRANSFER_STALLED, stall_error (self));
+  return G_SOURCE_REMOVE;
+}
+
+/* Called as the request goes out and as each read starts: the transfer stalls when one of
+ * them waits longer than the timeout. Time spent on the disk or on tokens is not counted. */
+static void
+watch_stall (SlTransfer *self)
+{
+  self->waiting_since_us = g_get_monotonic_time ();
+  if (self->stall_timeout_s == 0 || self->stall_source != 0)
+    return;
+
+  self->stall_source = g_timeout_add_full (G_PRIORITY_DEFAULT,
+                                           (gint64) self->stall_timeout_s * 1000, stall_cb,
+                                           self, NULL);
+}
+
+static void
+on_body_closed (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  /* Closing a body read to its end only hands its connection back: nothing waits for it, and
+   * it cannot lose a byte. */
+  g_input_stream_close_finish (G_INPUT_STREAM (object), result, NULL);
 }
 
 /* Returns the run once it has ended and nothing is in flight any more. */
@@ -175,14 +342,17 @@ return_if_idle (SlTransfer *self)
 {
   g_autoptr (GTask) task = NULL;
 
-  if (!self->ended || self->reading || self->writes_in_flight > 0 || self->task == NULL)
+  if (!self->ended || self->reading || self->writes_in_flight > 0 || self->task == NULL ||
+      g_task_get_source_tag (self->task) != sl_transfer_run_async)
     return;
 
-  if (self->outer != NULL)
-    {
-      g_cancellable_disconnect (self->outer, self->outer_handler);
-      g_clear_object (&self->outer);
-    }
+  disconnect_outer (self);
+  g_clear_handle_id (&self->limiter_source, g_source_remove);
+  g_clear_handle_id (&self->stall_source, g_source_remove);
+
+  /* Cut short, the request goes, and its connection with it. */
+  if (!self->closing)
+    g_cancellable_cancel (self->cancellable);
   task = g_steal_pointer (&self->task);
   g_task_return_int (task, self->outcome);
 }
@@ -206,7 +376,8 @@ end_with (SlTransfer    *self,
   self->ended = TRUE;
   self->outcome = end;
   self->error = error;
-  g_cancellable_cancel (self->cancellable);
+  if (end != SL_TRANSFER_ENDED)
+    g_cancellable_cancel (self->cancellable);
   return_if_idle (self);
 }
 
@@ -326,6 +497,8 @@ on_read_done (GObject      *object,
 
   if (n == 0)
     {
+      self->closing = TRUE;
+      g_input_stream_close_async (self->body, G_PRIORITY_DEFAULT, NULL, on_body_closed, NULL);
       handover_buffer (self);
       end_with (self, self->overlap_left > 0 ? SL_TRANSFER_OVERLAP_DIFFERS : SL_TRANSFER_ENDED,
                 NULL);
@@ -333,6 +506,8 @@ on_read_done (GObject      *object,
     }
 
   self->last_data_us = g_get_monotonic_time ();
+  if (self->limiter != NULL)
+    sl_rate_limiter_consume (self->limiter, self->last_data_us, n);
   if (self->overlap_left > 0)
     {
       n = take_overlap (self, n);
@@ -368,10 +543,23 @@ read_size (SlTransfer *self)
   return wanted;
 }
 
+static gboolean
+limiter_cb (gpointer user_data)
+{
+  SlTransfer *self = user_data;
+
+  self->limiter_source = 0;
+  read_more (self);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 read_more (SlTransfer *self)
 {
-  if (self->reading || self->ended || self->writes_in_flight >= MAX_WRITES_IN_FLIGHT)
+  gsize size;
+
+  if (self->reading || self->ended || self->writes_in_flight >= MAX_WRITES_IN_FLIGHT ||
+      self->limiter_source != 0)
     return;
 
   /* Stopped while a read or a write was pending: what was read and not handed over yet is
@@ -389,51 +577,147 @@ read_more (SlTransfer *self)
       return;
     }
 
+  size = read_size (self);
+  if (self->limiter != NULL && sl_rate_limiter_is_limited (self->limiter))
+    {
+      gint64 wait_us = 0;
+      gsize allowed = sl_rate_limiter_allow (self->limiter, g_get_monotonic_time (), &wait_us);
+
+      if (allowed == 0)
+        {
+          /* What was read waits no longer for the tokens than it would for a full buffer. */
+          handover_buffer (self);
+          self->limiter_source = g_timeout_add_full (G_PRIORITY_DEFAULT,
+                                                     (wait_us + 999) / 1000, limiter_cb,
+                                                     self, NULL);
+          return;
+        }
+      size = MIN (size, allowed);
+    }
+
   ensure_buffer (self);
   self->reading = TRUE;
-  g_input_stream_read_async (self->body, self->buffer + self->fill, read_size (self),
-                             G_PRIORITY_DEFAULT, self->cancellable, on_read_done,
-                             g_object_ref (self));
+  watch_stall (self);
+  g_input_stream_read_async (self->body, self->buffer + self->fill, size, G_PRIORITY_DEFAULT,
+                             self->cancellable, on_read_done, g_object_ref (self));
 }
 
 static void
-on_outer_cancelled (GCancellable *outer,
-                    gpointer      user_data)
+on_send_done (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
 {
-  SlTransfer *self = user_data;
+  g_autoptr (SlTransfer) self = user_data;
+  g_autoptr (GTask) task = g_steal_pointer (&self->task);
+  g_autoptr (GError) error = NULL;
+  GInputStream *body;
 
-  g_cancellable_cancel (self->cancellable);
+  body = soup_session_send_finish (SOUP_SESSION (object), result, &error);
+  self->sending = FALSE;
+  self->last_data_us = g_get_monotonic_time ();
+  g_clear_handle_id (&self->stall_source, g_source_remove);
+  disconnect_outer (self);
+
+  if (body == NULL)
+    {
+      if (self->stalled)
+        g_task_return_error (task, stall_error (self));
+      else
+        g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  self->body = body;
+  g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * sl_transfer_send_async:
+ * @self: a transfer that has neither sent nor been given a body
+ * @session: the session to send on
+ * @message: the request
+ * @cancellable: (nullable): stops it
+ * @callback: called once the response headers are in, or the request failed
+ * @user_data: for @callback
+ *
+ * Sends @message, watching for a stall; the body is then the transfer's to run.
+ */
+void
+sl_transfer_send_async (SlTransfer          *self,
+                        SoupSession         *session,
+                        SoupMessage         *message,
+                        GCancellable        *cancellable,
+                        GAsyncReadyCallback  callback,
+                        gpointer             user_data)
+{
+  g_return_if_fail (SL_IS_TRANSFER (self));
+  g_return_if_fail (SOUP_IS_SESSION (session));
+  g_return_if_fail (SOUP_IS_MESSAGE (message));
+  g_return_if_fail (self->task == NULL && self->body == NULL && self->message == NULL);
+
+  self->message = g_object_ref (message);
+  self->task = g_task_new (self, NULL, callback, user_data);
+  g_task_set_source_tag (self->task, sl_transfer_send_async);
+  connect_outer (self, cancellable);
+  self->sending = TRUE;
+  watch_stall (self);
+  soup_session_send_async (session, message, G_PRIORITY_DEFAULT, self->cancellable,
+                           on_send_done, g_object_ref (self));
+}
+
+/**
+ * sl_transfer_send_finish:
+ * @self: a transfer
+ * @result: the result given to the callback
+ * @error: return location for why no response came: libsoup's error, %G_IO_ERROR_CANCELLED,
+ *   or a %SL_DOWNLOAD_ERROR_NETWORK error for a stall
+ *
+ * Returns: whether the response headers are in: sl_transfer_get_message() has them
+ */
+gboolean
+sl_transfer_send_finish (SlTransfer    *self,
+                         GAsyncResult  *result,
+                         GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /**
  * sl_transfer_run_async:
- * @self: a transfer that has not run
+ * @self: a transfer with a body, that has not run
+ * @offset: where the first byte after the overlap goes
+ * @overlap: (nullable): the bytes the body must begin with, which are on disk already
  * @cancellable: (nullable): stops it
  * @callback: called once it has ended and all its writes have landed
  * @user_data: for @callback
  *
- * Reads the body to its end and writes it at the transfer's offsets.
+ * Reads the body to its end, or to the end of the range, and writes it at the transfer's
+ * offsets.
  */
 void
 sl_transfer_run_async (SlTransfer          *self,
+                       gint64               offset,
+                       GBytes              *overlap,
                        GCancellable        *cancellable,
                        GAsyncReadyCallback  callback,
                        gpointer             user_data)
 {
   g_return_if_fail (SL_IS_TRANSFER (self));
+  g_return_if_fail (G_IS_INPUT_STREAM (self->body));
+  g_return_if_fail (offset >= 0);
   g_return_if_fail (self->task == NULL && !self->ended);
 
-  /* The caller's cancellable does not reach the task: a cancelled run still returns how it
-   * ended, once its writes have landed. */
+  self->handed = offset;
+  if (overlap != NULL && g_bytes_get_size (overlap) > 0)
+    {
+      self->overlap = g_bytes_ref (overlap);
+      self->overlap_left = g_bytes_get_size (overlap);
+    }
   self->task = g_task_new (self, NULL, callback, user_data);
   g_task_set_source_tag (self->task, sl_transfer_run_async);
-  self->cancellable = g_cancellable_new ();
-  if (cancellable != NULL)
-    {
-      self->outer = g_object_ref (cancellable);
-      self->outer_handler = g_cancellable_connect (cancellable, G_CALLBACK (on_outer_cancelled),
-                                                   self, NULL);
-    }
+  connect_outer (self, cancellable);
   read_more (self);
 }
 
@@ -527,4 +811,19 @@ sl_transfer_is_reading (SlTransfer *self)
   g_return_val_if_fail (SL_IS_TRANSFER (self), FALSE);
 
   return self->reading;
+}
+
+/**
+ * sl_transfer_get_message:
+ * @self: a transfer
+ *
+ * Returns: (transfer none) (nullable): the request it sent, with its response headers once
+ *   the send has finished
+ */
+SoupMessage *
+sl_transfer_get_message (SlTransfer *self)
+{
+  g_return_val_if_fail (SL_IS_TRANSFER (self), NULL);
+
+  return self->message;
 }
