@@ -51,6 +51,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
     CHECK (again->total == resume_data->total);
     CHECK (again->received == resume_data->received);
     CHECK (!again->explicit_name == !resume_data->explicit_name);
+    {
+      g_autofree char *ranges = sl_segment_map_to_string (resume_data->done);
+      g_autofree char *ranges_again = sl_segment_map_to_string (again->done);
+
+      CHECK (g_strcmp0 (ranges, ranges_again) == 0);
+    }
   }
 
   return 0;

@@ -1078,6 +1078,67 @@ test_all_there_416 (Fixture       *fixture,
   g_assert_finalize_object (download);
 }
 
+/* Resume data whose done bytes have a hole, as segments leave them: the bytes after the hole
+ * count, the partial file must hold them all, and the download continues from the hole. A
+ * partial file that ends before the last done byte lost some, and starts over. */
+static void
+test_partial_file_holes (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  gboolean cut = GPOINTER_TO_INT (data);
+  g_autoptr (SlResumeData) resume = sl_resume_data_new ();
+  g_autoptr (GBytes) resume_data = NULL;
+  g_autoptr (GBytes) entity = sl_test_entity (1, 50000);
+  g_autofree char *partial = dir_file (fixture, "holes.bin.part");
+  g_autofree char *path = dir_file (fixture, "holes.bin");
+  g_autofree guint8 *contents = g_memdup2 (g_bytes_get_data (entity, NULL), 45000);
+  g_autoptr (GPtrArray) requests = NULL;
+  g_autoptr (GError) error = NULL;
+  SlDownload *download;
+  Watch watch;
+
+  resume->uri = sl_test_server_url (fixture->server, "/file?size=50000");
+  resume->directory = g_strdup (fixture->dir_path);
+  resume->filename = g_strdup ("holes.bin");
+  resume->partial_path = g_strdup (partial);
+  resume->etag = g_strdup ("\"e1-50000\"");
+  resume->total = 50000;
+  resume->done = sl_segment_map_new (50000);
+  sl_segment_map_mark_done (resume->done, 0, 30000);
+  sl_segment_map_mark_done (resume->done, 40000, 45000);
+  resume->received = 35000;
+  resume_data = sl_resume_data_serialize (resume);
+
+  /* The hole holds nothing yet. */
+  memset (contents + 30000, 0, 10000);
+  g_assert_true (g_file_set_contents (partial, (const char *) contents, cut ? 42000 : 45000,
+                                      NULL));
+  download = sl_download_new_from_resume_data (NULL, resume_data, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (sl_download_get_bytes_received (download), ==, 35000);
+  watch_init (&watch, download);
+  watch.last_total = cut ? 0 : 35000;
+  run (&watch);
+
+  assert_completed (&watch, 50000);
+  sl_test_assert_file_is_entity (path, 1, 50000);
+  requests = sl_test_server_requests (fixture->server, "/file");
+  g_assert_cmpuint (requests->len, ==, 1);
+  if (cut)
+    {
+      g_assert_cmpuint (watch.restarts, ==, 1);
+      g_assert_null (((SlTestRequest *) requests->pdata[0])->range);
+    }
+  else
+    {
+      g_assert_cmpuint (watch.restarts, ==, 0);
+      g_assert_cmpstr (((SlTestRequest *) requests->pdata[0])->range, ==, "bytes=30000-");
+    }
+
+  watch_clear (&watch);
+  g_assert_finalize_object (download);
+}
+
 static void
 test_partial_file_shorter (Fixture       *fixture,
                            gconstpointer  data)
@@ -1708,6 +1769,8 @@ test_bad_uri (void)
     }
 }
 
+#define ADD_DATA(path, func, data) \
+  g_test_add ("/download/" path, Fixture, data, fixture_setup, func, fixture_teardown)
 #define ADD(path, func) \
   g_test_add ("/download/" path, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
@@ -1749,6 +1812,8 @@ main (int    argc,
   ADD ("retry-after-gives-up", test_retry_after_gives_up);
   ADD ("all-there-416", test_all_there_416);
   ADD ("partial-file-shorter", test_partial_file_shorter);
+  ADD_DATA ("partial-file-holes", test_partial_file_holes, GINT_TO_POINTER (FALSE));
+  ADD_DATA ("partial-file-holes-cut", test_partial_file_holes, GINT_TO_POINTER (TRUE));
   ADD ("partial-file-longer", test_partial_file_longer);
   ADD ("length-changed", test_length_changed);
   ADD ("refresh-link", test_refresh_link);

@@ -328,6 +328,28 @@ test_claims_cover_the_rest (void)
     }
 }
 
+/* The extent is where the last done range ends; a merge marks the other map's ranges. */
+static void
+test_extent_and_merge (void)
+{
+  g_autoptr (SlSegmentMap) a = sl_segment_map_new (100);
+  g_autoptr (SlSegmentMap) b = sl_segment_map_new (100);
+  g_autofree char *text = NULL;
+
+  g_assert_cmpint (sl_segment_map_get_extent (a), ==, 0);
+  sl_segment_map_mark_done (a, 10, 20);
+  sl_segment_map_mark_done (a, 50, 60);
+  g_assert_cmpint (sl_segment_map_get_extent (a), ==, 60);
+
+  sl_segment_map_mark_done (b, 0, 10);
+  sl_segment_map_mark_done (b, 55, 80);
+  sl_segment_map_merge (a, b);
+  text = sl_segment_map_to_string (a);
+  g_assert_cmpstr (text, ==, "done [0, 20) [50, 80); claimed");
+  g_assert_cmpint (sl_segment_map_get_extent (a), ==, 80);
+  g_assert_cmpint (sl_segment_map_get_prefix (a), ==, 20);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -335,6 +357,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/segment-map/table", test_map_table);
+  g_test_add_func ("/segment-map/extent-and-merge", test_extent_and_merge);
   g_test_add_func ("/segment-map/variant", test_variant_table);
   g_test_add_func ("/segment-map/random-reassembly", test_random_reassembly);
   g_test_add_func ("/segment-map/claims-cover-the-rest", test_claims_cover_the_rest);

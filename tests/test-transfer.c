@@ -32,6 +32,7 @@ typedef struct
   GFile        *dir;
   SlFileWriter *writer;
   char         *partial;     /* the writer's partial file */
+  gint64        offset;      /* where the run began */
   gint64        written;     /* what "written" counted */
   guint         matched;     /* overlap-matched emissions */
   gboolean      done;
@@ -108,10 +109,13 @@ fixture_teardown (Fixture       *f,
 
 static void
 on_written (SlTransfer *transfer,
+            gint64      offset,
             gint64      bytes,
             Fixture    *f)
 {
   g_assert_cmpint (bytes, >, 0);
+  /* In order, one after the other, from where the run began. */
+  g_assert_cmpint (offset, ==, f->offset + f->written);
   f->written += bytes;
 }
 
@@ -145,6 +149,7 @@ start (Fixture      *f,
   sl_transfer_set_body (transfer, body);
   g_signal_connect (transfer, "written", G_CALLBACK (on_written), f);
   g_signal_connect (transfer, "overlap-matched", G_CALLBACK (on_matched), f);
+  f->offset = offset;
   sl_transfer_run_async (transfer, offset, overlap, cancellable, on_run_done, f);
   return transfer;
 }

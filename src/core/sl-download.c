@@ -22,6 +22,7 @@
 #include "sl-response-policy.h"
 #include "sl-resume-data.h"
 #include "sl-retry.h"
+#include "sl-segment-map.h"
 #include "sl-transfer.h"
 #include "sl-uri.h"
 
@@ -99,10 +100,10 @@ struct _SlDownload
   guint                http_status;
   GError              *error;
 
-  /* Bytes: committed are on disk and contiguous from 0; flushed were also fdatasync'ed;
-   * offset is where the next buffer goes. */
-  gint64               committed;
-  gint64               flushed;
+  /* Bytes: done are on disk; flushed were also fdatasync'ed; offset is where the transfer
+   * in hand writes from, and where it stopped once it ends. */
+  SlSegmentMap        *done;
+  SlSegmentMap        *flushed;
   gint64               offset;
   guint                generation;
 
@@ -145,7 +146,7 @@ struct _SlDownload
 
   guint                attempts;
   guint                empty_answers;  /* answered attempts in a row that brought no byte */
-  gint64               attempt_committed;
+  gint64               attempt_done;   /* the bytes done when this attempt began */
   guint                restarts;
   guint                retry_source;
   guint                tick_source;
@@ -312,6 +313,39 @@ set_total (SlDownload *self,
   notify (self, PROP_BYTES_TOTAL);
 }
 
+static gint64
+bytes_done (SlDownload *self)
+{
+  return sl_segment_map_get_bytes_done (self->done);
+}
+
+/* Where a single stream continues: the first byte not done. */
+static gint64
+prefix_done (SlDownload *self)
+{
+  return sl_segment_map_get_prefix (self->done);
+}
+
+/* The first @bytes are done and durable, and nothing else. */
+static void
+set_bytes_to (SlDownload *self,
+              gint64      bytes)
+{
+  sl_segment_map_reset (self->done);
+  sl_segment_map_mark_done (self->done, 0, MAX (bytes, 0));
+  sl_segment_map_reset (self->flushed);
+  sl_segment_map_merge (self->flushed, self->done);
+  self->offset = MAX (bytes, 0);
+}
+
+/* Everything done is durable now. */
+static void
+all_flushed (SlDownload *self)
+{
+  sl_segment_map_reset (self->flushed);
+  sl_segment_map_merge (self->flushed, self->done);
+}
+
 static void
 notify_progress (SlDownload       *self,
                  SlProgressChange  changes,
@@ -324,7 +358,7 @@ notify_progress (SlDownload       *self,
   if (changes & SL_PROGRESS_BYTES)
     {
       if (step > 0)
-        g_signal_emit (self, signals[DATA_WRITTEN], 0, step, self->committed, self->total);
+        g_signal_emit (self, signals[DATA_WRITTEN], 0, step, bytes_done (self), self->total);
       notify (self, PROP_BYTES_RECEIVED);
     }
 }
@@ -337,7 +371,7 @@ flush_progress (SlDownload *self,
 {
   gint64 step = 0;
   SlProgressChange changes =
-    sl_progress_update (&self->progress, g_get_monotonic_time (), self->committed, self->total,
+    sl_progress_update (&self->progress, g_get_monotonic_time (), bytes_done (self), self->total,
                         self->state == SL_DOWNLOAD_STATE_RUNNING, force, &step);
 
   notify_progress (self, changes, step);
@@ -372,7 +406,9 @@ build_resume_data (SlDownload *self)
   data->total = self->total;
   /* Bytes that cannot be continued by range (an encoded body, no way to tell the entity did
    * not change) are not worth keeping. */
-  data->received = resumable ? self->flushed : 0;
+  data->received = resumable ? sl_segment_map_get_bytes_done (self->flushed) : 0;
+  if (resumable)
+    data->done = sl_segment_map_copy (self->flushed);
   data->explicit_name = self->explicit_name;
   data->split_extension = self->split_extension;
 
@@ -516,9 +552,9 @@ restart_transfer (SlDownload *self,
 
 typedef struct
 {
-  SlDownload *self;
-  gint64      snapshot;
-  guint       generation;
+  SlDownload   *self;
+  SlSegmentMap *snapshot;
+  guint         generation;
 } Checkpoint;
 
 static void
@@ -528,9 +564,9 @@ on_checkpoint_synced (GObject      *object,
 {
   Checkpoint *checkpoint = user_data;
   g_autoptr (SlDownload) self = checkpoint->self;
+  g_autoptr (SlSegmentMap) snapshot = checkpoint->snapshot;
   g_autoptr (GError) error = NULL;
   gboolean current = checkpoint->generation == self->generation;
-  gint64 snapshot = checkpoint->snapshot;
 
   g_free (checkpoint);
   self->checkpoint_pending = FALSE;
@@ -545,18 +581,20 @@ on_checkpoint_synced (GObject      *object,
   if (!current || self->state != SL_DOWNLOAD_STATE_RUNNING)
     return;
 
-  self->flushed = MAX (self->flushed, snapshot);
+  sl_segment_map_merge (self->flushed, snapshot);
   emit_checkpoint (self);
 }
 
-/* Where the bytes handed to the writer end: a sync makes them durable. Bytes of an adopted
- * partial file count only once the server's overlap matched them. */
-static gint64
-handed_offset (SlDownload *self)
+/* The bytes done and those handed to the writer: a sync makes them durable. Bytes of an
+ * adopted partial file count only once the server's overlap matched them. */
+static SlSegmentMap *
+handed_map (SlDownload *self)
 {
+  SlSegmentMap *handed = sl_segment_map_copy (self->done);
+
   if (self->running && self->adopt_end == 0)
-    return sl_transfer_get_handed (self->transfer);
-  return self->offset;
+    sl_segment_map_mark_done (handed, self->offset, sl_transfer_get_handed (self->transfer));
+  return handed;
 }
 
 /* Flushes what has been written so far and records it, without stopping the transfer: reads go
@@ -567,7 +605,7 @@ checkpoint (SlDownload *self)
   Checkpoint *data = g_new0 (Checkpoint, 1);
 
   data->self = g_object_ref (self);
-  data->snapshot = handed_offset (self);
+  data->snapshot = handed_map (self);
   data->generation = self->generation;
 
   self->checkpoint_pending = TRUE;
@@ -713,10 +751,11 @@ on_transfer_done (GObject      *object,
 
 static void
 on_transfer_written (SlTransfer *transfer,
+                     gint64      offset,
                      gint64      bytes,
                      SlDownload *self)
 {
-  self->committed += bytes;
+  sl_segment_map_mark_done (self->done, offset, offset + bytes);
   flush_progress (self, FALSE);
 }
 
@@ -726,9 +765,9 @@ static void
 on_overlap_matched (SlTransfer *transfer,
                     SlDownload *self)
 {
-  self->committed = self->flushed = self->offset = self->adopt_end;
-  self->attempt_committed = self->committed;
-  sl_progress_rebase_sample (&self->progress, self->committed);
+  set_bytes_to (self, self->adopt_end);
+  self->attempt_done = self->adopt_end;
+  sl_progress_rebase_sample (&self->progress, self->adopt_end);
   forget_adoption (self);
   flush_progress (self, TRUE);
   emit_checkpoint (self);
@@ -750,9 +789,7 @@ on_truncated (GObject      *object,
 static void
 reset_bytes (SlDownload *self)
 {
-  self->committed = 0;
-  self->flushed = 0;
-  self->offset = 0;
+  set_bytes_to (self, 0);
   self->generation++;
   sl_progress_rebase (&self->progress, 0);
   notify (self, PROP_BYTES_RECEIVED);
@@ -939,7 +976,7 @@ asked_of (SlDownload *self)
 {
   return (SlAsked) {
     .ranged = self->ranged_request,
-    .have = self->committed,
+    .have = prefix_done (self),
     .total = self->total,
     .etag = self->etag,
     .content_type = self->content_type,
@@ -1175,10 +1212,10 @@ send_request (SlDownload *self)
   soup_message_headers_replace (headers, "Accept-Encoding", "identity");
 
   self->ranged_request = FALSE;
-  if (self->committed > 0 || self->adopt_end > 0)
+  if (prefix_done (self) > 0 || self->adopt_end > 0)
     {
       const char *validator = sl_response_etag_is_strong (self->etag) ? self->etag : self->last_modified;
-      gint64 start = self->committed;
+      gint64 start = prefix_done (self);
 
       if (self->adopt_end > 0)
         start = self->adopt_end - g_bytes_get_size (self->adopt_tail);
@@ -1229,8 +1266,8 @@ on_opened (GObject      *object,
 
       g_clear_pointer (&self->partial_path, g_free);
       if (g_stat (completed, &st) == 0)
-        self->committed = self->flushed = self->offset = st.st_size;
-      self->length_checked = self->total >= 0 && self->committed == self->total;
+        set_bytes_to (self, st.st_size);
+      self->length_checked = self->total >= 0 && bytes_done (self) == self->total;
       self->stop = STOP_NONE;
       complete_as (self, completed);
       return;
@@ -1243,11 +1280,10 @@ on_opened (GObject      *object,
   self->inode = inode;
 
   self->file_open = TRUE;
-  if (usable < self->committed)
+  if (usable < sl_segment_map_get_extent (self->done))
     {
       g_signal_emit (self, signals[RESTARTED], 0,
                      _("The partial file is missing or shorter than recorded; starting over"));
-      self->committed = 0;
       reset_bytes (self);
     }
 
@@ -1264,9 +1300,9 @@ begin_attempt (SlDownload *self)
   g_clear_error (&self->stop_error);
   self->retry_after_s = 0;
   self->answered = FALSE;
-  self->attempt_committed = self->committed;
+  self->attempt_done = bytes_done (self);
   /* Writes that failed or were cut short moved the offset past what is on disk. */
-  self->offset = self->committed;
+  self->offset = prefix_done (self);
   g_clear_object (&self->cancellable);
   self->cancellable = g_cancellable_new ();
 
@@ -1283,13 +1319,14 @@ begin_attempt (SlDownload *self)
     }
 
   /* Bytes are only continued from a partial file that holds them. */
-  if (self->committed > 0 && (!can_continue (self) || self->partial_path == NULL))
+  if (bytes_done (self) > 0 && (!can_continue (self) || self->partial_path == NULL))
     reset_bytes (self);
 
   if (!self->file_open && self->partial_path != NULL)
     {
       self->file_op_pending = TRUE;
-      sl_file_writer_open_async (self->writer, self->partial_path, self->committed,
+      sl_file_writer_open_async (self->writer, self->partial_path,
+                                 sl_segment_map_get_extent (self->done),
                                  self->device, self->inode, on_opened, g_object_ref (self));
       return;
     }
@@ -1393,7 +1430,7 @@ format_count (gint64 value)
 static GError *
 stuck_error (SlDownload *self)
 {
-  g_autofree char *at = format_count (self->committed);
+  g_autofree char *at = format_count (prefix_done (self));
 
   if (self->total >= 0)
     {
@@ -1424,7 +1461,7 @@ schedule_retry (SlDownload *self,
 
   /* A server that answers and then stops where it stopped before, twice in a row, will stop
    * there the next time too. */
-  if (!self->answered || self->committed != self->attempt_committed)
+  if (!self->answered || bytes_done (self) != self->attempt_done)
     self->empty_answers = 0;
   else if (++self->empty_answers >= MAX_EMPTY_ANSWERS)
     {
@@ -1435,7 +1472,7 @@ schedule_retry (SlDownload *self,
       return;
     }
 
-  if (self->committed > self->attempt_committed)
+  if (bytes_done (self) > self->attempt_done)
     self->attempts = 0;
   self->attempts++;
 
@@ -1474,7 +1511,7 @@ on_completed (GObject      *object,
         {
           /* The writer deleted the bytes that did not match. */
           g_clear_pointer (&self->partial_path, g_free);
-          self->committed = self->flushed = self->offset = 0;
+          set_bytes_to (self, 0);
           forget_recorded (self);
         }
       conclude (self, SL_DOWNLOAD_STATE_FAILED, error);
@@ -1498,7 +1535,7 @@ complete_as (SlDownload *self,
   g_autofree char *name = NULL;
 
   g_clear_pointer (&self->partial_path, g_free);
-  self->flushed = self->committed;
+  all_flushed (self);
   g_clear_object (&self->destination);
   self->destination = g_file_new_for_path (path);
   notify (self, PROP_DESTINATION);
@@ -1512,7 +1549,7 @@ complete_as (SlDownload *self,
     }
 
   if (self->total < 0)
-    set_total (self, self->committed);
+    set_total (self, bytes_done (self));
 
   g_signal_emit (self, signals[FINISHED], 0, self->destination);
   conclude (self, SL_DOWNLOAD_STATE_COMPLETED, NULL);
@@ -1538,7 +1575,7 @@ on_stop_synced (GObject      *object,
       return;
     }
 
-  self->flushed = self->committed;
+  all_flushed (self);
 
   switch (action)
     {
@@ -1596,7 +1633,7 @@ on_deleted (GObject      *object,
 
   self->file_open = FALSE;
   g_clear_pointer (&self->partial_path, g_free);
-  self->committed = self->flushed = self->offset = 0;
+  set_bytes_to (self, 0);
   forget_recorded (self);
 
   cancelled = g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_CANCELLED,
@@ -1755,6 +1792,8 @@ sl_download_finalize (GObject *object)
 
   g_free (self->uri);
   g_free (self->final_uri);
+  sl_segment_map_free (self->done);
+  sl_segment_map_free (self->flushed);
   g_clear_object (&self->directory);
   g_clear_object (&self->destination);
   g_free (self->filename);
@@ -1810,7 +1849,7 @@ sl_download_get_property (GObject    *object,
       break;
 
     case PROP_BYTES_RECEIVED:
-      g_value_set_int64 (value, self->committed);
+      g_value_set_int64 (value, bytes_done (self));
       break;
 
     case PROP_BYTES_RECORDED:
@@ -1996,6 +2035,9 @@ static void
 sl_download_init (SlDownload *self)
 {
   self->total = -1;
+  /* Of unknown length: a server may send more than it announced, which is caught later. */
+  self->done = sl_segment_map_new (-1);
+  self->flushed = sl_segment_map_new (-1);
   sl_progress_init (&self->progress);
   self->max_retries = DEFAULT_MAX_RETRIES;
   self->retry_delay_ms = DEFAULT_RETRY_DELAY_MS;
@@ -2100,7 +2142,14 @@ sl_download_new_from_resume_data (SoupSession  *session,
   self->last_modified = g_steal_pointer (&data->last_modified);
   self->content_type = g_steal_pointer (&data->content_type);
   self->total = data->total;
-  self->committed = self->flushed = self->offset = data->received;
+  if (data->done != NULL)
+    {
+      sl_segment_map_merge (self->done, data->done);
+      all_flushed (self);
+      self->offset = prefix_done (self);
+    }
+  else
+    set_bytes_to (self, data->received);
   sl_progress_rebase (&self->progress, data->received);
   self->recorded = data->received;
   self->device = data->device;
@@ -2478,8 +2527,8 @@ sl_download_restore_state (SlDownload      *self,
    * only for display; without a partial file, there are none to continue from. */
   if (state == SL_DOWNLOAD_STATE_COMPLETED)
     {
-      self->committed = self->flushed = self->offset = MAX (bytes_received, 0);
-      sl_progress_rebase (&self->progress, self->committed);
+      set_bytes_to (self, bytes_received);
+      sl_progress_rebase (&self->progress, bytes_done (self));
       notify (self, PROP_BYTES_RECEIVED);
     }
   if (self->total < 0 && bytes_total >= 0)
@@ -2536,7 +2585,7 @@ sl_download_refresh_link (SlDownload  *self,
   g_free (self->uri);
   self->uri = g_uri_to_string (parsed);
   g_clear_pointer (&self->final_uri, g_free);
-  self->link_refreshed = self->committed > 0;
+  self->link_refreshed = bytes_done (self) > 0;
   notify (self, PROP_URI);
   notify (self, PROP_FINAL_URI);
   return TRUE;
@@ -2803,9 +2852,9 @@ sl_download_get_bytes_recorded (SlDownload *self)
   g_return_val_if_fail (SL_IS_DOWNLOAD (self), 0);
 
   if (self->state == SL_DOWNLOAD_STATE_COMPLETED || !is_resumable (self))
-    return self->committed;
+    return bytes_done (self);
 
-  return MIN (self->recorded, self->committed);
+  return MIN (self->recorded, bytes_done (self));
 }
 
 gint64
@@ -2813,7 +2862,7 @@ sl_download_get_bytes_received (SlDownload *self)
 {
   g_return_val_if_fail (SL_IS_DOWNLOAD (self), 0);
 
-  return self->committed;
+  return bytes_done (self);
 }
 
 gint64

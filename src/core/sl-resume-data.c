@@ -56,6 +56,7 @@ sl_resume_data_free (SlResumeData *data)
   g_free (data->etag);
   g_free (data->last_modified);
   g_free (data->content_type);
+  sl_segment_map_free (data->done);
   g_free (data);
 }
 
@@ -106,9 +107,13 @@ sl_resume_data_serialize (const SlResumeData *data)
     }
   g_variant_dict_insert (&dict, "split-extension", "b", data->split_extension);
 
-  /* Ranges keep the format open to segmented transfers; one connection writes one range. */
-  done = sl_segment_map_new (-1);
-  sl_segment_map_mark_done (done, 0, MAX (data->received, 0));
+  if (data->done != NULL)
+    done = sl_segment_map_copy (data->done);
+  else
+    {
+      done = sl_segment_map_new (-1);
+      sl_segment_map_mark_done (done, 0, MAX (data->received, 0));
+    }
   g_variant_dict_insert_value (&dict, "ranges", sl_segment_map_to_variant (done));
 
   variant = g_variant_ref_sink (g_variant_dict_end (&dict));
@@ -197,19 +202,16 @@ check_filename (const char  *name,
 
 static gboolean
 parse_ranges (GVariantDict  *dict,
-              gint64         total,
-              gint64        *received,
+              SlResumeData  *data,
               GError       **error)
 {
   g_autoptr (GVariant) ranges = g_variant_dict_lookup_value (dict, "ranges", NULL);
-  g_autoptr (SlSegmentMap) done = sl_segment_map_new_from_variant (ranges, total, error);
 
-  if (done == NULL)
+  data->done = sl_segment_map_new_from_variant (ranges, data->total, error);
+  if (data->done == NULL)
     return FALSE;
 
-  /* One connection continues from the end of the contiguous prefix; bytes after a hole
-   * are fetched again rather than trusted. */
-  *received = sl_segment_map_get_prefix (done);
+  data->received = sl_segment_map_get_bytes_done (data->done);
   return TRUE;
 }
 
@@ -272,7 +274,7 @@ parse_dict (GVariant  *native,
       !g_variant_dict_lookup (&dict, "inode", "t", &data->inode))
     data->device = data->inode = 0;
 
-  if (!parse_ranges (&dict, data->total, &data->received, error))
+  if (!parse_ranges (&dict, data, error))
     return NULL;
 
   if (data->received > 0 && data->partial_path == NULL)

@@ -7,6 +7,8 @@
 
 #include <glib.h>
 
+#include "sl-segment-map.h"
+
 G_BEGIN_DECLS
 
 #define SL_RESUME_DATA_VERSION 1
@@ -24,7 +26,8 @@ typedef struct
   char   *last_modified;   /* as the server sent it, or NULL */
   char   *content_type;    /* as the server sent it, or NULL */
   gint64  total;           /* entity length, or -1 */
-  gint64  received;        /* bytes at the start of the .part file that were flushed to disk */
+  gint64  received;        /* bytes of the .part file flushed to disk, wherever they are */
+  SlSegmentMap *done;      /* which bytes those are; NULL: the first @received */
   gboolean explicit_name;  /* the user chose the name: no Content-Disposition lookup */
   guint64 device;          /* identity of the partial file, which a rename keeps, or 0 */
   guint64 inode;

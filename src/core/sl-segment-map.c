@@ -298,6 +298,41 @@ sl_segment_map_get_prefix (const SlSegmentMap *self)
 }
 
 /**
+ * sl_segment_map_get_extent:
+ * @self: a map
+ *
+ * Returns: where the last done range ends, 0 when nothing is done: a partial file must be at
+ *   least this long
+ */
+gint64
+sl_segment_map_get_extent (const SlSegmentMap *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+
+  if (self->done->len == 0)
+    return 0;
+  return range_at (self->done, self->done->len - 1)->end;
+}
+
+/**
+ * sl_segment_map_merge:
+ * @self: a map
+ * @other: another map
+ *
+ * Marks every byte done in @other done in @self too.
+ */
+void
+sl_segment_map_merge (SlSegmentMap       *self,
+                      const SlSegmentMap *other)
+{
+  g_return_if_fail (self != NULL && other != NULL);
+
+  for (guint i = 0; i < other->done->len; i++)
+    sl_segment_map_mark_done (self, range_at (other->done, i)->start,
+                              range_at (other->done, i)->end);
+}
+
+/**
  * sl_segment_map_is_complete:
  * @self: a map
  *

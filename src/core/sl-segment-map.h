@@ -34,6 +34,9 @@ void          sl_segment_map_mark_done         (SlSegmentMap       *self,
                                                 gint64              end);
 gint64        sl_segment_map_get_bytes_done    (const SlSegmentMap *self);
 gint64        sl_segment_map_get_prefix        (const SlSegmentMap *self);
+gint64        sl_segment_map_get_extent        (const SlSegmentMap *self);
+void          sl_segment_map_merge             (SlSegmentMap       *self,
+                                                const SlSegmentMap *other);
 gboolean      sl_segment_map_is_complete       (const SlSegmentMap *self);
 
 gboolean      sl_segment_map_claim             (SlSegmentMap       *self,

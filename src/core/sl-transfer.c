@@ -51,6 +51,7 @@ struct _SlTransfer
   gboolean       closing;         /* the body was read to its end and is closed */
   gint64         waiting_since_us;  /* when the send or the read pending began */
   gint64         handed;          /* where the next write goes */
+  gint64         landed;          /* where the next write to land goes */
   GBytes        *overlap;
   gsize          overlap_left;    /* bytes of the overlap still to compare */
 
@@ -176,14 +177,15 @@ sl_transfer_class_init (SlTransferClass *klass)
 
   /**
    * SlTransfer::written:
-   * @bytes: how many bytes landed on disk, right after those of the last emission
+   * @offset: where the bytes are in the file, right after those of the last emission
+   * @bytes: how many bytes landed on disk
    *
    * Emitted as writes land, in order. After a failed write, nothing more is emitted: the
    * bytes after it would not follow on from those before.
    */
   signals[WRITTEN] =
     g_signal_new ("written", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
-                  NULL, G_TYPE_NONE, 1, G_TYPE_INT64);
+                  NULL, G_TYPE_NONE, 2, G_TYPE_INT64, G_TYPE_INT64);
 
   /**
    * SlTransfer::overlap-matched:
@@ -414,9 +416,15 @@ on_write_done (GObject      *object,
 
   self->writes_in_flight--;
 
-  /* What a failed write got onto the disk before failing is kept too. */
+  /* What a failed write got onto the disk before failing is kept too. The writer lands
+   * writes in the order they were queued. */
   if (!self->write_failed && written > 0)
-    g_signal_emit (self, signals[WRITTEN], 0, (gint64) written);
+    {
+      gint64 offset = self->landed;
+
+      self->landed += written;
+      g_signal_emit (self, signals[WRITTEN], 0, offset, (gint64) written);
+    }
 
   if (error != NULL)
     {
@@ -709,7 +717,7 @@ sl_transfer_run_async (SlTransfer          *self,
   g_return_if_fail (offset >= 0);
   g_return_if_fail (self->task == NULL && !self->ended);
 
-  self->handed = offset;
+  self->handed = self->landed = offset;
   if (overlap != NULL && g_bytes_get_size (overlap) > 0)
     {
       self->overlap = g_bytes_ref (overlap);
