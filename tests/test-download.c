@@ -11,9 +11,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 
@@ -1609,6 +1611,49 @@ test_cancel (Fixture       *fixture,
   g_assert_finalize_object (download);
 }
 
+/* Room for the whole file is reserved before the first byte, and the size still tells only
+ * what was written. */
+static void
+test_preallocated (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  SlDownload *download = new_download (fixture, "/file?size=4000000&rate=2000000&chunk=8192");
+  g_autofree char *partial = dir_file (fixture, "file.part");
+  g_autofree char *probe = dir_file (fixture, "probe");
+  Progress progress;
+  GStatBuf st;
+  Watch watch;
+  int fd;
+
+  fd = open (probe, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  g_assert_cmpint (fd, >=, 0);
+  if (fallocate (fd, FALLOC_FL_KEEP_SIZE, 0, 1024 * 1024) < 0)
+    {
+      close (fd);
+      g_test_skip ("The file system of the test folder cannot preallocate");
+      g_object_unref (download);
+      return;
+    }
+  close (fd);
+  g_assert_cmpint (g_unlink (probe), ==, 0);
+
+  watch_init (&watch, download);
+  progress.watch = &watch;
+  progress.target = 100000;
+  sl_download_start (download);
+  sl_test_wait_until (NULL, reached, &progress, WAIT_MS);
+  g_assert_false (watch.done);
+
+  g_assert_cmpint (g_stat (partial, &st), ==, 0);
+  g_assert_cmpint (st.st_size, <, 4000000);
+  g_assert_cmpint ((gint64) st.st_blocks * 512, >=, 4000000);
+
+  sl_download_cancel (download);
+  sl_test_wait_until (NULL, watch_done, &watch, WAIT_MS);
+  watch_clear (&watch);
+  g_assert_finalize_object (download);
+}
+
 static void
 test_disk_full (Fixture       *fixture,
                 gconstpointer  data)
@@ -1828,6 +1873,7 @@ main (int    argc,
   ADD ("refused", test_refused);
   ADD ("cancel", test_cancel);
   ADD ("disk-full", test_disk_full);
+  ADD ("preallocated", test_preallocated);
   ADD ("missing-folder", test_missing_folder);
   ADD ("checksum", test_checksum);
   ADD ("notify-coalesced", test_notify_coalesced);

@@ -109,6 +109,7 @@ struct _SlDownload
 
   SlFileWriter        *writer;
   gboolean             file_open;
+  gint64               preallocated;   /* the length the open file has room for */
   gboolean             file_op_pending;
   GCancellable        *cancellable;
   SoupMessage         *message;
@@ -801,9 +802,30 @@ reset_bytes (SlDownload *self)
 }
 
 static void
+on_preallocated (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr (SlDownload) self = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!sl_file_writer_finish (SL_FILE_WRITER (object), result, &error) &&
+      self->state == SL_DOWNLOAD_STATE_RUNNING)
+    stop_transfer (self, STOP_FAIL, g_steal_pointer (&error));
+}
+
+static void
 start_streaming (SlDownload *self)
 {
   gboolean adopting = self->adopt_end > 0;
+
+  /* Queued before the first write: a disk without room for the whole file says so now. */
+  if (self->total > 0 && self->preallocated != self->total)
+    {
+      self->preallocated = self->total;
+      sl_file_writer_preallocate_async (self->writer, self->total, on_preallocated,
+                                        g_object_ref (self));
+    }
 
   /* Downloads started together would checkpoint together, every time: a random phase spreads
    * them over the interval. */
@@ -1504,6 +1526,7 @@ on_completed (GObject      *object,
   self->file_op_pending = FALSE;
   path = sl_file_writer_complete_finish (SL_FILE_WRITER (object), result, &error);
   self->file_open = FALSE;
+  self->preallocated = 0;
 
   if (path == NULL)
     {
@@ -1632,6 +1655,7 @@ on_deleted (GObject      *object,
     g_warning ("%s", error->message);
 
   self->file_open = FALSE;
+  self->preallocated = 0;
   g_clear_pointer (&self->partial_path, g_free);
   set_bytes_to (self, 0);
   forget_recorded (self);
@@ -1731,6 +1755,7 @@ maybe_finish_stop (SlDownload *self)
           if (self->stop == STOP_PAUSE || self->stop == STOP_FAIL)
             {
               self->file_open = FALSE;
+              self->preallocated = 0;
               sl_file_writer_close_async (self->writer, on_stop_synced, g_object_ref (self));
             }
           else

@@ -53,6 +53,7 @@ typedef enum
   OP_OPEN,
   OP_WRITE,
   OP_TRUNCATE,
+  OP_PREALLOCATE,
   OP_SYNC,
   OP_CLOSE,
   OP_COMPLETE,
@@ -634,6 +635,19 @@ run_job (gpointer data,
         g_task_return_boolean (task, TRUE);
       break;
 
+    case OP_PREALLOCATE:
+      /* The size stays: it is what tells how much a partial file without resume data holds.
+       * A file system that cannot preallocate only loses the early warning. */
+      if (self->fd >= 0 && fallocate (self->fd, FALLOC_FL_KEEP_SIZE, 0, job->offset) < 0 &&
+          (errno == ENOSPC || errno == EDQUOT))
+        {
+          set_errno_error (&error, errno, _("Not enough space for"), self->path);
+          g_task_return_error (task, error);
+        }
+      else
+        g_task_return_boolean (task, TRUE);
+      break;
+
     case OP_SYNC:
       if (self->fd >= 0 && fdatasync (self->fd) < 0)
         {
@@ -997,6 +1011,29 @@ sl_file_writer_truncate_async (SlFileWriter        *self,
 }
 
 /**
+ * sl_file_writer_preallocate_async:
+ * @length: the whole file's length
+ *
+ * Reserves the disk space for @length bytes without changing the file's size, so that a disk
+ * too full for the download says so before the first byte. It fails only for want of space.
+ */
+void
+sl_file_writer_preallocate_async (SlFileWriter        *self,
+                                  gint64               length,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  Job *job;
+
+  g_return_if_fail (SL_IS_FILE_WRITER (self));
+  g_return_if_fail (length > 0);
+
+  job = job_new (OP_PREALLOCATE);
+  job->offset = length;
+  queue_job (self, job, sl_file_writer_preallocate_async, callback, user_data);
+}
+
+/**
  * sl_file_writer_sync_async:
  *
  * Flushes the partial file to disk (fdatasync). It completes after every write asked for
@@ -1052,7 +1089,7 @@ sl_file_writer_delete_async (SlFileWriter        *self,
 /**
  * sl_file_writer_finish:
  *
- * Collects the result of a truncate, sync, close or delete.
+ * Collects the result of a truncate, preallocation, sync, close or delete.
  */
 gboolean
 sl_file_writer_finish (SlFileWriter  *self,

@@ -58,6 +58,10 @@ void          sl_file_writer_truncate_async (SlFileWriter        *self,
                                             gint64                length,
                                             GAsyncReadyCallback   callback,
                                             gpointer              user_data);
+void          sl_file_writer_preallocate_async (SlFileWriter    *self,
+                                            gint64                length,
+                                            GAsyncReadyCallback   callback,
+                                            gpointer              user_data);
 void          sl_file_writer_sync_async    (SlFileWriter         *self,
                                             GAsyncReadyCallback   callback,
                                             gpointer              user_data);
