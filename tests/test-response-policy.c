@@ -35,6 +35,7 @@ static const SlAsked resume_page = { .ranged = TRUE, .have = 100, .total = 1000,
                                      .content_type = "text/html" };
 static const SlAsked resume_all = { .ranged = TRUE, .have = 1000, .total = 1000 };
 static const SlAsked verify = { .ranged = TRUE, .have = 500, .total = -1, .verifying = TRUE };
+static const SlAsked probe = { .ranged = TRUE, .have = 0, .total = -1, .probe = TRUE };
 static const SlAsked adopt = { .ranged = TRUE, .have = 0, .total = -1, .adopt_end = 600,
                                .adopt_from = 500 };
 
@@ -50,6 +51,8 @@ typedef struct
   int            error;       /* the SL_DOWNLOAD_ERROR code, -1: none */
   guint          retry_after_s;
   gboolean       length_checked;
+  gboolean       splittable;
+  gboolean       plain;
 } PolicyCase;
 
 static const PolicyCase cases[] = {
@@ -149,7 +152,57 @@ static const PolicyCase cases[] = {
   { "adopt: 404", &adopt, 404, "", SL_VERDICT_FAIL, -1, NULL, SL_DOWNLOAD_ERROR_HTTP_STATUS },
   { "adopt: 429", &adopt, 429, "Retry-After: 3", SL_VERDICT_RETRY, -1, NULL,
     SL_DOWNLOAD_ERROR_HTTP_STATUS, 3 },
+
+  /* The first request, "Range: bytes=0-" */
+  { "probe: whole entity, strong ETag", &probe, 206,
+    "Content-Range: bytes 0-999/1000\nETag: \"v1\"", SL_VERDICT_BEGIN, 1000, NULL, -1, 0, FALSE,
+    TRUE },
+  { "probe: whole entity, Last-Modified", &probe, 206,
+    "Content-Range: bytes 0-999/1000\nLast-Modified: Wed, 21 Oct 2015 07:28:00 GMT",
+    SL_VERDICT_BEGIN, 1000, NULL, -1, 0, FALSE, TRUE },
+  { "probe: weak ETag only", &probe, 206, "Content-Range: bytes 0-999/1000\nETag: W/\"v1\"",
+    SL_VERDICT_BEGIN, 1000, NULL, -1, 0, FALSE, FALSE },
+  { "probe: no validator", &probe, 206, "Content-Range: bytes 0-999/1000", SL_VERDICT_BEGIN,
+    1000, NULL, -1, 0, FALSE, FALSE },
+  { "probe: encoded", &probe, 206,
+    "Content-Range: bytes 0-999/1000\nETag: \"v1\"\nContent-Encoding: gzip", SL_VERDICT_BEGIN,
+    1000, NULL, -1, 0, FALSE, FALSE },
+  { "probe: less than all", &probe, 206, "Content-Range: bytes 0-499/1000\nETag: \"v1\"",
+    SL_VERDICT_BEGIN, 1000, NULL, -1, 0, FALSE, FALSE },
+  { "probe: unknown length", &probe, 206, "Content-Range: bytes 0-499/*\nETag: \"v1\"",
+    SL_VERDICT_BEGIN, -1, NULL, -1, 0, FALSE, FALSE },
+  { "probe: another part", &probe, 206, "Content-Range: bytes 10-999/1000", SL_VERDICT_RESTART,
+    -1, OTHER_PART, -1, 0, FALSE, FALSE, TRUE },
+  { "probe: 200", &probe, 200, "Content-Length: 1000\nETag: \"v1\"", SL_VERDICT_BEGIN, 1000,
+    NULL, -1 },
+  { "probe: 200 page", &probe, 200, "Content-Length: 10\nContent-Type: text/html",
+    SL_VERDICT_BEGIN, 10, NULL, -1 },
+  { "probe: 416 of an empty file", &probe, 416, "Content-Range: bytes */0", SL_VERDICT_RESTART,
+    -1, NULL, -1, 0, FALSE, FALSE, TRUE },
+  { "probe: 404", &probe, 404, "", SL_VERDICT_FAIL, -1, NULL, SL_DOWNLOAD_ERROR_HTTP_STATUS },
+  { "probe: 503", &probe, 503, "Retry-After: 2", SL_VERDICT_RETRY, -1, NULL,
+    SL_DOWNLOAD_ERROR_HTTP_STATUS, 2 },
 };
+
+static SoupMessageHeaders *
+headers_from (const char *text)
+{
+  SoupMessageHeaders *headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_RESPONSE);
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+
+  for (guint j = 0; lines[j] != NULL; j++)
+    {
+      const char *colon = strchr (lines[j], ':');
+      g_autofree char *name = NULL;
+
+      if (lines[j][0] == '\0')
+        continue;
+      g_assert_nonnull (colon);
+      name = g_strndup (lines[j], colon - lines[j]);
+      soup_message_headers_append (headers, name, colon + 2);
+    }
+  return headers;
+}
 
 static void
 test_policy_table (void)
@@ -160,24 +213,10 @@ test_policy_table (void)
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       const PolicyCase *c = &cases[i];
-      g_autoptr (SoupMessageHeaders) headers =
-        soup_message_headers_new (SOUP_MESSAGE_HEADERS_RESPONSE);
-      g_auto (GStrv) lines = g_strsplit (c->headers, "\n", -1);
+      g_autoptr (SoupMessageHeaders) headers = headers_from (c->headers);
       g_auto (SlVerdict) verdict = { 0 };
 
       g_test_message ("policy: %s", c->name);
-      for (guint j = 0; lines[j] != NULL; j++)
-        {
-          const char *colon = strchr (lines[j], ':');
-          g_autofree char *name = NULL;
-
-          if (lines[j][0] == '\0')
-            continue;
-          g_assert_nonnull (colon);
-          name = g_strndup (lines[j], colon - lines[j]);
-          soup_message_headers_append (headers, name, colon + 2);
-        }
-
       verdict = sl_response_judge (c->asked, c->status, NULL, headers, now);
       g_assert_cmpint (verdict.kind, ==, c->kind);
       g_assert_cmpint (verdict.total, ==, c->total);
@@ -191,6 +230,96 @@ test_policy_table (void)
         }
       g_assert_cmpuint (verdict.retry_after_s, ==, c->retry_after_s);
       g_assert_cmpint (verdict.length_checked, ==, c->length_checked);
+      g_assert_cmpint (verdict.splittable, ==, c->splittable);
+      g_assert_cmpint (verdict.plain, ==, c->plain);
+    }
+}
+
+/* Segments: bytes [400, 700) of a 1000-byte entity with a strong ETag and a Last-Modified. */
+#define SEG_LM  "Wed, 21 Oct 2015 07:28:00 GMT"
+#define SEG_CHANGED   "The file changed on the server; starting over"
+#define SEG_WHOLE     "The server stopped sending parts of the file; using one connection"
+#define SEG_UNTRUSTED "The server sent another part of the file than the one asked for; " \
+                      "using one connection"
+
+static const SlSegmentAsked segment = { .start = 400, .end = 700, .total = 1000,
+                                        .etag = "\"v1\"", .last_modified = SEG_LM };
+static const SlSegmentAsked segment_lm = { .start = 400, .end = 700, .total = 1000,
+                                           .last_modified = SEG_LM };
+
+typedef struct
+{
+  const char           *name;
+  const SlSegmentAsked *asked;
+  guint                 status;
+  const char           *headers;
+  SlSegmentVerdictKind  kind;
+  gint64                end;
+  const char           *reason;
+  gboolean              error;
+  guint                 retry_after_s;
+} SegmentCase;
+
+static const SegmentCase segment_cases[] = {
+  { "all asked", &segment, 206, "Content-Range: bytes 400-699/1000\nETag: \"v1\"",
+    SL_SEGMENT_TAKE, 700, NULL },
+  { "short", &segment, 206, "Content-Range: bytes 400-499/1000\nETag: \"v1\"",
+    SL_SEGMENT_TAKE, 500, NULL },
+  { "no validators sent back", &segment, 206, "Content-Range: bytes 400-699/1000",
+    SL_SEGMENT_TAKE, 700, NULL },
+  { "same Last-Modified", &segment_lm, 206,
+    "Content-Range: bytes 400-699/1000\nLast-Modified: " SEG_LM, SL_SEGMENT_TAKE, 700, NULL },
+  { "past the end asked", &segment, 206, "Content-Range: bytes 400-700/1000\nETag: \"v1\"",
+    SL_SEGMENT_UNTRUSTED, -1, SEG_UNTRUSTED },
+  { "shifted", &segment, 206, "Content-Range: bytes 500-699/1000\nETag: \"v1\"",
+    SL_SEGMENT_UNTRUSTED, -1, SEG_UNTRUSTED },
+  { "encoded", &segment, 206,
+    "Content-Range: bytes 400-699/1000\nETag: \"v1\"\nContent-Encoding: gzip",
+    SL_SEGMENT_UNTRUSTED, -1, SEG_UNTRUSTED },
+  { "no Content-Range", &segment, 206, "ETag: \"v1\"", SL_SEGMENT_UNTRUSTED, -1,
+    SEG_UNTRUSTED },
+  { "other ETag", &segment, 206, "Content-Range: bytes 400-699/1000\nETag: \"v2\"",
+    SL_SEGMENT_CHANGED, -1, SEG_CHANGED },
+  { "other Last-Modified", &segment_lm, 206,
+    "Content-Range: bytes 400-699/1000\nLast-Modified: Thu, 22 Oct 2015 07:28:00 GMT",
+    SL_SEGMENT_CHANGED, -1, SEG_CHANGED },
+  { "other length", &segment, 206, "Content-Range: bytes 400-699/2000\nETag: \"v1\"",
+    SL_SEGMENT_CHANGED, -1, SEG_CHANGED },
+  { "416", &segment, 416, "Content-Range: bytes */300", SL_SEGMENT_CHANGED, -1, SEG_CHANGED },
+  { "200 of the same entity", &segment, 200, "Content-Length: 1000\nETag: \"v1\"",
+    SL_SEGMENT_NO_RANGES, -1, SEG_WHOLE },
+  { "200 of another entity", &segment, 200, "Content-Length: 1000\nETag: \"v2\"",
+    SL_SEGMENT_CHANGED, -1, SEG_CHANGED },
+  { "200 of another length", &segment, 200, "Content-Length: 999", SL_SEGMENT_CHANGED, -1,
+    SEG_CHANGED },
+  { "503 with Retry-After", &segment, 503, "Retry-After: 4", SL_SEGMENT_RETRY, -1, NULL, TRUE,
+    4 },
+  { "429", &segment, 429, "", SL_SEGMENT_RETRY, -1, NULL, TRUE, 0 },
+  { "403", &segment, 403, "", SL_SEGMENT_REFUSED, -1, NULL, TRUE },
+  { "404", &segment, 404, "", SL_SEGMENT_REFUSED, -1, NULL, TRUE },
+};
+
+static void
+test_segment_table (void)
+{
+  g_autoptr (GDateTime) now = g_date_time_new_utc (2015, 10, 21, 7, 28, 0);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (segment_cases); i++)
+    {
+      const SegmentCase *c = &segment_cases[i];
+      g_autoptr (SoupMessageHeaders) headers = headers_from (c->headers);
+      g_auto (SlSegmentVerdict) verdict = { 0 };
+
+      g_test_message ("segment: %s", c->name);
+      verdict = sl_response_judge_segment (c->asked, c->status, NULL, headers, now);
+      g_assert_cmpint (verdict.kind, ==, c->kind);
+      g_assert_cmpint (verdict.end, ==, c->end);
+      g_assert_cmpstr (verdict.reason, ==, c->reason);
+      if (c->error)
+        g_assert_error (verdict.error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_HTTP_STATUS);
+      else
+        g_assert_no_error (verdict.error);
+      g_assert_cmpuint (verdict.retry_after_s, ==, c->retry_after_s);
     }
 }
 
@@ -216,6 +345,7 @@ main (int   argc,
 
   g_test_add_func ("/response-policy/table", test_policy_table);
   g_test_add_func ("/response-policy/status-error", test_status_error);
+  g_test_add_func ("/response-policy/segments", test_segment_table);
 
   return g_test_run ();
 }

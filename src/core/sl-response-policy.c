@@ -24,6 +24,18 @@ sl_verdict_clear (SlVerdict *verdict)
 }
 
 /**
+ * sl_segment_verdict_clear:
+ * @verdict: a verdict
+ *
+ * Frees what @verdict holds.
+ */
+void
+sl_segment_verdict_clear (SlSegmentVerdict *verdict)
+{
+  g_clear_error (&verdict->error);
+}
+
+/**
  * sl_response_etag_is_strong:
  * @etag: (nullable): an ETag as a server sent it
  *
@@ -223,6 +235,44 @@ judge_adoption (const SlAsked      *asked,
   return FALSE;
 }
 
+/* The answer to the first request, "Range: bytes=0-": a 206 of the whole entity begins the
+ * download like a 200, and says whether other connections may fetch parts of it; a 200 is the
+ * whole entity, from a server that does not split; a 416 (an empty entity, or a server that
+ * refuses ranges) asks again without one. Returns whether it decided. */
+static gboolean
+judge_probe (guint               status,
+             SoupMessageHeaders *headers,
+             SlVerdict          *out)
+{
+  goffset start = -1, end = -1, total = -1;
+  const char *etag = soup_message_headers_get_one (headers, "ETag");
+  const char *last_modified = soup_message_headers_get_one (headers, "Last-Modified");
+
+  if (status == SOUP_STATUS_REQUESTED_RANGE_NOT_SATISFIABLE)
+    {
+      *out = verdict (SL_VERDICT_RESTART, NULL);
+      out->plain = TRUE;
+      return TRUE;
+    }
+
+  if (status != SOUP_STATUS_PARTIAL_CONTENT)
+    return FALSE;
+
+  if (!soup_message_headers_get_content_range (headers, &start, &end, &total) || start != 0)
+    {
+      *out = verdict (SL_VERDICT_RESTART, _("The server sent another part of the file than "
+                                            "the one asked for; starting over"));
+      out->plain = TRUE;
+      return TRUE;
+    }
+
+  *out = verdict (SL_VERDICT_BEGIN, NULL);
+  out->total = total;
+  out->splittable = total > 0 && end == total - 1 && !sl_response_is_encoded (headers) &&
+                    (sl_response_etag_is_strong (etag) || last_modified != NULL);
+  return TRUE;
+}
+
 /**
  * sl_response_judge:
  * @asked: what was asked, and what the download holds
@@ -269,6 +319,9 @@ sl_response_judge (const SlAsked      *asked,
   if (asked->adopt_end > 0 && judge_adoption (asked, status, headers, &out))
     return out;
 
+  if (asked->probe && judge_probe (status, headers, &out))
+    return out;
+
   if (status == SOUP_STATUS_REQUESTED_RANGE_NOT_SATISFIABLE && asked->ranged)
     {
       gint64 total = unsatisfied_total (headers);
@@ -307,7 +360,7 @@ sl_response_judge (const SlAsked      *asked,
       return out;
     }
 
-  if (asked->ranged)
+  if (asked->ranged && !asked->probe)
     {
       /* A whole page instead of the rest of a file is an error page, not a new version. */
       if (is_html (soup_message_headers_get_one (headers, "Content-Type")) &&
@@ -328,5 +381,107 @@ sl_response_judge (const SlAsked      *asked,
 
   out = verdict (SL_VERDICT_BEGIN, NULL);
   out.total = length;
+  return out;
+}
+
+static SlSegmentVerdict
+segment_verdict (SlSegmentVerdictKind  kind,
+                 const char           *reason)
+{
+  return (SlSegmentVerdict) { .kind = kind, .reason = reason, .end = -1 };
+}
+
+/* Whether the answer's validators or length show another entity than the one asked for. A
+ * validator the answer leaves out proves nothing either way. */
+static gboolean
+is_other_entity (const SlSegmentAsked *asked,
+                 SoupMessageHeaders   *headers,
+                 gint64                total)
+{
+  const char *etag = soup_message_headers_get_one (headers, "ETag");
+  const char *last_modified = soup_message_headers_get_one (headers, "Last-Modified");
+
+  return (total >= 0 && total != asked->total) ||
+         (asked->etag != NULL && etag != NULL && g_strcmp0 (etag, asked->etag) != 0) ||
+         (asked->last_modified != NULL && last_modified != NULL &&
+          g_strcmp0 (last_modified, asked->last_modified) != 0);
+}
+
+/**
+ * sl_response_judge_segment:
+ * @asked: the bytes asked for, and the entity they belong to
+ * @status: the answer's HTTP status
+ * @reason_phrase: (nullable): the reason the server gave with it
+ * @headers: the answer's headers
+ * @now: the time, for a Retry-After that is a date
+ *
+ * Decides what the answer to a request for one segment means, before any byte of it is read.
+ * Only a 206 that starts where asked, ends at or before where asked, has no content coding and
+ * tells the same length and validators is taken: the download never splices in bytes it cannot
+ * vouch for. A passing fault (429, 503 and the like) is tried again later; another length or
+ * validator, or a 416, means the file changed; a 200 of the same entity means the server does
+ * not split; any other part is not trusted; any other error gives up the connection.
+ *
+ * Returns: the verdict; clear it with sl_segment_verdict_clear()
+ */
+SlSegmentVerdict
+sl_response_judge_segment (const SlSegmentAsked *asked,
+                           guint                 status,
+                           const char           *reason_phrase,
+                           SoupMessageHeaders   *headers,
+                           GDateTime            *now)
+{
+  SlSegmentVerdict out;
+  goffset start = -1, end = -1, total = -1;
+
+  g_return_val_if_fail (asked != NULL && headers != NULL && now != NULL,
+                        segment_verdict (SL_SEGMENT_REFUSED, NULL));
+
+  if (status >= 400 && sl_retry_status_is_transient (status))
+    {
+      out = segment_verdict (SL_SEGMENT_RETRY, NULL);
+      out.error = sl_response_status_error (status, reason_phrase);
+      out.retry_after_s = parse_retry_after (headers, now);
+      return out;
+    }
+
+  if (status == SOUP_STATUS_REQUESTED_RANGE_NOT_SATISFIABLE)
+    return segment_verdict (SL_SEGMENT_CHANGED, _("The file changed on the server; starting "
+                                                  "over"));
+
+  if (status == SOUP_STATUS_OK)
+    {
+      gint64 length = -1;
+
+      if (!sl_response_is_encoded (headers) &&
+          soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH)
+        length = soup_message_headers_get_content_length (headers);
+      if (is_other_entity (asked, headers, length))
+        return segment_verdict (SL_SEGMENT_CHANGED, _("The file changed on the server; "
+                                                      "starting over"));
+      return segment_verdict (SL_SEGMENT_NO_RANGES, _("The server stopped sending parts of "
+                                                      "the file; using one connection"));
+    }
+
+  if (status != SOUP_STATUS_PARTIAL_CONTENT)
+    {
+      out = segment_verdict (SL_SEGMENT_REFUSED, NULL);
+      out.error = sl_response_status_error (status, reason_phrase);
+      return out;
+    }
+
+  if (!soup_message_headers_get_content_range (headers, &start, &end, &total) ||
+      sl_response_is_encoded (headers) || start != asked->start || end < start ||
+      end >= asked->end)
+    return segment_verdict (SL_SEGMENT_UNTRUSTED, _("The server sent another part of the "
+                                                    "file than the one asked for; using one "
+                                                    "connection"));
+
+  if (is_other_entity (asked, headers, total))
+    return segment_verdict (SL_SEGMENT_CHANGED, _("The file changed on the server; starting "
+                                                  "over"));
+
+  out = segment_verdict (SL_SEGMENT_TAKE, NULL);
+  out.end = end + 1;
   return out;
 }

@@ -481,6 +481,103 @@ sl_segment_map_steal (SlSegmentMap *self,
 }
 
 /**
+ * sl_segment_map_split:
+ * @self: a map
+ * @start: where the claim to split starts
+ * @at: where the new claim starts, inside the claim
+ *
+ * Splits a claim where its owner stops: it keeps [@start, @at), and [@at, its end) becomes a
+ * new claim, for another transfer. The owner's transfer must stop at @at.
+ *
+ * Returns: %TRUE if there was such a claim with @at inside it
+ */
+gboolean
+sl_segment_map_split (SlSegmentMap *self,
+                      gint64        start,
+                      gint64        at)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  for (guint i = 0; i < self->claims->len; i++)
+    {
+      Range *claim = range_at (self->claims, i);
+      Range upper;
+
+      if (claim->start != start)
+        continue;
+      if (at <= claim->start || at >= claim->end)
+        return FALSE;
+
+      upper.start = at;
+      upper.end = claim->end;
+      claim->end = at;
+      g_array_insert_val (self->claims, i + 1, upper);
+      return TRUE;
+    }
+
+  return FALSE;
+}
+
+/**
+ * sl_segment_map_get_claim_end:
+ * @self: a map
+ * @start: where a claim starts
+ *
+ * Returns: where the claim that starts at @start ends, or -1 if there is none
+ */
+gint64
+sl_segment_map_get_claim_end (const SlSegmentMap *self,
+                              gint64              start)
+{
+  g_return_val_if_fail (self != NULL, -1);
+
+  for (guint i = 0; i < self->claims->len; i++)
+    if (range_at (self->claims, i)->start == start)
+      return range_at (self->claims, i)->end;
+  return -1;
+}
+
+/**
+ * sl_segment_map_get_unclaimed:
+ * @self: a map
+ *
+ * Returns: how many bytes are neither done nor claimed, with a known length; 0 when unknown
+ */
+gint64
+sl_segment_map_get_unclaimed (const SlSegmentMap *self)
+{
+  gint64 covered = 0;
+  gint64 offset = 0;
+  guint d = 0, c = 0;
+
+  g_return_val_if_fail (self != NULL, 0);
+
+  if (self->total < 0)
+    return 0;
+
+  /* Walks both sorted lists at once, counting each byte covered by either once. */
+  while (d < self->done->len || c < self->claims->len)
+    {
+      const Range *next;
+
+      if (c >= self->claims->len ||
+          (d < self->done->len &&
+           range_at (self->done, d)->start <= range_at (self->claims, c)->start))
+        next = range_at (self->done, d++);
+      else
+        next = range_at (self->claims, c++);
+
+      if (next->end > offset)
+        {
+          covered += next->end - MAX (next->start, offset);
+          offset = next->end;
+        }
+    }
+
+  return MAX (self->total - covered, 0);
+}
+
+/**
  * sl_segment_map_release:
  * @self: a map
  * @start: where the claim starts

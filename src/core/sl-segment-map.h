@@ -47,8 +47,14 @@ gboolean      sl_segment_map_steal             (SlSegmentMap       *self,
                                                 gint64             *victim,
                                                 gint64             *start,
                                                 gint64             *end);
+gboolean      sl_segment_map_split             (SlSegmentMap       *self,
+                                                gint64              start,
+                                                gint64              at);
 void          sl_segment_map_release           (SlSegmentMap       *self,
                                                 gint64              start);
+gint64        sl_segment_map_get_claim_end     (const SlSegmentMap *self,
+                                                gint64              start);
+gint64        sl_segment_map_get_unclaimed     (const SlSegmentMap *self);
 guint         sl_segment_map_get_n_claims      (const SlSegmentMap *self);
 
 GVariant     *sl_segment_map_to_variant        (const SlSegmentMap *self);
