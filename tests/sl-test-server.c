@@ -71,6 +71,15 @@
  * /gzip                  200, Content-Encoding: gzip whatever Accept-Encoding says; body the
  *                        gzip of the entity, with its Content-Length; ETag "gz<seed>-<size>";
  *                        Accept-Ranges: bytes, yet Range is ignored. size at most 64 MiB.
+ * /segments             /file, but ranged requests that do not start at byte 0 (the extra
+ *   ?fault=F&times=T     connections of a segmented download), the first T of them (default 1,
+ *                        0: all), meet fault F: drop (close after `after` bytes, default
+ *                        100000), ignore (200 and the whole entity), shift (Content-Range and
+ *                        body 100 bytes late), short (a 206 of the first half of the range),
+ *                        slow (sent at `slow` bytes/s, default 100000). fault=etag: every
+ *                        request after the first `requests` (default 1) serves entity seed+1
+ *                        with other validators. fault=cap: while `conns` bodies (default 2) are
+ *                        being sent, 503 with Retry-After: 1.
  * /?html=1              The root: /file, with a Content-Type of text/html when html=1.
  * anything else          404, text/html. Methods other than GET and HEAD: 405.
  *
@@ -105,8 +114,12 @@ struct _SlTestServer
   GMainContext *context;
   GMainLoop    *loop;
 
+  guint         max_streams;   /* the most bodies sent at once, guarded by mutex */
+  guint64       bytes_sent;    /* body bytes of finished responses, guarded by mutex */
+
   /* Only touched from the server thread. */
   GList        *streams;
+  guint         later_ranges;  /* /segments: ranged requests not from the first byte */
 };
 
 /* Entity ------------------------------------------------------------------------------------ */
@@ -213,6 +226,39 @@ sl_test_entity_sha256 (guint32 seed,
 
 /* Request log ------------------------------------------------------------------------------- */
 
+/**
+ * sl_test_server_max_concurrent:
+ *
+ * Returns: the most response bodies the server sent at once since it started or its counts
+ *   were reset
+ */
+guint
+sl_test_server_max_concurrent (SlTestServer *self)
+{
+  guint max;
+
+  g_mutex_lock (&self->mutex);
+  max = self->max_streams;
+  g_mutex_unlock (&self->mutex);
+  return max;
+}
+
+/**
+ * sl_test_server_bytes_sent:
+ *
+ * Returns: the body bytes of the responses that have finished, whole or cut
+ */
+guint64
+sl_test_server_bytes_sent (SlTestServer *self)
+{
+  guint64 sent;
+
+  g_mutex_lock (&self->mutex);
+  sent = self->bytes_sent;
+  g_mutex_unlock (&self->mutex);
+  return sent;
+}
+
 void
 sl_test_request_free (SlTestRequest *request)
 {
@@ -307,6 +353,8 @@ sl_test_server_reset_counts (SlTestServer *self)
 
   g_mutex_lock (&self->mutex);
   g_ptr_array_set_size (self->log, 0);
+  self->max_streams = 0;
+  self->bytes_sent = 0;
   g_mutex_unlock (&self->mutex);
 }
 
@@ -342,6 +390,9 @@ typedef struct
 static void
 stream_free (Stream *stream)
 {
+  g_mutex_lock (&stream->server->mutex);
+  stream->server->bytes_sent += stream->sent;
+  g_mutex_unlock (&stream->server->mutex);
   stream->server->streams = g_list_remove (stream->server->streams, stream);
   g_signal_handlers_disconnect_by_data (stream->msg, stream);
   if (stream->source != NULL)
@@ -485,6 +536,9 @@ stream_start (SlTestServer      *server,
   self->msg = g_object_ref (msg);
   self->started = g_get_monotonic_time ();
   server->streams = g_list_prepend (server->streams, self);
+  g_mutex_lock (&server->mutex);
+  server->max_streams = MAX (server->max_streams, g_list_length (server->streams));
+  g_mutex_unlock (&server->mutex);
 
   soup_message_body_set_accumulate (soup_server_message_get_response_body (msg), FALSE);
 
@@ -513,7 +567,7 @@ typedef struct
 
 static const char * const numeric_params[] = {
   "size", "seed", "rate", "chunk", "after", "times", "drop", "n", "code", "seconds", "cl",
-  "at", "bytes", "inside", "ranges",
+  "at", "bytes", "inside", "ranges", "conns", "slow", "requests",
   "html",
 };
 
@@ -744,6 +798,7 @@ typedef struct
   guint64      stop_at;          /* /stops-at: no entity byte from here on is sent */
   CutAction    cut_action;
   guint64      cut_after;        /* body bytes of this response before the cut */
+  guint64      rate;             /* bytes per second for this response, 0: the query's */
 } EntityOptions;
 
 static void
@@ -833,7 +888,7 @@ serve_entity (Request             *req,
   stream.remaining = body_length;
   stream.cut_action = opt->cut_action;
   stream.cut_after = opt->cut_after;
-  stream.rate = param_u64 (req, "rate", 0);
+  stream.rate = opt->rate > 0 ? opt->rate : param_u64 (req, "rate", 0);
   stream.chunk = param_u64 (req, "chunk", 0);
   if (stream.chunk == 0)
     stream.chunk = stream.rate > 0 ? CLAMP (stream.rate / 10, 1, DEFAULT_CHUNK) : DEFAULT_CHUNK;
@@ -972,6 +1027,71 @@ handle_stall (Request *req)
     {
       opt.cut_action = CUT_STALL;
       opt.cut_after = param_u64 (req, "after", req->size / 2);
+    }
+
+  return serve_entity (req, &opt);
+}
+
+/* /segments: faults for the requests of ranges that do not start at the first byte, as a
+ * segmented download sends them; the first request, and any other, is /file. */
+static guint
+handle_segments (Request *req)
+{
+  const char *fault = g_hash_table_lookup (req->params, "fault");
+  guint64 times = param_u64 (req, "times", 1);
+  guint64 first = 0, last = 0;
+  gboolean later;
+  EntityOptions opt;
+
+  entity_options_init (req, &opt);
+
+  /* The entity changes after the first few requests, validators and all. */
+  if (g_strcmp0 (fault, "etag") == 0 && req->number > param_u64 (req, "requests", 1))
+    {
+      opt.seed = req->seed + 1;
+      g_snprintf (opt.etag, sizeof opt.etag, "\"v2-%u\"", req->seed);
+      opt.last_modified = "Thu, 22 Oct 2015 07:28:00 GMT";
+    }
+
+  /* More connections than the server takes are turned away. */
+  if (g_strcmp0 (fault, "cap") == 0 &&
+      g_list_length (req->server->streams) >= param_u64 (req, "conns", 2))
+    {
+      soup_message_headers_replace (soup_server_message_get_response_headers (req->msg),
+                                    "Retry-After", "1");
+      return respond_html (req, SOUP_STATUS_SERVICE_UNAVAILABLE, "Too many connections.");
+    }
+
+  later = req->range != NULL &&
+          parse_range (req->range, req->size, &first, &last) == RANGE_SATISFIABLE && first > 0;
+  if (!later || fault == NULL)
+    return serve_entity (req, &opt);
+  if (++req->server->later_ranges > times && times > 0)
+    return serve_entity (req, &opt);
+
+  if (g_strcmp0 (fault, "drop") == 0)
+    {
+      opt.cut_action = CUT_CLOSE;
+      opt.cut_after = param_u64 (req, "after", 100000);
+    }
+  else if (g_strcmp0 (fault, "ignore") == 0)
+    opt.honour_range = FALSE;
+  else if (g_strcmp0 (fault, "shift") == 0)
+    opt.range_shift = 100;
+  else if (g_strcmp0 (fault, "slow") == 0)
+    opt.rate = param_u64 (req, "slow", 100000);
+  else if (g_strcmp0 (fault, "short") == 0)
+    {
+      /* A 206 of the first half of what was asked: lawful, and the rest is still to come. */
+      g_autofree char *half = g_strdup_printf ("bytes=%" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT,
+                                               first, first + (last - first) / 2);
+      const char *asked = req->range;
+      guint status;
+
+      req->range = half;
+      status = serve_entity (req, &opt);
+      req->range = asked;
+      return status;
     }
 
   return serve_entity (req, &opt);
@@ -1268,6 +1388,7 @@ static const struct
   { "/stops-at", handle_stops_at },
   { "/huge-header", handle_huge_header },
   { "/chunk-cut", handle_chunk_cut },
+  { "/segments", handle_segments },
 };
 
 static void

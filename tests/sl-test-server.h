@@ -39,6 +39,8 @@ guint         sl_test_server_request_count  (SlTestServer *server,
 GPtrArray    *sl_test_server_requests       (SlTestServer *server,
                                              const char   *path);
 void          sl_test_server_reset_counts   (SlTestServer *server);
+guint         sl_test_server_max_concurrent (SlTestServer *server);
+guint64       sl_test_server_bytes_sent     (SlTestServer *server);
 
 GBytes       *sl_test_entity                (guint32       seed,
                                              gsize         size);

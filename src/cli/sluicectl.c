@@ -547,7 +547,7 @@ cmd_get (int    argc,
     return sl_cli_usage_error (context, argc < 2 ? _("No URL given") : _("Give exactly one URL"));
   if (output != NULL && directory != NULL)
     return sl_cli_usage_error (context, _("Give either -o FILE or -d DIR, not both"));
-  if (connections < 1 || connections > 16)
+  if (connections < 1 || connections > SL_DOWNLOAD_MAX_CONNECTIONS)
     return sl_cli_usage_error (context, _("Connections must be between 1 and 16"));
   if (retries < 0 || retry_delay < 0 || retry_delay > 3600 || stall_timeout < 1)
     return sl_cli_usage_error (context, _("Retry and timeout values must be positive"));
@@ -604,12 +604,13 @@ cmd_get (int    argc,
   ctx.tty = isatty (STDERR_FILENO);
   ctx.exit_code = SL_EXIT_DONE;
 
-  if (connections > 1)
-    info (&ctx, _("Segmented transfers are not available yet; using one connection"));
   if (rate > 0)
     info (&ctx, _("Speed limits are not available yet; downloading at full speed"));
 
+  /* libsoup 3.2 allows 2 connections to a host unless told at construction. */
   session = soup_session_new_with_options ("user-agent", PACKAGE_NAME "/" PACKAGE_VERSION,
+                                           "max-conns", 2 * SL_DOWNLOAD_MAX_CONNECTIONS,
+                                           "max-conns-per-host", 2 * SL_DOWNLOAD_MAX_CONNECTIONS,
                                            NULL);
 
   resume_data = find_resume_data (&ctx, dir_path, uri_string, filename);
@@ -671,6 +672,7 @@ cmd_get (int    argc,
   sl_download_set_max_retries (download, retries);
   sl_download_set_retry_delay (download, (guint) (retry_delay * 1000));
   sl_download_set_stall_timeout (download, stall_timeout);
+  sl_download_set_max_connections (download, connections);
 
   loop = g_main_loop_new (NULL, FALSE);
   ctx.loop = loop;

@@ -140,6 +140,17 @@ struct _SlDownload
   SlTransfer          *transfer;       /* the request in hand, and then its body */
   gboolean             running;        /* the transfer reads the body */
 
+  /* Segments: other connections that fetch parts of the entity, see below. */
+  guint                max_connections;
+  guint                connection_cap;   /* as many as the server took, once it refused more */
+  guint                segment_failures; /* of connections, in a row */
+  gboolean             probe_request;    /* the request in hand asks for "bytes=0-" */
+  gboolean             probe_refused;    /* the server refused it: ask without a range */
+  gboolean             splittable;       /* the answer in hand proved ranges of the entity */
+  gboolean             no_split;         /* the server stopped sending parts: never again */
+  gint64               primary_claim;    /* where the primary's claim starts, or -1 */
+  GPtrArray           *segments;         /* of Segment */
+
   StopAction           stop;
   GError              *stop_error;
   char                *restart_reason;
@@ -168,6 +179,19 @@ struct _SlDownload
 };
 
 G_DEFINE_FINAL_TYPE (SlDownload, sl_download, G_TYPE_OBJECT)
+
+/* A connection besides the primary one, fetching one part of the entity. */
+typedef struct
+{
+  SlDownload   *download;       /* the owner, which outlives it */
+  SlTransfer   *transfer;
+  SoupMessage  *message;
+  gint64        start;          /* its claim in the map, [start, end) */
+  gint64        end;
+  gboolean      sending;
+  gboolean      running;
+} Segment;
+
 
 enum {
   PROP_0,
@@ -333,6 +357,7 @@ set_bytes_to (SlDownload *self,
               gint64      bytes)
 {
   sl_segment_map_reset (self->done);
+  sl_segment_map_set_total (self->done, -1);
   sl_segment_map_mark_done (self->done, 0, MAX (bytes, 0));
   sl_segment_map_reset (self->flushed);
   sl_segment_map_merge (self->flushed, self->done);
@@ -496,6 +521,11 @@ conclude (SlDownload      *self,
 static void
 drop_request (SlDownload *self)
 {
+  /* Every connection is idle by now: their claims go with them. */
+  g_ptr_array_set_size (self->segments, 0);
+  if (self->primary_claim >= 0)
+    sl_segment_map_release (self->done, self->primary_claim);
+  self->primary_claim = -1;
   g_clear_object (&self->transfer);
   g_clear_object (&self->message);
   g_clear_object (&self->cancellable);
@@ -595,6 +625,14 @@ handed_map (SlDownload *self)
 
   if (self->running && self->adopt_end == 0)
     sl_segment_map_mark_done (handed, self->offset, sl_transfer_get_handed (self->transfer));
+  for (guint i = 0; i < self->segments->len; i++)
+    {
+      Segment *segment = self->segments->pdata[i];
+
+      if (segment->running)
+        sl_segment_map_mark_done (handed, segment->start,
+                                  sl_transfer_get_handed (segment->transfer));
+    }
   return handed;
 }
 
@@ -692,6 +730,532 @@ body_ended (SlDownload *self)
     }
 }
 
+static GError *network_error (const GError *error);
+
+/* Segments ------------------------------------------------------------------------------------
+ *
+ * Once the first answer proves that the server sends parts of this entity (a 206 with its
+ * length and a strong validator), other connections fetch other parts of it at once. Each
+ * holds a claim in the map of done bytes: the first run of bytes nobody holds, or else the
+ * upper half of what the transfer with the most left still has to read, which is told to stop
+ * there. A connection that finishes takes more work the same way, so none idles while bytes
+ * remain; one whose answer cannot be vouched for gives its claim back, and the bytes it did
+ * not write are fetched again by another. The first transfer, reading from its own request,
+ * is the primary: it keeps the download's single-connection rules, and a fault of its own
+ * while others run costs only its claim. */
+
+/* The least each half of a split keeps, and the least at the end, when nothing is left that
+ * nobody holds (a smaller split would cost more in requests than it saves). */
+#define MIN_SPLIT           (1024 * 1024)
+#define MIN_SPLIT_AT_END    (64 * 1024)
+/* Extra connections that fail this many times in a row are given up. */
+#define MAX_SEGMENT_FAILURES 3
+
+static void fill_connections  (SlDownload *self);
+static void check_segments    (SlDownload *self);
+
+static void
+segment_free (Segment *segment)
+{
+  g_clear_object (&segment->transfer);
+  g_clear_object (&segment->message);
+  g_free (segment);
+}
+
+/* Gives the segment's claim back and forgets it. */
+static void
+drop_segment (SlDownload *self,
+              Segment    *segment)
+{
+  if (segment->start >= 0 && sl_segment_map_get_claim_end (self->done, segment->start) >= 0)
+    sl_segment_map_release (self->done, segment->start);
+  g_ptr_array_remove (self->segments, segment);
+}
+
+static gboolean
+segments_busy (SlDownload *self)
+{
+  for (guint i = 0; i < self->segments->len; i++)
+    {
+      Segment *segment = self->segments->pdata[i];
+
+      if (segment->sending || segment->running)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+is_segmented (SlDownload *self)
+{
+  return self->splittable && !self->no_split;
+}
+
+/* Connections at work: the primary while it reads, and every segment. */
+static guint
+active_connections (SlDownload *self)
+{
+  return self->segments->len + (self->running && self->primary_claim >= 0 ? 1 : 0);
+}
+
+/* The transfer that holds the claim starting at @start, if it reads. */
+static SlTransfer *
+reader_of_claim (SlDownload *self,
+                 gint64      start)
+{
+  if (self->running && self->primary_claim == start)
+    return self->transfer;
+
+  for (guint i = 0; i < self->segments->len; i++)
+    {
+      Segment *segment = self->segments->pdata[i];
+
+      if (segment->running && segment->start == start)
+        return segment->transfer;
+    }
+  return NULL;
+}
+
+/* Splits the claim with the most bytes left to read where its transfer will stop, and
+ * returns the upper part as a new claim. */
+static gboolean
+steal_work (SlDownload *self,
+            gint64     *start,
+            gint64     *end)
+{
+  gint64 remaining = self->total - bytes_done (self);
+  gint64 least = remaining <= (gint64) self->max_connections * 4 * MIN_SPLIT ? MIN_SPLIT_AT_END
+                                                                             : MIN_SPLIT;
+  SlTransfer *victim = NULL;
+  gint64 victim_start = -1, victim_end = -1, best_left = 0, at;
+
+  for (guint i = 0; i <= self->segments->len; i++)
+    {
+      gint64 claim_start = i < self->segments->len
+                             ? ((Segment *) self->segments->pdata[i])->start
+                             : self->primary_claim;
+      SlTransfer *reader = claim_start >= 0 ? reader_of_claim (self, claim_start) : NULL;
+      gint64 claim_end, left;
+
+      if (reader == NULL)
+        continue;
+      claim_end = sl_segment_map_get_claim_end (self->done, claim_start);
+      left = claim_end - sl_transfer_get_position (reader);
+      if (claim_end >= 0 && left > best_left)
+        {
+          victim = reader;
+          victim_start = claim_start;
+          victim_end = claim_end;
+          best_left = left;
+        }
+    }
+
+  if (victim == NULL || best_left / 2 < least)
+    return FALSE;
+
+  at = victim_end - best_left / 2;
+  if (!sl_transfer_set_end (victim, at) || !sl_segment_map_split (self->done, victim_start, at))
+    return FALSE;
+
+  *start = at;
+  *end = victim_end;
+  return TRUE;
+}
+
+static void on_segment_sent (GObject      *object,
+                             GAsyncResult *result,
+                             gpointer      user_data);
+
+static SoupMessage *new_message (SlDownload *self,
+                                 const char *uri);
+
+/* Sends the request for the segment's claim. */
+static void
+send_segment (SlDownload *self,
+              Segment    *segment)
+{
+  const char *validator = sl_response_etag_is_strong (self->etag) ? self->etag
+                                                                  : self->last_modified;
+  SoupMessageHeaders *headers;
+
+  g_clear_object (&segment->message);
+  g_clear_object (&segment->transfer);
+  segment->message = new_message (self, self->final_uri ? self->final_uri : self->uri);
+  headers = soup_message_get_request_headers (segment->message);
+  soup_message_headers_set_range (headers, segment->start, segment->end - 1);
+  if (validator != NULL)
+    soup_message_headers_replace (headers, "If-Range", validator);
+
+  segment->transfer = sl_transfer_new (self->writer);
+  sl_transfer_set_stall_timeout (segment->transfer, self->stall_timeout_s);
+  segment->sending = TRUE;
+  sl_transfer_send_async (segment->transfer, self->session, segment->message,
+                          self->cancellable, on_segment_sent, g_object_ref (self));
+}
+
+/* Finds the segment work to do, claimed. */
+static gboolean
+take_work (SlDownload *self,
+           gint64     *start,
+           gint64     *end)
+{
+  return sl_segment_map_claim (self->done, start, end) || steal_work (self, start, end);
+}
+
+/* Opens connections until there are as many as allowed, or no work is left to share. */
+static void
+fill_connections (SlDownload *self)
+{
+  guint cap = MIN (self->max_connections, self->connection_cap);
+
+  if (!is_segmented (self) || self->stop != STOP_NONE ||
+      self->state != SL_DOWNLOAD_STATE_RUNNING)
+    return;
+
+  while (active_connections (self) < cap)
+    {
+      Segment *segment;
+      gint64 start, end;
+
+      if (!take_work (self, &start, &end))
+        break;
+
+      segment = g_new0 (Segment, 1);
+      segment->download = self;
+      segment->start = start;
+      segment->end = end;
+      g_ptr_array_add (self->segments, segment);
+      send_segment (self, segment);
+    }
+}
+
+/* Stops splitting: the segments go, keeping what they wrote, and the primary reads on to the
+ * end of the body it asked for. */
+static void
+stop_splitting (SlDownload *self,
+                const char *reason)
+{
+  if (self->no_split)
+    return;
+
+  /* Nothing starts over: the bytes the segments wrote were vouched for. */
+  self->no_split = TRUE;
+  g_debug ("%s", reason);
+  for (guint i = 0; i < self->segments->len; i++)
+    {
+      Segment *segment = self->segments->pdata[i];
+
+      if (segment->sending || segment->running)
+        sl_transfer_cancel (segment->transfer);
+    }
+  if (self->running && self->primary_claim >= 0)
+    {
+      sl_segment_map_release (self->done, self->primary_claim);
+      self->primary_claim = -1;
+      sl_transfer_set_end (self->transfer, G_MAXINT64);
+    }
+}
+
+/* A connection failed, or the server wants fewer: it is given up, and after a few failures
+ * in a row no more are opened than there are. @cap_to_current: the server said it takes no
+ * more. The last connection's failure is the download's, retried as any: takes @error. */
+static void
+connection_failed (SlDownload *self,
+                   gboolean    cap_to_current,
+                   guint       retry_after_s,
+                   GError     *error)
+{
+  if (cap_to_current || ++self->segment_failures >= MAX_SEGMENT_FAILURES)
+    self->connection_cap = MAX (active_connections (self), 1);
+
+  if (active_connections (self) > 0)
+    {
+      g_clear_error (&error);
+      check_segments (self);
+      return;
+    }
+
+  self->retry_after_s = retry_after_s;
+  stop_transfer (self, STOP_RETRY, error);
+}
+
+static void
+segment_failed (SlDownload *self,
+                Segment    *segment,
+                gboolean    cap_to_current,
+                guint       retry_after_s,
+                GError     *error)
+{
+  drop_segment (self, segment);
+  connection_failed (self, cap_to_current, retry_after_s, error);
+}
+
+static void
+on_segment_written (SlTransfer *transfer,
+                    gint64      offset,
+                    gint64      bytes,
+                    SlDownload *self)
+{
+  self->segment_failures = 0;
+  sl_segment_map_mark_done (self->done, offset, offset + bytes);
+  flush_progress (self, FALSE);
+}
+
+static void
+on_segment_done (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr (SlDownload) self = user_data;
+  g_autoptr (GError) error = NULL;
+  Segment *segment = NULL;
+  SlTransferEnd end;
+
+  for (guint i = 0; i < self->segments->len && segment == NULL; i++)
+    if (((Segment *) self->segments->pdata[i])->transfer == SL_TRANSFER (object))
+      segment = self->segments->pdata[i];
+  g_assert (segment != NULL);
+
+  end = sl_transfer_run_finish (segment->transfer, result, &error);
+  segment->running = FALSE;
+  g_signal_handlers_disconnect_by_data (segment->transfer, self);
+
+  switch (end)
+    {
+    case SL_TRANSFER_ENDED:
+    case SL_TRANSFER_RANGE_DONE:
+      /* Whatever of the claim did not come is anybody's again; an answer that brought
+       * nothing at all is a fault. */
+      if (sl_transfer_get_handed (segment->transfer) == segment->start)
+        segment_failed (self, segment, FALSE, 0,
+                        g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_NETWORK,
+                                     _("The server closed the connection without sending "
+                                       "anything")));
+      else
+        {
+          drop_segment (self, segment);
+          check_segments (self);
+        }
+      break;
+
+    case SL_TRANSFER_WRITE_FAILED:
+      drop_segment (self, segment);
+      stop_transfer (self, STOP_FAIL, g_steal_pointer (&error));
+      break;
+
+    case SL_TRANSFER_CANCELLED:
+      drop_segment (self, segment);
+      if (self->stop != STOP_NONE)
+        maybe_finish_stop (self);
+      else
+        check_segments (self);
+      break;
+
+    case SL_TRANSFER_READ_FAILED:
+      segment_failed (self, segment, FALSE, 0,
+                      g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_NETWORK,
+                                   _("Connection lost: %s"), error->message));
+      break;
+
+    case SL_TRANSFER_STALLED:
+      segment_failed (self, segment, FALSE, 0, g_steal_pointer (&error));
+      break;
+
+    case SL_TRANSFER_OVERLAP_DIFFERS:
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static void
+on_segment_sent (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr (SlDownload) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDateTime) now = NULL;
+  g_auto (SlSegmentVerdict) verdict = { 0 };
+  SlSegmentAsked asked;
+  Segment *segment = NULL;
+  guint status;
+
+  for (guint i = 0; i < self->segments->len && segment == NULL; i++)
+    if (((Segment *) self->segments->pdata[i])->transfer == SL_TRANSFER (object))
+      segment = self->segments->pdata[i];
+  g_assert (segment != NULL);
+
+  segment->sending = FALSE;
+  if (!sl_transfer_send_finish (segment->transfer, result, &error))
+    {
+      if (self->stop != STOP_NONE || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          drop_segment (self, segment);
+          if (self->stop != STOP_NONE)
+            maybe_finish_stop (self);
+          else
+            check_segments (self);
+        }
+      else if (g_error_matches (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_NETWORK))
+        segment_failed (self, segment, FALSE, 0, g_steal_pointer (&error));
+      else
+        segment_failed (self, segment, FALSE, 0, network_error (error));
+      return;
+    }
+
+  if (self->stop != STOP_NONE || self->no_split)
+    {
+      drop_segment (self, segment);
+      if (self->stop != STOP_NONE)
+        maybe_finish_stop (self);
+      else
+        check_segments (self);
+      return;
+    }
+
+  status = soup_message_get_status (segment->message);
+  asked = (SlSegmentAsked) {
+    .start = segment->start,
+    .end = segment->end,
+    .total = self->total,
+    .etag = sl_response_etag_is_strong (self->etag) ? self->etag : NULL,
+    .last_modified = self->last_modified,
+  };
+  now = g_date_time_new_now_utc ();
+  verdict = sl_response_judge_segment (&asked, status,
+                                       soup_message_get_reason_phrase (segment->message),
+                                       soup_message_get_response_headers (segment->message),
+                                       now);
+
+  switch (verdict.kind)
+    {
+    case SL_SEGMENT_TAKE:
+      /* Its claim may have been split while the request was out. */
+      segment->end = sl_segment_map_get_claim_end (self->done, segment->start);
+      if (verdict.end < segment->end)
+        sl_transfer_set_end (segment->transfer, verdict.end);
+      else
+        sl_transfer_set_end (segment->transfer, segment->end);
+      g_signal_connect (segment->transfer, "written", G_CALLBACK (on_segment_written), self);
+      segment->running = TRUE;
+      sl_transfer_run_async (segment->transfer, segment->start, NULL, self->cancellable,
+                             on_segment_done, g_object_ref (self));
+      break;
+
+    case SL_SEGMENT_NO_RANGES:
+    case SL_SEGMENT_UNTRUSTED:
+      drop_segment (self, segment);
+      stop_splitting (self, verdict.reason);
+      check_segments (self);
+      break;
+
+    case SL_SEGMENT_CHANGED:
+      drop_segment (self, segment);
+      restart_transfer (self, verdict.reason);
+      break;
+
+    case SL_SEGMENT_RETRY:
+    case SL_SEGMENT_REFUSED:
+    default:
+      /* A server that refuses another connection takes as many as it has. */
+      segment_failed (self, segment, TRUE, verdict.retry_after_s,
+                      g_steal_pointer (&verdict.error));
+      break;
+    }
+}
+
+/* After a connection finished: the download completes once every byte is done and nothing
+ * reads any more; else free connections take the work left. */
+static void
+check_segments (SlDownload *self)
+{
+  if (self->stop != STOP_NONE)
+    {
+      maybe_finish_stop (self);
+      return;
+    }
+
+  fill_connections (self);
+
+  if (self->sending || self->running || segments_busy (self))
+    return;
+
+  if (self->total >= 0 && sl_segment_map_get_prefix (self->done) >= self->total)
+    {
+      self->length_checked = TRUE;
+      self->offset = self->total;
+      stop_transfer (self, STOP_FINISH, NULL);
+    }
+  else
+    /* Nobody is left to fetch what remains: a new first request picks it up. */
+    stop_transfer (self, STOP_ASK_AGAIN, NULL);
+}
+
+/* The primary's answer proved that the entity can be split: it claims what it reads, and the
+ * other connections start. */
+static void
+start_segments (SlDownload *self)
+{
+  gint64 start, end;
+
+  if (!is_segmented (self) || self->max_connections < 2 || self->total <= 0)
+    return;
+
+  sl_segment_map_set_total (self->done, self->total);
+  if (!sl_segment_map_claim (self->done, &start, &end))
+    return;
+
+  /* The primary reads from the first byte not done: that is the first claim. */
+  g_assert (start == self->offset);
+  self->primary_claim = start;
+  if (end < self->total)
+    sl_transfer_set_end (self->transfer, end);
+  fill_connections (self);
+}
+
+/* The primary ended while it held a claim: the end of its claim, or a body cut short, only
+ * leaves its bytes to the others; a failure is one connection's. Returns whether it
+ * decided, and then takes @error. */
+static gboolean
+primary_done_segmented (SlDownload     *self,
+                        SlTransferEnd   end,
+                        GError        **error)
+{
+  switch (end)
+    {
+    case SL_TRANSFER_ENDED:
+    case SL_TRANSFER_RANGE_DONE:
+      sl_segment_map_release (self->done, self->primary_claim);
+      self->primary_claim = -1;
+      check_segments (self);
+      return TRUE;
+
+    case SL_TRANSFER_READ_FAILED:
+    case SL_TRANSFER_STALLED:
+      sl_segment_map_release (self->done, self->primary_claim);
+      self->primary_claim = -1;
+      if (end == SL_TRANSFER_READ_FAILED)
+        {
+          GError *lost = g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_NETWORK,
+                                      _("Connection lost: %s"), (*error)->message);
+
+          g_clear_error (error);
+          *error = lost;
+        }
+      connection_failed (self, FALSE, 0, g_steal_pointer (error));
+      return TRUE;
+
+    case SL_TRANSFER_CANCELLED:
+    case SL_TRANSFER_WRITE_FAILED:
+    case SL_TRANSFER_OVERLAP_DIFFERS:
+    default:
+      /* As for a single connection: the whole download stops. */
+      sl_segment_map_release (self->done, self->primary_claim);
+      self->primary_claim = -1;
+      return FALSE;
+    }
+}
+
 static void
 on_transfer_done (GObject      *object,
                   GAsyncResult *result,
@@ -708,6 +1272,9 @@ on_transfer_done (GObject      *object,
   g_signal_handlers_disconnect_by_data (transfer, self);
   if (self->adopt_end == 0)
     self->offset = sl_transfer_get_handed (transfer);
+
+  if (self->primary_claim >= 0 && primary_done_segmented (self, end, &error))
+    return;
 
   switch (end)
     {
@@ -841,6 +1408,8 @@ start_streaming (SlDownload *self)
   sl_transfer_run_async (self->transfer, adopting ? self->adopt_end : self->offset,
                          adopting ? self->adopt_tail : NULL, self->cancellable,
                          on_transfer_done, g_object_ref (self));
+  if (!adopting)
+    start_segments (self);
 }
 
 static void
@@ -1006,6 +1575,7 @@ asked_of (SlDownload *self)
     .adopt_end = self->adopt_end,
     .adopt_from = self->adopt_end > 0 ? self->adopt_end - g_bytes_get_size (self->adopt_tail)
                                       : 0,
+    .probe = self->probe_request,
   };
 }
 
@@ -1060,6 +1630,8 @@ handle_response (SlDownload *self)
       return;
 
     case SL_VERDICT_RESTART:
+      if (verdict.plain)
+        self->probe_refused = TRUE;
       restart_transfer (self, verdict.reason);
       return;
 
@@ -1082,6 +1654,10 @@ handle_response (SlDownload *self)
         set_total (self, verdict.total);
       self->link_refreshed = FALSE;
       self->answered = TRUE;
+      /* The rest of an entity that it holds validators of: other parts may come alongside. */
+      self->splittable = self->max_connections > 1 && self->total > 0 && !self->verifying &&
+                         (sl_response_etag_is_strong (self->etag) ||
+                          self->last_modified != NULL);
       start_streaming (self);
       return;
 
@@ -1102,6 +1678,7 @@ handle_response (SlDownload *self)
     case SL_VERDICT_BEGIN:
       remember_entity (self, headers);
       set_total (self, verdict.total);
+      self->splittable = verdict.splittable && self->max_connections > 1;
       take_answer (self);
       return;
 
@@ -1207,34 +1784,53 @@ on_message_starting (SoupMessage *message,
                                   agent);
 }
 
-static void
-send_request (SlDownload *self)
+/* A GET of @uri with the download's own headers. */
+static SoupMessage *
+new_message (SlDownload *self,
+             const char *uri_string)
 {
-  g_autoptr (GUri) uri = NULL;
-  SoupMessageHeaders *headers;
+  g_autoptr (GUri) uri = g_uri_parse (uri_string, SOUP_HTTP_URI_FLAGS, NULL);
+  SoupMessage *message = soup_message_new_from_uri (SOUP_METHOD_GET, uri);
+  SoupMessageHeaders *headers = soup_message_get_request_headers (message);
   SoupMessageHeadersIter iter;
   const char *name, *value;
 
-  uri = g_uri_parse (self->uri, SOUP_HTTP_URI_FLAGS, NULL);
-  g_clear_object (&self->message);
-  self->message = soup_message_new_from_uri (SOUP_METHOD_GET, uri);
   /* For the header bytes that tell a response too large from none at all. */
-  soup_message_add_flags (self->message, SOUP_MESSAGE_COLLECT_METRICS);
-  headers = soup_message_get_request_headers (self->message);
+  soup_message_add_flags (message, SOUP_MESSAGE_COLLECT_METRICS);
 
   soup_message_headers_iter_init (&iter, self->extra_headers);
   while (soup_message_headers_iter_next (&iter, &name, &value))
     soup_message_headers_replace (headers, name, value);
 
   if (soup_message_headers_get_one (self->extra_headers, "User-Agent") != NULL)
-    g_signal_connect_object (self->message, "starting", G_CALLBACK (on_message_starting), self,
-                             0);
+    g_signal_connect_object (message, "starting", G_CALLBACK (on_message_starting), self, 0);
 
   /* Byte offsets only mean something in the identity encoding. */
   soup_message_headers_replace (headers, "Accept-Encoding", "identity");
+  return message;
+}
+
+static void
+send_request (SlDownload *self)
+{
+  SoupMessageHeaders *headers;
+
+  g_clear_object (&self->message);
+  self->message = new_message (self, self->uri);
+  headers = soup_message_get_request_headers (self->message);
 
   self->ranged_request = FALSE;
-  if (prefix_done (self) > 0 || self->adopt_end > 0)
+  self->probe_request = FALSE;
+  self->splittable = FALSE;
+  if (prefix_done (self) == 0 && self->adopt_end == 0 && self->max_connections > 1 &&
+      !self->probe_refused && !self->no_split)
+    {
+      /* The first request is the download, and its answer tells whether it can split. */
+      soup_message_headers_set_range (headers, 0, -1);
+      self->ranged_request = TRUE;
+      self->probe_request = TRUE;
+    }
+  else if (prefix_done (self) > 0 || self->adopt_end > 0)
     {
       const char *validator = sl_response_etag_is_strong (self->etag) ? self->etag : self->last_modified;
       gint64 start = prefix_done (self);
@@ -1671,7 +2267,7 @@ maybe_finish_stop (SlDownload *self)
 {
   g_autofree char *directory = NULL;
 
-  if (self->stop == STOP_NONE || self->sending || self->running ||
+  if (self->stop == STOP_NONE || self->sending || self->running || segments_busy (self) ||
       self->file_op_pending)
     return;
 
@@ -1817,6 +2413,7 @@ sl_download_finalize (GObject *object)
 
   g_free (self->uri);
   g_free (self->final_uri);
+  g_ptr_array_unref (self->segments);
   sl_segment_map_free (self->done);
   sl_segment_map_free (self->flushed);
   g_clear_object (&self->directory);
@@ -2063,6 +2660,10 @@ sl_download_init (SlDownload *self)
   /* Of unknown length: a server may send more than it announced, which is caught later. */
   self->done = sl_segment_map_new (-1);
   self->flushed = sl_segment_map_new (-1);
+  self->max_connections = 1;
+  self->connection_cap = G_MAXUINT;
+  self->primary_claim = -1;
+  self->segments = g_ptr_array_new_with_free_func ((GDestroyNotify) segment_free);
   sl_progress_init (&self->progress);
   self->max_retries = DEFAULT_MAX_RETRIES;
   self->retry_delay_ms = DEFAULT_RETRY_DELAY_MS;
@@ -2409,6 +3010,25 @@ sl_download_set_retry_delay (SlDownload *self,
   g_return_if_fail (SL_IS_DOWNLOAD (self));
 
   self->retry_delay_ms = msec;
+}
+
+/**
+ * sl_download_set_max_connections:
+ * @self: a download
+ * @connections: how many connections it may use at once, 1 to %SL_DOWNLOAD_MAX_CONNECTIONS
+ *
+ * With more than one, the first request asks for "bytes=0-", and once a server proves that it
+ * sends parts of the file, other connections fetch other parts. The session must allow as many
+ * connections to a host.
+ */
+void
+sl_download_set_max_connections (SlDownload *self,
+                                 guint       connections)
+{
+  g_return_if_fail (SL_IS_DOWNLOAD (self));
+  g_return_if_fail (connections >= 1 && connections <= SL_DOWNLOAD_MAX_CONNECTIONS);
+
+  self->max_connections = connections;
 }
 
 /**

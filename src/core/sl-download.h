@@ -14,6 +14,9 @@ G_BEGIN_DECLS
 
 #define SL_TYPE_DOWNLOAD (sl_download_get_type ())
 
+/* The most connections one download may use. */
+#define SL_DOWNLOAD_MAX_CONNECTIONS 16
+
 G_DECLARE_FINAL_TYPE (SlDownload, sl_download, SL, DOWNLOAD, GObject)
 
 SlDownload      *sl_download_new                  (SoupSession          *session,
@@ -39,6 +42,8 @@ void             sl_download_set_max_retries      (SlDownload           *self,
                                                    guint                 max_retries);
 void             sl_download_set_retry_delay      (SlDownload           *self,
                                                    guint                 msec);
+void             sl_download_set_max_connections  (SlDownload           *self,
+                                                   guint                 connections);
 void             sl_download_set_stall_timeout    (SlDownload           *self,
                                                    guint                 seconds);
 void             sl_download_set_checkpoint_interval (SlDownload        *self,

@@ -758,7 +758,8 @@ sl_transfer_run_finish (SlTransfer    *self,
  *
  * Moves the end of what the transfer fetches, before or while it runs: it stops once the
  * bytes before @end are handed to the writer, and ends with %SL_TRANSFER_RANGE_DONE without
- * reading the rest of the body. Another transfer may then fetch from @end on.
+ * reading the rest of the body. Another transfer may then fetch from @end on. The end may also
+ * move later again, up to the end of the body, or to G_MAXINT64 for the body's end.
  *
  * A transfer that still has an overlap to compare cannot be cut short.
  *
@@ -834,4 +835,38 @@ sl_transfer_get_message (SlTransfer *self)
   g_return_val_if_fail (SL_IS_TRANSFER (self), NULL);
 
   return self->message;
+}
+
+/**
+ * sl_transfer_get_position:
+ * @self: a transfer
+ *
+ * Returns: the offset after the last byte read: where a range after it may start
+ */
+gint64
+sl_transfer_get_position (SlTransfer *self)
+{
+  g_return_val_if_fail (SL_IS_TRANSFER (self), 0);
+
+  return self->handed + (gint64) self->fill;
+}
+
+/**
+ * sl_transfer_cancel:
+ * @self: a transfer
+ *
+ * Stops this transfer's send or run as its cancellable would; it still returns as ever, once
+ * nothing of it is in flight.
+ */
+void
+sl_transfer_cancel (SlTransfer *self)
+{
+  g_return_if_fail (SL_IS_TRANSFER (self));
+
+  g_cancellable_cancel (self->cancellable);
+  if (self->limiter_source != 0)
+    {
+      g_source_remove (self->limiter_source);
+      self->limiter_source = g_idle_add (limiter_cb, self);
+    }
 }
