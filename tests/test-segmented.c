@@ -327,7 +327,11 @@ test_pause_resume (Fixture       *fixture,
   g_assert_no_error (error);
   g_assert_cmpint (parsed->received, ==, received);
   g_assert_cmpint (parsed->received, <, SIZE);
-  g_test_message ("paused with %s", sl_segment_map_to_string (parsed->done));
+  {
+    g_autofree char *map = sl_segment_map_to_string (parsed->done);
+
+    g_test_message ("paused with %s", map);
+  }
   watch_clear (&watch);
   g_assert_finalize_object (download);
 

@@ -393,6 +393,36 @@ test_request_headers (Fixture       *fixture,
   g_assert_finalize_object (session);
 }
 
+/* The `connections` option reaches the download: its first request asks for "bytes=0-" and
+ * other connections fetch parts; without it, one plain request. */
+static void
+test_connections (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  SlSession *session = sl_session_new (NULL);
+  g_autofree char *url = sl_test_server_url (fixture->server,
+                                             "/file?size=4194304&seed=9&rate=2000000");
+  g_autofree char *options_text =
+    g_strdup_printf ("{'directory': <'%s'>, 'connections': <uint32 4>}", fixture->dir_path);
+  g_autoptr (GVariant) options = g_variant_ref_sink (g_variant_new_parsed (options_text));
+  g_autoptr (GPtrArray) requests = NULL;
+  g_autofree char *path = g_build_filename (fixture->dir_path, "file", NULL);
+  g_autoptr (GError) error = NULL;
+  SlDownload *download;
+
+  download = sl_session_add (session, url, options, &error);
+  g_assert_no_error (error);
+  sl_test_wait_for_state (download, SL_DOWNLOAD_STATE_COMPLETED);
+  sl_test_assert_file_is_entity (path, 9, 4194304);
+
+  requests = sl_test_server_requests (fixture->server, "/file");
+  g_assert_cmpuint (requests->len, >=, 2);
+  g_assert_cmpstr (((SlTestRequest *) requests->pdata[0])->range, ==, "bytes=0-");
+  g_assert_nonnull (((SlTestRequest *) requests->pdata[1])->if_range);
+
+  g_assert_finalize_object (session);
+}
+
 static void
 test_refused (Fixture       *fixture,
               gconstpointer  data)
@@ -802,6 +832,7 @@ main (int    argc,
   ADD ("refused", test_refused);
   ADD ("hostile-filename", test_hostile_filename);
   ADD ("request-headers", test_request_headers);
+  ADD ("connections", test_connections);
   ADD ("move", test_move);
   ADD ("restart", test_restart);
   ADD ("restore-orphan", test_restore_orphan);

@@ -519,13 +519,20 @@ conclude (SlDownload      *self,
 }
 
 static void
+release_primary_claim (SlDownload *self)
+{
+  if (self->primary_claim >= 0 &&
+      sl_segment_map_get_claim_end (self->done, self->primary_claim) >= 0)
+    sl_segment_map_release (self->done, self->primary_claim);
+  self->primary_claim = -1;
+}
+
+static void
 drop_request (SlDownload *self)
 {
   /* Every connection is idle by now: their claims go with them. */
   g_ptr_array_set_size (self->segments, 0);
-  if (self->primary_claim >= 0)
-    sl_segment_map_release (self->done, self->primary_claim);
-  self->primary_claim = -1;
+  release_primary_claim (self);
   g_clear_object (&self->transfer);
   g_clear_object (&self->message);
   g_clear_object (&self->cancellable);
@@ -950,8 +957,7 @@ stop_splitting (SlDownload *self,
     }
   if (self->running && self->primary_claim >= 0)
     {
-      sl_segment_map_release (self->done, self->primary_claim);
-      self->primary_claim = -1;
+      release_primary_claim (self);
       sl_transfer_set_end (self->transfer, G_MAXINT64);
     }
 }
@@ -1206,7 +1212,11 @@ start_segments (SlDownload *self)
     return;
 
   /* The primary reads from the first byte not done: that is the first claim. */
-  g_assert (start == self->offset);
+  if (start != self->offset)
+    {
+      sl_segment_map_release (self->done, start);
+      return;
+    }
   self->primary_claim = start;
   if (end < self->total)
     sl_transfer_set_end (self->transfer, end);
@@ -1225,15 +1235,13 @@ primary_done_segmented (SlDownload     *self,
     {
     case SL_TRANSFER_ENDED:
     case SL_TRANSFER_RANGE_DONE:
-      sl_segment_map_release (self->done, self->primary_claim);
-      self->primary_claim = -1;
+      release_primary_claim (self);
       check_segments (self);
       return TRUE;
 
     case SL_TRANSFER_READ_FAILED:
     case SL_TRANSFER_STALLED:
-      sl_segment_map_release (self->done, self->primary_claim);
-      self->primary_claim = -1;
+      release_primary_claim (self);
       if (end == SL_TRANSFER_READ_FAILED)
         {
           GError *lost = g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_NETWORK,
@@ -1250,8 +1258,7 @@ primary_done_segmented (SlDownload     *self,
     case SL_TRANSFER_OVERLAP_DIFFERS:
     default:
       /* As for a single connection: the whole download stops. */
-      sl_segment_map_release (self->done, self->primary_claim);
-      self->primary_claim = -1;
+      release_primary_claim (self);
       return FALSE;
     }
 }

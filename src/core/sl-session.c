@@ -482,6 +482,7 @@ apply_request_options (SlDownload  *download,
                                                        (GDestroyNotify) g_variant_unref);
   g_autoptr (GVariant) headers = NULL;
   g_autoptr (GVariant) checksum = NULL;
+  g_autoptr (GVariant) connections = NULL;
   GVariantIter iter;
   const char *name, *value;
 
@@ -515,6 +516,13 @@ apply_request_options (SlDownload  *download,
   if (checksum != NULL &&
       !sl_download_set_checksum (download, g_variant_get_string (checksum, NULL), error))
     return FALSE;
+
+  /* Validated when the download was added; a stored row out of range is left at one. */
+  if (!lookup_option (options, "connections", G_VARIANT_TYPE_UINT32, &connections, error))
+    return FALSE;
+  if (connections != NULL && g_variant_get_uint32 (connections) >= 1 &&
+      g_variant_get_uint32 (connections) <= SL_DOWNLOAD_MAX_CONNECTIONS)
+    sl_download_set_max_connections (download, g_variant_get_uint32 (connections));
 
   /* An empty cookie, user agent or referrer is none. */
   for (guint i = 0; i < G_N_ELEMENTS (header_options); i++)
@@ -956,7 +964,8 @@ sl_session_add (SlSession   *self,
     return NULL;
 
   if (connections_value != NULL &&
-      (g_variant_get_uint32 (connections_value) < 1 || g_variant_get_uint32 (connections_value) > 16))
+      (g_variant_get_uint32 (connections_value) < 1 ||
+       g_variant_get_uint32 (connections_value) > SL_DOWNLOAD_MAX_CONNECTIONS))
     {
       g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT,
                    _("Connections must be between 1 and 16"));
