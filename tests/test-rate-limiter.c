@@ -64,8 +64,9 @@ run_readers (Reader *readers,
         }
       g_assert_cmpint (wait, ==, 0);
       reader->largest = MAX (reader->largest, allowed);
+      if (allowed > read_max)
+        sl_rate_limiter_refund (reader->bucket, allowed - read_max);
       allowed = MIN (allowed, read_max);
-      sl_rate_limiter_consume (reader->bucket, now, allowed);
       reader->got += allowed;
       reader->next_us = now + read_cost_us;
     }
@@ -91,7 +92,7 @@ test_unlimited (void)
   g_assert_false (sl_rate_limiter_is_limited (bucket));
   g_assert_cmpuint (sl_rate_limiter_allow (bucket, 1000, &wait), ==, SL_RATE_LIMITER_MAX_READ);
   g_assert_cmpint (wait, ==, 0);
-  sl_rate_limiter_consume (bucket, 1000, 100 * 1024 * 1024);
+  sl_rate_limiter_refund (bucket, 100 * 1024 * 1024);
   g_assert_cmpuint (sl_rate_limiter_allow (bucket, 1001, &wait), ==, SL_RATE_LIMITER_MAX_READ);
 }
 
@@ -185,15 +186,33 @@ test_idle_no_pile_up (void)
   sl_rate_limiter_set_rate (bucket, 1000 * 1000);
   allowed = sl_rate_limiter_allow (bucket, G_USEC_PER_SEC, &wait);
   g_assert_cmpuint (allowed, ==, 50 * 1000);
-  sl_rate_limiter_consume (bucket, G_USEC_PER_SEC, allowed);
 
   allowed = sl_rate_limiter_allow (bucket, 61 * G_USEC_PER_SEC, &wait);
   g_assert_cmpuint (allowed, ==, 50 * 1000);
-  sl_rate_limiter_consume (bucket, 61 * G_USEC_PER_SEC, allowed);
   g_assert_cmpuint (sl_rate_limiter_allow (bucket, 61 * G_USEC_PER_SEC, &wait), ==, 0);
   /* 16 KiB at 1 MB/s. */
   g_assert_cmpint (wait, >=, 16384);
   g_assert_cmpint (wait, <=, 16384 + 2 * MS);
+}
+
+/* Readers that ask at the same moment share what the bucket holds: between them they get no
+ * more than one burst, and what a read did not use goes back. */
+static void
+test_reservations (void)
+{
+  g_autoptr (SlRateLimiter) bucket = sl_rate_limiter_new (NULL);
+  gsize total = 0, allowed;
+  gint64 wait = 0;
+
+  sl_rate_limiter_set_rate (bucket, 1000 * 1000);
+  for (guint i = 0; i < 8; i++)
+    total += sl_rate_limiter_allow (bucket, G_USEC_PER_SEC, &wait);
+  g_assert_cmpuint (total, ==, 50 * 1000);
+  g_assert_cmpint (wait, >, 0);
+
+  sl_rate_limiter_refund (bucket, 20 * 1000);
+  allowed = sl_rate_limiter_allow (bucket, G_USEC_PER_SEC, &wait);
+  g_assert_cmpuint (allowed, ==, 20 * 1000);
 }
 
 int
@@ -207,6 +226,7 @@ main (int   argc,
   g_test_add_func ("/rate-limiter/shared-and-nested", test_shared_and_nested);
   g_test_add_func ("/rate-limiter/change-rate", test_change_rate);
   g_test_add_func ("/rate-limiter/idle-no-pile-up", test_idle_no_pile_up);
+  g_test_add_func ("/rate-limiter/reservations", test_reservations);
 
   return g_test_run ();
 }

@@ -356,6 +356,43 @@ test_pause_resume (Fixture       *fixture,
   g_assert_finalize_object (download);
 }
 
+/* A speed limit holds over all the connections together: the download takes at least as long
+ * as the limit allows (less the one burst a bucket starts with); lifted while it runs, the
+ * rest comes at full speed. */
+static void
+test_limited (Fixture       *fixture,
+              gconstpointer  data)
+{
+  guint connections = GPOINTER_TO_UINT (data);
+  SlDownload *download = new_download (fixture, "&rate=0", connections);
+  double rate = 4 * 1000 * 1000;
+  double least_s = (SIZE / 2 - rate / 20) / rate;
+  gint64 started, took;
+  Watch watch;
+
+  sl_download_set_speed_limit (download, (guint64) rate);
+  g_assert_cmpuint (sl_download_get_speed_limit (download), ==, (guint64) rate);
+  watch_init (&watch, download);
+  started = g_get_monotonic_time ();
+  sl_download_start (download);
+  sl_test_wait_until (NULL, half_done, &watch, WAIT_MS);
+  took = g_get_monotonic_time () - started;
+  g_test_message ("half of %d bytes in %.2f s", SIZE, took / 1e6);
+  g_assert_cmpfloat (took / 1e6, >=, least_s);
+
+  sl_download_set_speed_limit (download, 0);
+  sl_test_wait_until (NULL, watch_done, &watch, WAIT_MS);
+  g_assert_no_error (watch.error);
+  {
+    g_autofree char *path = g_build_filename (fixture->dir_path, "file", NULL);
+
+    sl_test_assert_file_is_entity (path, 5, SIZE);
+  }
+
+  watch_clear (&watch);
+  g_assert_finalize_object (download);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -375,6 +412,8 @@ main (int   argc,
   ADD ("connection-cap", test_fault, &cap);
   ADD ("entity-changes", test_fault, &etag);
   ADD ("pause-resume", test_pause_resume, NULL);
+  ADD ("limited", test_limited, GUINT_TO_POINTER (1));
+  ADD ("limited-segments", test_limited, GUINT_TO_POINTER (4));
 
   return g_test_run ();
 }

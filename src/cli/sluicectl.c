@@ -604,8 +604,6 @@ cmd_get (int    argc,
   ctx.tty = isatty (STDERR_FILENO);
   ctx.exit_code = SL_EXIT_DONE;
 
-  if (rate > 0)
-    info (&ctx, _("Speed limits are not available yet; downloading at full speed"));
 
   /* libsoup 3.2 allows 2 connections to a host unless told at construction. */
   session = soup_session_new_with_options ("user-agent", PACKAGE_NAME "/" PACKAGE_VERSION,
@@ -673,6 +671,7 @@ cmd_get (int    argc,
   sl_download_set_retry_delay (download, (guint) (retry_delay * 1000));
   sl_download_set_stall_timeout (download, stall_timeout);
   sl_download_set_max_connections (download, connections);
+  sl_download_set_speed_limit (download, rate);
 
   loop = g_main_loop_new (NULL, FALSE);
   ctx.loop = loop;

@@ -140,6 +140,9 @@ struct _SlDownload
   SlTransfer          *transfer;       /* the request in hand, and then its body */
   gboolean             running;        /* the transfer reads the body */
 
+  /* Every read of every connection asks this bucket first, and the one above it. */
+  SlRateLimiter       *limiter;
+
   /* Segments: other connections that fetch parts of the entity, see below. */
   guint                max_connections;
   guint                connection_cap;   /* as many as the server took, once it refused more */
@@ -895,6 +898,7 @@ send_segment (SlDownload *self,
 
   segment->transfer = sl_transfer_new (self->writer);
   sl_transfer_set_stall_timeout (segment->transfer, self->stall_timeout_s);
+  sl_transfer_set_limiter (segment->transfer, self->limiter);
   segment->sending = TRUE;
   sl_transfer_send_async (segment->transfer, self->session, segment->message,
                           self->cancellable, on_segment_sent, g_object_ref (self));
@@ -1853,6 +1857,7 @@ send_request (SlDownload *self)
   g_clear_object (&self->transfer);
   self->transfer = sl_transfer_new (self->writer);
   sl_transfer_set_stall_timeout (self->transfer, self->stall_timeout_s);
+  sl_transfer_set_limiter (self->transfer, self->limiter);
   self->sending = TRUE;
   sl_transfer_send_async (self->transfer, self->session, self->message, self->cancellable,
                           on_send_done, g_object_ref (self));
@@ -2421,6 +2426,7 @@ sl_download_finalize (GObject *object)
   g_free (self->uri);
   g_free (self->final_uri);
   g_ptr_array_unref (self->segments);
+  sl_rate_limiter_unref (self->limiter);
   sl_segment_map_free (self->done);
   sl_segment_map_free (self->flushed);
   g_clear_object (&self->directory);
@@ -2668,6 +2674,7 @@ sl_download_init (SlDownload *self)
   self->done = sl_segment_map_new (-1);
   self->flushed = sl_segment_map_new (-1);
   self->max_connections = 1;
+  self->limiter = sl_rate_limiter_new (NULL);
   self->connection_cap = G_MAXUINT;
   self->primary_claim = -1;
   self->segments = g_ptr_array_new_with_free_func ((GDestroyNotify) segment_free);
@@ -3017,6 +3024,52 @@ sl_download_set_retry_delay (SlDownload *self,
   g_return_if_fail (SL_IS_DOWNLOAD (self));
 
   self->retry_delay_ms = msec;
+}
+
+/**
+ * sl_download_set_speed_limit:
+ * @self: a download
+ * @bytes_per_second: the most it may read, over all its connections, or 0 for no limit
+ *
+ * Takes effect at once, also while it runs.
+ */
+void
+sl_download_set_speed_limit (SlDownload *self,
+                             guint64     bytes_per_second)
+{
+  g_return_if_fail (SL_IS_DOWNLOAD (self));
+
+  sl_rate_limiter_set_rate (self->limiter, bytes_per_second);
+}
+
+guint64
+sl_download_get_speed_limit (SlDownload *self)
+{
+  g_return_val_if_fail (SL_IS_DOWNLOAD (self), 0);
+
+  return sl_rate_limiter_get_rate (self->limiter);
+}
+
+/**
+ * sl_download_set_shared_limiter:
+ * @self: a download that is not running
+ * @limiter: (nullable): a bucket that every download under it shares, such as a global limit
+ *
+ * The download's own limit stays, under @limiter.
+ */
+void
+sl_download_set_shared_limiter (SlDownload    *self,
+                                SlRateLimiter *limiter)
+{
+  guint64 rate;
+
+  g_return_if_fail (SL_IS_DOWNLOAD (self));
+  g_return_if_fail (self->state != SL_DOWNLOAD_STATE_RUNNING);
+
+  rate = sl_rate_limiter_get_rate (self->limiter);
+  sl_rate_limiter_unref (self->limiter);
+  self->limiter = sl_rate_limiter_new (limiter);
+  sl_rate_limiter_set_rate (self->limiter, rate);
 }
 
 /**

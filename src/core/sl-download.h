@@ -8,6 +8,8 @@
 #include <gio/gio.h>
 #include <libsoup/soup.h>
 
+#include "sl-rate-limiter.h"
+
 #include "sl-types.h"
 
 G_BEGIN_DECLS
@@ -44,6 +46,11 @@ void             sl_download_set_retry_delay      (SlDownload           *self,
                                                    guint                 msec);
 void             sl_download_set_max_connections  (SlDownload           *self,
                                                    guint                 connections);
+void             sl_download_set_speed_limit      (SlDownload           *self,
+                                                   guint64               bytes_per_second);
+guint64          sl_download_get_speed_limit      (SlDownload           *self);
+void             sl_download_set_shared_limiter   (SlDownload           *self,
+                                                   SlRateLimiter        *limiter);
 void             sl_download_set_stall_timeout    (SlDownload           *self,
                                                    guint                 seconds);
 void             sl_download_set_checkpoint_interval (SlDownload        *self,

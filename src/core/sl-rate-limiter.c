@@ -2,10 +2,11 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Tokens are bytes. They accrue at the rate, up to BURST_US worth, and a read takes what it
- * got after the fact: several transfers that asked at once may drive the bucket below zero,
- * and then all of them wait until that debt is paid, so the long-run rate is exact. Times
- * are passed in, which keeps the bucket pure and its tests free of clocks.
+ * Tokens are bytes. They accrue at the rate, up to BURST_US worth. A read reserves what it may
+ * ask for before it starts and gives back what it did not get, so transfers that read at once
+ * never take more between them than the bucket held: over any span, no more than one burst
+ * and the rate times the span come through. Times are passed in, which keeps the bucket pure
+ * and its tests free of clocks.
  */
 
 #include "config.h"
@@ -145,9 +146,9 @@ sl_rate_limiter_is_limited (SlRateLimiter *self)
  * @now_us: the monotonic time
  * @wait_us: (out): with 0 returned, how long to wait before asking again
  *
- * Says how much the next read may ask for: at most %SL_RATE_LIMITER_MAX_READ, the tokens
- * there are and 50 ms of the rate, in this bucket and every one above it. The read then
- * reports what it got with sl_rate_limiter_consume().
+ * Reserves what the next read may ask for: at most %SL_RATE_LIMITER_MAX_READ, the tokens
+ * there are and 50 ms of the rate, in this bucket and every one above it. The read then gives
+ * back what it did not get with sl_rate_limiter_refund().
  *
  * Returns: the bytes to read, or 0 to wait @wait_us first
  */
@@ -183,31 +184,26 @@ sl_rate_limiter_allow (SlRateLimiter *self,
     }
 
   *wait_us = 0;
+  for (SlRateLimiter *bucket = self; bucket != NULL; bucket = bucket->parent)
+    if (bucket->rate > 0)
+      bucket->tokens -= (double) (gsize) allowed;
   return (gsize) allowed;
 }
 
 /**
- * sl_rate_limiter_consume:
+ * sl_rate_limiter_refund:
  * @self: a bucket
- * @now_us: the monotonic time
- * @bytes: what a read got
+ * @bytes: what a read reserved and did not get
  *
- * Takes @bytes from this bucket and every one above it, even below zero: reads that ran at
- * once make up for it by waiting longer.
+ * Gives @bytes back to this bucket and every one above it.
  */
 void
-sl_rate_limiter_consume (SlRateLimiter *self,
-                         gint64         now_us,
-                         gsize          bytes)
+sl_rate_limiter_refund (SlRateLimiter *self,
+                        gsize          bytes)
 {
   g_return_if_fail (self != NULL);
 
   for (SlRateLimiter *bucket = self; bucket != NULL; bucket = bucket->parent)
-    {
-      if (bucket->rate == 0)
-        continue;
-
-      refill (bucket, now_us);
-      bucket->tokens -= (double) bytes;
-    }
+    if (bucket->rate > 0)
+      bucket->tokens = MIN (bucket->tokens + (double) bytes, burst (bucket));
 }

@@ -33,8 +33,7 @@ gboolean       sl_rate_limiter_is_limited (SlRateLimiter *self);
 gsize          sl_rate_limiter_allow      (SlRateLimiter *self,
                                            gint64         now_us,
                                            gint64        *wait_us);
-void           sl_rate_limiter_consume    (SlRateLimiter *self,
-                                           gint64         now_us,
+void           sl_rate_limiter_refund     (SlRateLimiter *self,
                                            gsize          bytes);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SlRateLimiter, sl_rate_limiter_unref)

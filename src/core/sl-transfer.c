@@ -44,6 +44,7 @@ struct _SlTransfer
   SlFileWriter  *writer;
   SlRateLimiter *limiter;
   guint          limiter_source;  /* waits for tokens */
+  gsize          reserved;        /* tokens the pending read holds */
   guint          stall_timeout_s;
   guint          stall_source;
   gboolean       sending;
@@ -491,6 +492,11 @@ on_read_done (GObject      *object,
 
   n = g_input_stream_read_finish (G_INPUT_STREAM (object), result, &error);
   self->reading = FALSE;
+  if (self->reserved > 0)
+    {
+      sl_rate_limiter_refund (self->limiter, self->reserved - MAX (n, 0));
+      self->reserved = 0;
+    }
 
   if (n < 0)
     {
@@ -514,8 +520,6 @@ on_read_done (GObject      *object,
     }
 
   self->last_data_us = g_get_monotonic_time ();
-  if (self->limiter != NULL)
-    sl_rate_limiter_consume (self->limiter, self->last_data_us, n);
   if (self->overlap_left > 0)
     {
       n = take_overlap (self, n);
@@ -600,7 +604,12 @@ read_more (SlTransfer *self)
                                                      self, NULL);
           return;
         }
-      size = MIN (size, allowed);
+      /* The rest of what was reserved goes back once the read is in. */
+      if (allowed < size)
+        size = allowed;
+      else
+        sl_rate_limiter_refund (self->limiter, allowed - size);
+      self->reserved = size;
     }
 
   ensure_buffer (self);
