@@ -393,6 +393,34 @@ test_limited (Fixture       *fixture,
   g_assert_finalize_object (download);
 }
 
+/* Adaptive: against a server that caps each connection, the download adds connections while
+ * they pay, beyond two; under a speed limit that one connection reaches, it keeps to one. */
+static void
+test_adaptive (Fixture       *fixture,
+               gconstpointer  data)
+{
+  gboolean limited = GPOINTER_TO_INT (data);
+  SlDownload *download = new_download (fixture, "", 1);
+  g_autoptr (GPtrArray) requests = NULL;
+  Watch watch;
+
+  sl_download_set_adaptive_connections (download, 8);
+  if (limited)
+    sl_download_set_speed_limit (download, 1000 * 1000);
+  watch_init (&watch, download);
+  run_to_entity (fixture, download, &watch, 5);
+
+  requests = sl_test_server_requests (fixture->server, "/segments");
+  g_assert_cmpstr (((SlTestRequest *) requests->pdata[0])->range, ==, "bytes=0-");
+  if (limited)
+    g_assert_cmpuint (requests->len, ==, 1);
+  else
+    g_assert_cmpuint (sl_test_server_max_concurrent (fixture->server), >=, 4);
+
+  watch_clear (&watch);
+  g_assert_finalize_object (download);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -412,6 +440,8 @@ main (int   argc,
   ADD ("connection-cap", test_fault, &cap);
   ADD ("entity-changes", test_fault, &etag);
   ADD ("pause-resume", test_pause_resume, NULL);
+  ADD ("adaptive", test_adaptive, GINT_TO_POINTER (FALSE));
+  ADD ("adaptive-limited", test_adaptive, GINT_TO_POINTER (TRUE));
   ADD ("limited", test_limited, GUINT_TO_POINTER (1));
   ADD ("limited-segments", test_limited, GUINT_TO_POINTER (4));
 

@@ -145,6 +145,13 @@ struct _SlDownload
 
   /* Segments: other connections that fetch parts of the entity, see below. */
   guint                max_connections;
+  gboolean             adaptive;         /* max_connections is a cap: add while it pays */
+  guint                wanted;           /* connections wanted now, when adaptive */
+  gboolean             frozen;           /* adding no longer paid */
+  guint                adapt_source;
+  gint64               window_us;        /* when the current measurement began, 0: none */
+  gint64               window_bytes;
+  double               step_rate;        /* bytes/s the last count reached, 0: none yet */
   guint                connection_cap;   /* as many as the server took, once it refused more */
   guint                segment_failures; /* of connections, in a row */
   gboolean             probe_request;    /* the request in hand asks for "bytes=0-" */
@@ -469,9 +476,12 @@ emit_checkpoint (SlDownload *self)
   g_signal_emit (self, signals[CHECKPOINT], 0, bytes);
 }
 
+static void stop_adapting (SlDownload *self);
+
 static void
 stop_timers (SlDownload *self)
 {
+  stop_adapting (self);
   g_clear_handle_id (&self->tick_source, g_source_remove);
   g_clear_handle_id (&self->retry_source, g_source_remove);
   if (self->network_monitor != NULL)
@@ -917,7 +927,7 @@ take_work (SlDownload *self,
 static void
 fill_connections (SlDownload *self)
 {
-  guint cap = MIN (self->max_connections, self->connection_cap);
+  guint cap = MIN (self->adaptive ? self->wanted : self->max_connections, self->connection_cap);
 
   if (!is_segmented (self) || self->stop != STOP_NONE ||
       self->state != SL_DOWNLOAD_STATE_RUNNING)
@@ -1201,6 +1211,109 @@ check_segments (SlDownload *self)
     stop_transfer (self, STOP_ASK_AGAIN, NULL);
 }
 
+/* Adaptive: connections are added while they pay. The count doubles while a step brings at
+ * least ADAPT_DOUBLE more throughput, grows by one while it brings at least ADAPT_KEEP, and
+ * stays where it is once a step brings less: a server that caps each connection gets as many
+ * as the cap allows, one that does not keeps one or two. A step that scales almost linearly
+ * (ADAPT_LINEAR) says the server caps each connection, and the count doubles twice at once.
+ * Under a speed limit, a count that reaches the limit is enough. Each step is measured over
+ * ADAPT_WINDOW_US and ADAPT_BYTES at least, from when all its connections read. */
+#define ADAPT_LINEAR     1.80
+#define ADAPT_DOUBLE     1.20
+#define ADAPT_KEEP       1.05
+#define ADAPT_TICK_MS    10
+#define ADAPT_WINDOW_US  (100 * G_TIME_SPAN_MILLISECOND)
+#define ADAPT_MAX_US     G_TIME_SPAN_SECOND
+#define ADAPT_BYTES      (512 * 1024)
+
+/* Connections whose bytes flow: reading, with some read already. */
+static guint
+reading_connections (SlDownload *self)
+{
+  guint n = self->running && self->primary_claim >= 0 ? 1 : 0;
+
+  for (guint i = 0; i < self->segments->len; i++)
+    {
+      Segment *segment = self->segments->pdata[i];
+
+      if (segment->running && sl_transfer_get_position (segment->transfer) > segment->start)
+        n++;
+    }
+  return n;
+}
+
+static void
+stop_adapting (SlDownload *self)
+{
+  g_clear_handle_id (&self->adapt_source, g_source_remove);
+  self->window_us = 0;
+}
+
+static gboolean
+adapt_cb (gpointer user_data)
+{
+  SlDownload *self = user_data;
+  gint64 now = g_get_monotonic_time ();
+  guint cap = MIN (self->max_connections, self->connection_cap);
+  double rate, gain;
+
+  if (!is_segmented (self) || self->frozen || self->stop != STOP_NONE || self->wanted >= cap)
+    {
+      self->adapt_source = 0;
+      self->window_us = 0;
+      return G_SOURCE_REMOVE;
+    }
+
+  /* A step counts from when all its connections read. */
+  if (self->window_us == 0)
+    {
+      if (reading_connections (self) >= self->wanted)
+        {
+          self->window_us = now;
+          self->window_bytes = bytes_done (self);
+        }
+      return G_SOURCE_CONTINUE;
+    }
+
+  if (now - self->window_us < ADAPT_WINDOW_US ||
+      (bytes_done (self) - self->window_bytes < ADAPT_BYTES && now - self->window_us < ADAPT_MAX_US))
+    return G_SOURCE_CONTINUE;
+
+  rate = (bytes_done (self) - self->window_bytes) * (double) G_USEC_PER_SEC /
+         (now - self->window_us);
+  gain = self->step_rate > 0 ? rate / self->step_rate : G_MAXDOUBLE;
+  self->window_us = 0;
+
+  if (sl_rate_limiter_is_limited (self->limiter) &&
+      rate >= 0.9 * sl_rate_limiter_get_rate (self->limiter))
+    self->frozen = TRUE;
+  else if (gain >= ADAPT_LINEAR && self->step_rate > 0)
+    self->wanted = MIN (self->wanted * 4, cap);
+  else if (gain >= ADAPT_DOUBLE)
+    self->wanted = MIN (self->wanted * 2, cap);
+  else if (gain >= ADAPT_KEEP)
+    self->wanted = MIN (self->wanted + 1, cap);
+  else
+    self->frozen = TRUE;
+  g_debug ("%u connections: %.1f MB/s (%.2f×)%s", reading_connections (self), rate / 1e6,
+           gain == G_MAXDOUBLE ? 0 : gain, self->frozen ? ", enough" : "");
+  self->step_rate = MAX (self->step_rate, rate);
+
+  fill_connections (self);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+start_adapting (SlDownload *self)
+{
+  if (!self->adaptive || self->frozen || self->adapt_source != 0)
+    return;
+
+  self->window_us = 0;
+  self->adapt_source = g_timeout_add_full (G_PRIORITY_DEFAULT, ADAPT_TICK_MS, adapt_cb, self,
+                                           NULL);
+}
+
 /* The primary's answer proved that the entity can be split: it claims what it reads, and the
  * other connections start. */
 static void
@@ -1224,6 +1337,13 @@ start_segments (SlDownload *self)
   self->primary_claim = start;
   if (end < self->total)
     sl_transfer_set_end (self->transfer, end);
+  if (self->adaptive)
+    {
+      /* Each attempt measures afresh, from what it has. */
+      self->wanted = MAX (MIN (self->wanted, self->max_connections), 1);
+      self->step_rate = 0;
+      start_adapting (self);
+    }
   fill_connections (self);
 }
 
@@ -3089,6 +3209,28 @@ sl_download_set_max_connections (SlDownload *self,
   g_return_if_fail (connections >= 1 && connections <= SL_DOWNLOAD_MAX_CONNECTIONS);
 
   self->max_connections = connections;
+  self->adaptive = FALSE;
+}
+
+/**
+ * sl_download_set_adaptive_connections:
+ * @self: a download
+ * @cap: the most connections it may use, 1 to %SL_DOWNLOAD_MAX_CONNECTIONS
+ *
+ * Like sl_download_set_max_connections(), but the download starts with one and adds more
+ * only while they bring more throughput, up to @cap.
+ */
+void
+sl_download_set_adaptive_connections (SlDownload *self,
+                                      guint       cap)
+{
+  g_return_if_fail (SL_IS_DOWNLOAD (self));
+  g_return_if_fail (cap >= 1 && cap <= SL_DOWNLOAD_MAX_CONNECTIONS);
+
+  self->max_connections = cap;
+  self->adaptive = TRUE;
+  self->wanted = 1;
+  self->frozen = FALSE;
 }
 
 /**

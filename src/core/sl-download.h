@@ -16,8 +16,9 @@ G_BEGIN_DECLS
 
 #define SL_TYPE_DOWNLOAD (sl_download_get_type ())
 
-/* The most connections one download may use. */
-#define SL_DOWNLOAD_MAX_CONNECTIONS 16
+/* The most connections one download may use, and how many it may try by default. */
+#define SL_DOWNLOAD_MAX_CONNECTIONS     16
+#define SL_DOWNLOAD_DEFAULT_CONNECTIONS 8
 
 G_DECLARE_FINAL_TYPE (SlDownload, sl_download, SL, DOWNLOAD, GObject)
 
@@ -46,6 +47,8 @@ void             sl_download_set_retry_delay      (SlDownload           *self,
                                                    guint                 msec);
 void             sl_download_set_max_connections  (SlDownload           *self,
                                                    guint                 connections);
+void             sl_download_set_adaptive_connections (SlDownload       *self,
+                                                   guint                 cap);
 void             sl_download_set_speed_limit      (SlDownload           *self,
                                                    guint64               bytes_per_second);
 guint64          sl_download_get_speed_limit      (SlDownload           *self);
