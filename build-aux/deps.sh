@@ -6,7 +6,7 @@ set -euo pipefail
 SLUICE_BUILD_DEPS=(
   meson ninja-build gcc pkg-config gettext
   libglib2.0-dev libglib2.0-bin libsoup-3.0-dev libsqlite3-dev
-  libgtk-4-dev libadwaita-1-dev libjson-glib-dev
+  libgtk-4-dev libadwaita-1-dev libjson-glib-dev nettle-dev
 )
 SLUICE_TEST_DEPS=(
   clang libclang-rt-14-dev dbus-daemon dbus-bin

@@ -1726,49 +1726,106 @@ test_missing_folder (Fixture       *fixture,
   g_assert_finalize_object (download);
 }
 
+/* The digest of @seed's entity of @size in @type, computed here independently. */
+static char *
+entity_digest (GChecksumType type,
+               guint32       seed,
+               gsize         size)
+{
+  g_autoptr (GBytes) entity = sl_test_entity (seed, size);
+
+  return g_compute_checksum_for_bytes (type, entity);
+}
+
 static void
 test_checksum (Fixture       *fixture,
                gconstpointer  data)
 {
-  g_autofree char *good = sl_test_entity_sha256 (1, 20000);
-  g_autofree char *spec = g_strdup_printf ("sha256=%s", good);
+  static const struct {
+    const char    *name;
+    GChecksumType  type;
+  } algorithms[] = {
+    { "sha256", G_CHECKSUM_SHA256 },
+    { "sha512", G_CHECKSUM_SHA512 },
+    { "sha1", G_CHECKSUM_SHA1 },
+    { "md5", G_CHECKSUM_MD5 },
+  };
   g_autofree char *path = dir_file (fixture, "file");
+  g_autofree char *partial = dir_file (fixture, "file.part");
   g_autoptr (GError) error = NULL;
   const char *listing[] = { "file", NULL };
-  SlDownload *download = new_download (fixture, "/file?size=20000");
+  const char *kept[] = { "file.part", NULL };
+  SlDownload *download;
   Watch watch;
 
-  g_assert_true (sl_download_set_checksum (download, spec, &error));
-  g_assert_no_error (error);
-  watch_init (&watch, download);
-  run (&watch);
-  assert_completed (&watch, 20000);
-  sl_test_assert_dir_is (fixture->dir, listing);
-  watch_clear (&watch);
-  g_assert_finalize_object (download);
-  g_assert_cmpint (g_unlink (path), ==, 0);
+  /* Each algorithm, over a body of several writes, passes with the right digest in either
+   * case, and fails with a wrong one, keeping the bytes and giving both digests. */
+  for (gsize i = 0; i < G_N_ELEMENTS (algorithms); i++)
+    {
+      g_autofree char *good = entity_digest (algorithms[i].type, 1, 3000000);
+      g_autofree char *upper = g_ascii_strup (good, -1);
+      g_autofree char *spec = g_strdup_printf ("%s=%s", algorithms[i].name, upper);
+      g_autofree char *bad = g_strdup (good);
+      g_autofree char *bad_spec = NULL;
 
-  /* A file that does not match never gets its name, and its bytes are dropped. */
-  download = new_download (fixture, "/file?size=20000");
-  g_assert_true (sl_download_set_checksum (download, "sha256=" "0000000000000000000000000000000"
-                                           "000000000000000000000000000000000", &error));
-  watch_init (&watch, download);
-  run (&watch);
-  assert_failed (&watch, SL_ERROR_KIND_SERVER, SL_DOWNLOAD_ERROR_CHECKSUM);
-  {
-    const char *empty[] = { NULL };
+      g_test_message ("checksum: %s", algorithms[i].name);
+      download = new_download (fixture, "/file?size=3000000&chunk=65536");
+      g_assert_true (sl_download_set_checksum (download, spec, &error));
+      g_assert_no_error (error);
+      watch_init (&watch, download);
+      run (&watch);
+      assert_completed (&watch, 3000000);
+      sl_test_assert_dir_is (fixture->dir, listing);
+      watch_clear (&watch);
+      g_assert_finalize_object (download);
+      g_assert_cmpint (g_unlink (path), ==, 0);
 
-    sl_test_assert_dir_is (fixture->dir, empty);
-  }
-  watch_clear (&watch);
-  g_assert_finalize_object (download);
+      bad[0] = bad[0] == '0' ? '1' : '0';
+      bad_spec = g_strdup_printf ("%s=%s", algorithms[i].name, bad);
+      download = new_download (fixture, "/file?size=3000000&chunk=65536");
+      g_assert_true (sl_download_set_checksum (download, bad_spec, &error));
+      watch_init (&watch, download);
+      run (&watch);
+      assert_failed (&watch, SL_ERROR_KIND_FILE, SL_DOWNLOAD_ERROR_CHECKSUM);
+      g_assert_nonnull (strstr (watch.error->message, good));
+      g_assert_nonnull (strstr (watch.error->message, bad));
+      g_assert_nonnull (strstr (watch.error->message, algorithms[i].name));
+      sl_test_assert_dir_is (fixture->dir, kept);
+      sl_test_assert_file_is_entity (partial, 1, 3000000);
 
-  /* Malformed specs are refused up front. */
+      /* Retried, it does not resume into bytes that did not match: it starts over. */
+      watch_clear (&watch);
+      watch_init (&watch, download);
+      sl_test_server_reset_counts (fixture->server);
+      run (&watch);
+      assert_failed (&watch, SL_ERROR_KIND_FILE, SL_DOWNLOAD_ERROR_CHECKSUM);
+      g_assert_cmpuint (watch.restarts, ==, 1);
+      {
+        g_autoptr (GPtrArray) requests = sl_test_server_requests (fixture->server, "/file");
+
+        g_assert_cmpuint (requests->len, ==, 1);
+        g_assert_null (((SlTestRequest *) requests->pdata[0])->range);
+      }
+      watch_clear (&watch);
+      g_assert_finalize_object (download);
+      g_assert_cmpint (g_unlink (partial), ==, 0);
+    }
+
+  /* Malformed specs are refused up front, each with what is wrong. */
   download = new_download (fixture, "/file?size=1");
   g_assert_false (sl_download_set_checksum (download, "md5=abc", &error));
   g_assert_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "32"));
   g_clear_error (&error);
   g_assert_false (sl_download_set_checksum (download, "sha256=12", &error));
+  g_assert_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "64"));
+  g_clear_error (&error);
+  g_assert_false (sl_download_set_checksum (download, "crc32=00000000", &error));
+  g_assert_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "crc32"));
+  g_clear_error (&error);
+  g_assert_false (sl_download_set_checksum (download, "sha256", &error));
   g_assert_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT);
   g_assert_finalize_object (download);
 }

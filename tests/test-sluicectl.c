@@ -502,6 +502,11 @@ test_usage_errors (Fixture       *fixture,
 
   run_ctl (fixture, &result, "get", url, "--checksum", "md5=00", NULL);
   g_assert_cmpint (result.status, ==, 1);
+  assert_one_error_line (&result, "32 hexadecimal digits");
+  result_clear (&result);
+
+  run_ctl (fixture, &result, "get", url, "--checksum", "crc32=00", NULL);
+  g_assert_cmpint (result.status, ==, 1);
   assert_one_error_line (&result, "sha256");
   result_clear (&result);
 
@@ -720,14 +725,15 @@ test_checksum (Fixture       *fixture,
   g_autofree char *good_spec = g_strdup_printf ("sha256=%s", good);
   g_autofree char *bad_spec = g_strdup_printf ("sha256=%s", "ab" "cdef0123456789abcdef0123456789"
                                                "abcdef0123456789abcdef0123456789");
-  const char *empty[] = { NULL };
+  const char *kept[] = { "file.part", NULL };
   const char *listing[] = { "file", NULL };
   Result result = { 0 };
 
   run_ctl (fixture, &result, "get", url, "-q", "--checksum", bad_spec, NULL);
   g_assert_cmpint (result.status, ==, 5);
   assert_one_error_line (&result, "Checksum mismatch");
-  sl_test_assert_dir_is (fixture->dir, empty);
+  /* The bytes stay under the partial name; with the right digest, they check out. */
+  sl_test_assert_dir_is (fixture->dir, kept);
   result_clear (&result);
 
   run_ctl (fixture, &result, "get", url, "-q", "--checksum", good_spec, NULL);

@@ -35,9 +35,10 @@ sl_download_error_kind (const GError *error)
     case SL_DOWNLOAD_ERROR_HTTP_STATUS:
     case SL_DOWNLOAD_ERROR_BAD_RESPONSE:
     case SL_DOWNLOAD_ERROR_TOO_MANY_REDIRECTS:
-    case SL_DOWNLOAD_ERROR_CHECKSUM:
       return SL_ERROR_KIND_SERVER;
 
+    /* The bytes on disk are not the file wanted, wherever the fault lies. */
+    case SL_DOWNLOAD_ERROR_CHECKSUM:
     case SL_DOWNLOAD_ERROR_FILE:
     case SL_DOWNLOAD_ERROR_RESUME_DATA:
       return SL_ERROR_KIND_FILE;

@@ -13,6 +13,7 @@
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 
+#include "sl-checksum.h"
 #include "sl-download.h"
 #include "sl-enum-types.h"
 #include "sl-file-writer.h"
@@ -82,7 +83,9 @@ struct _SlDownload
   char                *partial_path;
   GFile               *destination;
   SoupMessageHeaders  *extra_headers;
-  char                *sha256;
+  char                *digest;          /* the checksum the file must have, or NULL */
+  SlChecksumType       checksum;
+  gboolean             checksum_failed;  /* the bytes did not match: a retry starts over */
 
   guint                max_retries;
   guint                retry_delay_ms;
@@ -235,6 +238,7 @@ static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
 static void begin_attempt      (SlDownload *self);
+static void start_hashing      (SlDownload *self);
 static void complete_as        (SlDownload *self,
                                 const char *path);
 static void maybe_finish_stop  (SlDownload *self);
@@ -1631,6 +1635,7 @@ on_created (GObject      *object,
 
   /* Record the new partial file at once, so that a crash from here on can still resume. */
   emit_checkpoint (self);
+  start_hashing (self);
 
   if (self->stop != STOP_NONE)
     maybe_finish_stop (self);
@@ -1638,6 +1643,29 @@ on_created (GObject      *object,
     stop_transfer (self, STOP_ASK_AGAIN, NULL);
   else
     start_streaming (self);
+}
+
+static void
+on_hashing (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr (SlDownload) self = user_data;
+
+  /* It cannot fail: what it could not read back, the completion reads and reports. */
+  sl_file_writer_finish (SL_FILE_WRITER (object), result, NULL);
+}
+
+/* With a checksum to check, the writer keeps the digest up as bytes land, from those on disk
+ * now. */
+static void
+start_hashing (SlDownload *self)
+{
+  if (self->digest == NULL)
+    return;
+
+  sl_file_writer_hash_async (self->writer, self->checksum, self->done, on_hashing,
+                             g_object_ref (self));
 }
 
 static void
@@ -2037,6 +2065,7 @@ on_opened (GObject      *object,
       reset_bytes (self);
     }
 
+  start_hashing (self);
   if (self->stop != STOP_NONE)
     maybe_finish_stop (self);
   else
@@ -2068,9 +2097,16 @@ begin_attempt (SlDownload *self)
       sl_file_writer_set_orphans (self->writer, (const char * const *) self->orphans);
     }
 
-  /* Bytes are only continued from a partial file that holds them. */
-  if (bytes_done (self) > 0 && (!can_continue (self) || self->partial_path == NULL))
-    reset_bytes (self);
+  /* Bytes are only continued from a partial file that holds them, and that may be right. */
+  if (bytes_done (self) > 0 &&
+      (!can_continue (self) || self->partial_path == NULL || self->checksum_failed))
+    {
+      if (self->checksum_failed)
+        g_signal_emit (self, signals[RESTARTED], 0,
+                       _("The bytes downloaded did not match the checksum; starting over"));
+      reset_bytes (self);
+    }
+  self->checksum_failed = FALSE;
 
   if (!self->file_open && self->partial_path != NULL)
     {
@@ -2258,13 +2294,9 @@ on_completed (GObject      *object,
 
   if (path == NULL)
     {
+      /* The bytes that did not match stay, but a retry does not resume into them. */
       if (g_error_matches (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_CHECKSUM))
-        {
-          /* The writer deleted the bytes that did not match. */
-          g_clear_pointer (&self->partial_path, g_free);
-          set_bytes_to (self, 0);
-          forget_recorded (self);
-        }
+        self->checksum_failed = TRUE;
       conclude (self, SL_DOWNLOAD_STATE_FAILED, error);
       return;
     }
@@ -2420,8 +2452,9 @@ maybe_finish_stop (SlDownload *self)
         }
       self->stop = STOP_NONE;
       directory = g_file_get_path (self->directory);
-      sl_file_writer_complete_async (self->writer, directory, self->filename, self->sha256,
-                                     self->name_policy, on_completed, g_object_ref (self));
+      sl_file_writer_complete_async (self->writer, directory, self->filename, self->checksum,
+                                     self->digest, self->name_policy, on_completed,
+                                     g_object_ref (self));
       break;
 
     case STOP_RESTART:
@@ -2554,7 +2587,7 @@ sl_download_finalize (GObject *object)
   g_free (self->filename);
   g_free (self->partial_path);
   g_clear_pointer (&self->extra_headers, soup_message_headers_unref);
-  g_free (self->sha256);
+  g_free (self->digest);
   g_free (self->etag);
   g_free (self->last_modified);
   g_free (self->content_type);
@@ -3075,11 +3108,13 @@ sl_download_add_header (SlDownload *self,
 /**
  * sl_download_set_checksum:
  * @self: a download
- * @spec: (nullable): `sha256=HEX`, or %NULL for none
+ * @spec: (nullable): `sha256=HEX`, `sha512=HEX`, `sha1=HEX` or `md5=HEX`, or %NULL for none
  * @error: return location for a %SL_DOWNLOAD_ERROR_INVALID_ARGUMENT error
  *
- * Makes the download check the complete file before giving it its final name. A file that
- * does not match is deleted and the download fails.
+ * Makes the download check the complete file before giving it its final name. The digest is
+ * kept up as bytes land, so that little is left to hash at the end. A file that does not
+ * match stays under its partial name and the download fails, giving both digests; a retry
+ * starts over.
  *
  * Returns: whether @spec was understood
  */
@@ -3088,33 +3123,23 @@ sl_download_set_checksum (SlDownload  *self,
                           const char  *spec,
                           GError     **error)
 {
-  const char *hex;
+  SlChecksumType type;
+  char *hex = NULL;
 
   g_return_val_if_fail (SL_IS_DOWNLOAD (self), FALSE);
 
   if (spec == NULL)
     {
-      g_clear_pointer (&self->sha256, g_free);
+      g_clear_pointer (&self->digest, g_free);
       return TRUE;
     }
 
-  if (g_ascii_strncasecmp (spec, "sha256=", 7) != 0)
-    {
-      g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT,
-                   _("Unsupported checksum “%s”: use sha256=HEX"), spec);
-      return FALSE;
-    }
+  if (!sl_checksum_parse_spec (spec, &type, &hex, error))
+    return FALSE;
 
-  hex = spec + 7;
-  if (strlen (hex) != 64 || strspn (hex, "0123456789abcdefABCDEF") != 64)
-    {
-      g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT,
-                   _("A sha256 checksum is 64 hexadecimal digits"));
-      return FALSE;
-    }
-
-  g_free (self->sha256);
-  self->sha256 = g_ascii_strdown (hex, -1);
+  g_free (self->digest);
+  self->digest = hex;
+  self->checksum = type;
   return TRUE;
 }
 

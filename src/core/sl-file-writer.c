@@ -17,7 +17,9 @@
 #include <glib/gstdio.h>
 
 #include "sl-file-writer.h"
+#include "sl-checksum.h"
 #include "sl-filename.h"
+#include "sl-segment-map.h"
 #include "sl-types.h"
 
 /* SlFileWriter owns one partial file and does every blocking operation on it (open, write,
@@ -28,6 +30,8 @@
 
 #define MAX_NUMBERED 10000
 #define HASH_CHUNK   (1024 * 1024)
+/* How much a write job reads back at most to hash bytes other writes put there. */
+#define HASH_CATCH_UP (8 * 1024 * 1024)
 /* How much of an adopted partial file's end is compared with the server's bytes. */
 #define ADOPT_OVERLAP (64 * 1024)
 
@@ -43,6 +47,11 @@ struct _SlFileWriter
   gboolean     split_extension;  /* how names are numbered; copied into each job */
   GStrv        orphans;        /* numbered partial files that may be adopted; copied likewise */
   GStrv        claimed;        /* partial files other downloads own, even closed; likewise */
+
+  /* The digest of the file's first bytes, kept up as writes land; worker thread only. */
+  SlChecksum  *hash;
+  gint64       hashed;         /* the bytes it has taken */
+  SlSegmentMap *landed;        /* the bytes known to be in the file */
 };
 
 G_DEFINE_FINAL_TYPE (SlFileWriter, sl_file_writer, G_TYPE_OBJECT)
@@ -54,6 +63,7 @@ typedef enum
   OP_WRITE,
   OP_TRUNCATE,
   OP_PREALLOCATE,
+  OP_HASH,
   OP_SYNC,
   OP_CLOSE,
   OP_COMPLETE,
@@ -66,7 +76,9 @@ typedef struct
   char   *directory;
   char   *filename;
   char   *path;
-  char   *sha256;
+  char   *digest;            /* complete: the digest expected, hash: none */
+  SlChecksumType checksum;
+  SlSegmentMap *on_disk;     /* hash: the bytes in the file already */
   gboolean split_extension;
   guint8 *buffer;
   gsize   length;
@@ -114,7 +126,8 @@ job_free (Job *job)
   g_free (job->directory);
   g_free (job->filename);
   g_free (job->path);
-  g_free (job->sha256);
+  g_free (job->digest);
+  sl_segment_map_free (job->on_disk);
   g_free (job->found);
   g_strfreev (job->orphans);
   g_strfreev (job->claimed);
@@ -429,6 +442,11 @@ do_open (SlFileWriter *self,
   g_task_return_int (task, usable);
 }
 
+static void hash_written (SlFileWriter *self,
+                          const guint8 *buffer,
+                          gint64        offset,
+                          gsize         length);
+
 static void
 do_write (SlFileWriter *self,
           GTask        *task,
@@ -440,6 +458,7 @@ do_write (SlFileWriter *self,
     {
       GError *error = NULL;
 
+      hash_written (self, job->buffer, job->offset, job->written);
       set_errno_error (&error, saved_errno, _("Cannot write to"), self->path);
       g_task_return_error (task, error);
       return;
@@ -448,40 +467,88 @@ do_write (SlFileWriter *self,
   /* Start writeback now, without waiting for it, so that the fdatasync of a pause or of the
    * completion only has the last few buffers left to flush. */
   sync_file_range (self->fd, job->offset, job->length, SYNC_FILE_RANGE_WRITE);
+  hash_written (self, job->buffer, job->offset, job->written);
 
   g_task_return_boolean (task, TRUE);
 }
 
+/* Hashes what the file holds from where the digest stands, up to @until (at most @budget
+ * bytes, -1: no bound), by reading it back. */
 static gboolean
-sha256_of_fd (int          fd,
-              const char  *path,
-              char       **out,
-              GError     **error)
+hash_from_disk (SlFileWriter  *self,
+                gint64         until,
+                gint64         budget,
+                GError       **error)
 {
-  g_autoptr (GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
-  g_autofree guint8 *buffer = g_malloc (HASH_CHUNK);
-  gint64 offset = 0;
+  g_autofree guint8 *buffer = NULL;
 
-  for (;;)
+  while (self->hashed < until && budget != 0)
     {
-      ssize_t n = pread (fd, buffer, HASH_CHUNK, offset);
+      gsize want = MIN ((gint64) HASH_CHUNK, until - self->hashed);
+      ssize_t n;
 
+      if (budget > 0)
+        want = MIN ((gint64) want, budget);
+      if (buffer == NULL)
+        buffer = g_malloc (HASH_CHUNK);
+      n = pread (self->fd, buffer, want, self->hashed);
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
         {
-          set_errno_error (error, errno, _("Cannot read"), path);
+          set_errno_error (error, errno, _("Cannot read"), self->path);
           return FALSE;
         }
       if (n == 0)
         break;
 
-      g_checksum_update (checksum, buffer, n);
-      offset += n;
+      sl_checksum_update (self->hash, buffer, n);
+      self->hashed += n;
+      if (budget > 0)
+        budget -= n;
     }
 
-  *out = g_strdup (g_checksum_get_string (checksum));
   return TRUE;
+}
+
+/* After a write of @length bytes at @offset landed: the digest takes them from the buffer if
+ * they follow what it has, then whatever other writes put after them, a bounded amount at a
+ * time, so that little is left to hash when the last byte arrives. */
+static void
+hash_written (SlFileWriter *self,
+              const guint8 *buffer,
+              gint64        offset,
+              gsize         length)
+{
+  if (self->hash == NULL || length == 0)
+    return;
+
+  sl_segment_map_mark_done (self->landed, offset, offset + length);
+  if (self->hashed >= offset && self->hashed < offset + (gint64) length)
+    {
+      gsize skip = self->hashed - offset;
+
+      sl_checksum_update (self->hash, buffer + skip, length - skip);
+      self->hashed = offset + length;
+    }
+  /* A read-back that fails only leaves the rest to the completion, which reports it. */
+  hash_from_disk (self, sl_segment_map_get_prefix (self->landed), HASH_CATCH_UP, NULL);
+}
+
+static void
+forget_hash_after (SlFileWriter *self,
+                   gint64        length)
+{
+  if (self->hash == NULL)
+    return;
+
+  sl_segment_map_set_total (self->landed, length);
+  sl_segment_map_set_total (self->landed, -1);
+  if (self->hashed > length)
+    {
+      sl_checksum_reset (self->hash);
+      self->hashed = 0;
+    }
 }
 
 static gboolean
@@ -524,34 +591,37 @@ do_complete (SlFileWriter *self,
       return;
     }
 
-  if (job->sha256 != NULL)
+  if (job->digest != NULL)
     {
       g_autofree char *actual = NULL;
-      int rfd = open (self->path, O_RDONLY | O_CLOEXEC);
+      struct stat st;
 
-      if (rfd < 0)
+      /* What the writes did not hash as they landed is read back now. */
+      if (self->hash == NULL || sl_checksum_get_type (self->hash) != job->checksum)
         {
-          set_errno_error (&error, errno, _("Cannot read"), self->path);
+          g_clear_pointer (&self->hash, sl_checksum_free);
+          self->hash = sl_checksum_new (job->checksum);
+          self->hashed = 0;
+        }
+      if (fstat (self->fd, &st) < 0 || !hash_from_disk (self, st.st_size, -1, &error))
+        {
+          if (error == NULL)
+            set_errno_error (&error, errno, _("Cannot read"), self->path);
           g_task_return_error (task, error);
           return;
         }
-      if (!sha256_of_fd (rfd, self->path, &actual, &error))
-        {
-          close (rfd);
-          g_task_return_error (task, error);
-          return;
-        }
-      close (rfd);
+      actual = sl_checksum_get_hex (self->hash);
+      g_clear_pointer (&self->hash, sl_checksum_free);
+      g_clear_pointer (&self->landed, sl_segment_map_free);
 
-      if (g_ascii_strcasecmp (actual, job->sha256) != 0)
+      if (g_ascii_strcasecmp (actual, job->digest) != 0)
         {
-          /* The bytes are wrong as a whole; keeping them would only resume into the same
-           * mismatch. */
+          /* The bytes stay under the partial name, for whoever wants to look at them. */
           close_fd (self);
-          unlink (self->path);
           g_task_return_new_error (task, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_CHECKSUM,
-                                   _("Checksum mismatch: expected sha256 %s, got %s"),
-                                   job->sha256, actual);
+                                   /* Translators: an algorithm such as sha256, and two digests */
+                                   _("Checksum mismatch: expected %s %s, got %s"),
+                                   sl_checksum_type_name (job->checksum), job->digest, actual);
           return;
         }
     }
@@ -625,6 +695,7 @@ run_job (gpointer data,
       break;
 
     case OP_TRUNCATE:
+      forget_hash_after (self, job->offset);
       if (self->fd < 0 || ftruncate (self->fd, job->offset) < 0)
         {
           set_errno_error (&error, self->fd < 0 ? EBADF : errno, _("Cannot truncate"),
@@ -633,6 +704,19 @@ run_job (gpointer data,
         }
       else
         g_task_return_boolean (task, TRUE);
+      break;
+
+    case OP_HASH:
+      g_clear_pointer (&self->hash, sl_checksum_free);
+      g_clear_pointer (&self->landed, sl_segment_map_free);
+      self->hash = sl_checksum_new (job->checksum);
+      self->hashed = 0;
+      self->landed = job->on_disk != NULL ? sl_segment_map_copy (job->on_disk)
+                                          : sl_segment_map_new (-1);
+      sl_segment_map_set_total (self->landed, -1);
+      if (self->fd >= 0)
+        hash_from_disk (self, sl_segment_map_get_prefix (self->landed), HASH_CATCH_UP, NULL);
+      g_task_return_boolean (task, TRUE);
       break;
 
     case OP_PREALLOCATE:
@@ -703,6 +787,8 @@ sl_file_writer_finalize (GObject *object)
     g_thread_pool_free (self->pool, FALSE, FALSE);
   close_fd (self);
   g_free (self->path);
+  sl_checksum_free (self->hash);
+  sl_segment_map_free (self->landed);
   g_strfreev (self->orphans);
   g_strfreev (self->claimed);
 
@@ -1034,6 +1120,32 @@ sl_file_writer_preallocate_async (SlFileWriter        *self,
 }
 
 /**
+ * sl_file_writer_hash_async:
+ * @type: the algorithm
+ * @on_disk: (nullable): the bytes the file holds already
+ *
+ * Starts the digest of the file's bytes from the first, kept up as writes land from now on,
+ * so that completing it with a digest to check has little left to read. A truncation takes
+ * back what it cut.
+ */
+void
+sl_file_writer_hash_async (SlFileWriter        *self,
+                           SlChecksumType       type,
+                           const SlSegmentMap  *on_disk,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  Job *job;
+
+  g_return_if_fail (SL_IS_FILE_WRITER (self));
+
+  job = job_new (OP_HASH);
+  job->checksum = type;
+  job->on_disk = on_disk != NULL ? sl_segment_map_copy (on_disk) : NULL;
+  queue_job (self, job, sl_file_writer_hash_async, callback, user_data);
+}
+
+/**
  * sl_file_writer_sync_async:
  *
  * Flushes the partial file to disk (fdatasync). It completes after every write asked for
@@ -1103,7 +1215,8 @@ sl_file_writer_finish (SlFileWriter  *self,
 
 /**
  * sl_file_writer_complete_async:
- * @sha256: (nullable): expected SHA-256 in hex
+ * @checksum: the algorithm of @digest
+ * @digest: (nullable): the digest the file must have, in hex, or %NULL for none
  * @policy: what to do when a file of that name exists
  *
  * Flushes and closes the partial file, checks its checksum if one is given, and renames it to
@@ -1116,7 +1229,8 @@ void
 sl_file_writer_complete_async (SlFileWriter        *self,
                                const char          *directory,
                                const char          *filename,
-                               const char          *sha256,
+                               SlChecksumType       checksum,
+                               const char          *digest,
                                SlNamePolicy         policy,
                                GAsyncReadyCallback  callback,
                                gpointer             user_data)
@@ -1129,7 +1243,8 @@ sl_file_writer_complete_async (SlFileWriter        *self,
   job->directory = g_strdup (directory);
   job->filename = g_strdup (filename);
   job->split_extension = self->split_extension;
-  job->sha256 = g_strdup (sha256);
+  job->checksum = checksum;
+  job->digest = g_strdup (digest);
   job->policy = policy;
   queue_job (self, job, sl_file_writer_complete_async, callback, user_data);
 }

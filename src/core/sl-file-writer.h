@@ -7,6 +7,8 @@
 
 #include <gio/gio.h>
 
+#include "sl-checksum.h"
+#include "sl-segment-map.h"
 #include "sl-types.h"
 
 G_BEGIN_DECLS
@@ -62,6 +64,11 @@ void          sl_file_writer_preallocate_async (SlFileWriter    *self,
                                             gint64                length,
                                             GAsyncReadyCallback   callback,
                                             gpointer              user_data);
+void          sl_file_writer_hash_async    (SlFileWriter         *self,
+                                            SlChecksumType        type,
+                                            const SlSegmentMap   *on_disk,
+                                            GAsyncReadyCallback   callback,
+                                            gpointer              user_data);
 void          sl_file_writer_sync_async    (SlFileWriter         *self,
                                             GAsyncReadyCallback   callback,
                                             gpointer              user_data);
@@ -74,7 +81,8 @@ gboolean      sl_file_writer_finish        (SlFileWriter         *self,
 void          sl_file_writer_complete_async (SlFileWriter        *self,
                                             const char           *directory,
                                             const char           *filename,
-                                            const char           *sha256,
+                                            SlChecksumType        checksum,
+                                            const char           *digest,
                                             SlNamePolicy          policy,
                                             GAsyncReadyCallback   callback,
                                             gpointer              user_data);
