@@ -23,6 +23,7 @@
 #include "sl-test-server.h"
 #include "sl-test-utils.h"
 #include "sl-download.h"
+#include "sl-soup-workarounds.h"
 #include "sl-transfer.h"
 
 #define WAIT_MS (20 * 1000)
@@ -627,6 +628,18 @@ test_limited_cancel (Fixture       *f,
   g_assert_cmpint (f->written, <, 1024 * 1024);
 }
 
+/* libsoup before 3.6.3 buffers an HTTP/2 body without bound behind a slow reader: programs
+ * running with it speak HTTP/1.1. */
+static void
+test_http1_before_3_6_3 (void)
+{
+  gboolean old = soup_check_version (3, 6, 3) == FALSE;
+
+  g_unsetenv ("SOUP_FORCE_HTTP1");
+  g_assert_cmpint (sl_soup_workarounds_init (), ==, old);
+  g_assert_cmpint (g_getenv ("SOUP_FORCE_HTTP1") != NULL, ==, old);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -636,6 +649,7 @@ main (int   argc,
 #define ADD(name, func) \
   g_test_add ("/transfer/" name, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
+  g_test_add_func ("/transfer/http1-before-3.6.3", test_http1_before_3_6_3);
   ADD ("body", test_body);
   ADD ("overlap-matches", test_overlap_matches);
   ADD ("overlap-differs", test_overlap_differs);

@@ -25,6 +25,7 @@
 #include "sl-header-rules.h"
 #include "sl-remote.h"
 #include "sl-resume-data.h"
+#include "sl-soup-workarounds.h"
 #include "sl-uri.h"
 
 #define RESUME_SUFFIX ".resume"
@@ -732,6 +733,7 @@ int
 main (int    argc,
       char **argv)
 {
+  sl_soup_workarounds_init ();
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");

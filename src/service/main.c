@@ -12,6 +12,7 @@
 #include <glib/gi18n.h>
 
 #include "sl-daemon.h"
+#include "sl-soup-workarounds.h"
 
 int
 main (int   argc,
@@ -20,6 +21,7 @@ main (int   argc,
   g_autoptr (SlDaemon) daemon = NULL;
   int status;
 
+  sl_soup_workarounds_init ();
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
