@@ -201,6 +201,8 @@ typedef struct
   SoupMessage  *message;
   gint64        start;          /* its claim in the map, [start, end) */
   gint64        end;
+  gint64        next;           /* where its request in hand starts */
+  gint64        request_end;    /* and ends */
   gboolean      sending;
   gboolean      running;
 } Segment;
@@ -654,7 +656,7 @@ handed_map (SlDownload *self)
       Segment *segment = self->segments->pdata[i];
 
       if (segment->running)
-        sl_segment_map_mark_done (handed, segment->start,
+        sl_segment_map_mark_done (handed, segment->next,
                                   sl_transfer_get_handed (segment->transfer));
     }
   return handed;
@@ -772,6 +774,11 @@ static GError *network_error (const GError *error);
  * nobody holds (a smaller split would cost more in requests than it saves). */
 #define MIN_SPLIT           (1024 * 1024)
 #define MIN_SPLIT_AT_END    (64 * 1024)
+/* A claim is fetched in requests of at most this much, over one kept-alive connection, so
+ * that a split mostly falls after the request in hand, which then need not be cut short. */
+#define MAX_REQUEST         (16 * 1024 * 1024)
+/* The buffers of a segment's transfer: with up to 16 of them, memory stays bounded. */
+#define SEGMENT_BUFFER      (256 * 1024)
 /* Extra connections that fail this many times in a row are given up. */
 #define MAX_SEGMENT_FAILURES 3
 
@@ -822,26 +829,27 @@ active_connections (SlDownload *self)
   return self->segments->len + (self->running && self->primary_claim >= 0 ? 1 : 0);
 }
 
-/* The transfer that holds the claim starting at @start, if it reads. */
-static SlTransfer *
-reader_of_claim (SlDownload *self,
-                 gint64      start)
+/* Splits the claim with the most bytes left to read, and returns its upper part as a new
+ * claim. A split after the request its owner has in hand costs nothing; one inside it cuts
+ * that request short where the split is. */
+typedef struct
 {
-  if (self->running && self->primary_claim == start)
-    return self->transfer;
+  SlTransfer *reader;        /* NULL while its request is being sent */
+  gint64      claim_start;
+  gint64      claim_end;
+  gint64      request_end;
+  gint64      left;
+} Victim;
 
-  for (guint i = 0; i < self->segments->len; i++)
-    {
-      Segment *segment = self->segments->pdata[i];
+static int
+by_most_left (gconstpointer a,
+              gconstpointer b)
+{
+  gint64 left_a = ((const Victim *) a)->left, left_b = ((const Victim *) b)->left;
 
-      if (segment->running && segment->start == start)
-        return segment->transfer;
-    }
-  return NULL;
+  return left_a < left_b ? 1 : left_a > left_b ? -1 : 0;
 }
 
-/* Splits the claim with the most bytes left to read where its transfer will stop, and
- * returns the upper part as a new claim. */
 static gboolean
 steal_work (SlDownload *self,
             gint64     *start,
@@ -850,40 +858,60 @@ steal_work (SlDownload *self,
   gint64 remaining = self->total - bytes_done (self);
   gint64 least = remaining <= (gint64) self->max_connections * 4 * MIN_SPLIT ? MIN_SPLIT_AT_END
                                                                              : MIN_SPLIT;
-  SlTransfer *victim = NULL;
-  gint64 victim_start = -1, victim_end = -1, best_left = 0, at;
+  g_autoptr (GArray) victims = g_array_new (FALSE, FALSE, sizeof (Victim));
 
   for (guint i = 0; i <= self->segments->len; i++)
     {
-      gint64 claim_start = i < self->segments->len
-                             ? ((Segment *) self->segments->pdata[i])->start
-                             : self->primary_claim;
-      SlTransfer *reader = claim_start >= 0 ? reader_of_claim (self, claim_start) : NULL;
-      gint64 claim_end, left;
+      Segment *segment = i < self->segments->len ? self->segments->pdata[i] : NULL;
+      Victim victim = { 0 };
+      gint64 position;
 
-      if (reader == NULL)
-        continue;
-      claim_end = sl_segment_map_get_claim_end (self->done, claim_start);
-      left = claim_end - sl_transfer_get_position (reader);
-      if (claim_end >= 0 && left > best_left)
+      if (segment != NULL)
         {
-          victim = reader;
-          victim_start = claim_start;
-          victim_end = claim_end;
-          best_left = left;
+          if (!segment->running && !segment->sending)
+            continue;
+          victim.claim_start = segment->start;
+          victim.reader = segment->running ? segment->transfer : NULL;
+          position = victim.reader != NULL ? sl_transfer_get_position (victim.reader)
+                                           : segment->next;
+          victim.request_end = segment->request_end;
         }
+      else
+        {
+          if (!self->running || self->primary_claim < 0)
+            continue;
+          victim.claim_start = self->primary_claim;
+          victim.reader = self->transfer;
+          position = sl_transfer_get_position (victim.reader);
+          victim.request_end = G_MAXINT64;
+        }
+
+      victim.claim_end = sl_segment_map_get_claim_end (self->done, victim.claim_start);
+      victim.left = victim.claim_end - position;
+      if (victim.claim_end >= 0 && victim.left / 2 >= least)
+        g_array_append_val (victims, victim);
+    }
+  g_array_sort (victims, by_most_left);
+
+  for (guint i = 0; i < victims->len; i++)
+    {
+      Victim *victim = &g_array_index (victims, Victim, i);
+      gint64 at = victim->claim_end - victim->left / 2;
+
+      /* Inside the request in hand: it stops there, if it reads already (one still being
+       * sent is not split inside its request). */
+      if (at < victim->request_end &&
+          (victim->reader == NULL || !sl_transfer_set_end (victim->reader, at)))
+        continue;
+      if (!sl_segment_map_split (self->done, victim->claim_start, at))
+        continue;
+
+      *start = at;
+      *end = victim->claim_end;
+      return TRUE;
     }
 
-  if (victim == NULL || best_left / 2 < least)
-    return FALSE;
-
-  at = victim_end - best_left / 2;
-  if (!sl_transfer_set_end (victim, at) || !sl_segment_map_split (self->done, victim_start, at))
-    return FALSE;
-
-  *start = at;
-  *end = victim_end;
-  return TRUE;
+  return FALSE;
 }
 
 static void on_segment_sent (GObject      *object,
@@ -904,13 +932,16 @@ send_segment (SlDownload *self,
 
   g_clear_object (&segment->message);
   g_clear_object (&segment->transfer);
+  segment->end = sl_segment_map_get_claim_end (self->done, segment->start);
+  segment->request_end = MIN (segment->end, segment->next + MAX_REQUEST);
   segment->message = new_message (self, self->final_uri ? self->final_uri : self->uri);
   headers = soup_message_get_request_headers (segment->message);
-  soup_message_headers_set_range (headers, segment->start, segment->end - 1);
+  soup_message_headers_set_range (headers, segment->next, segment->request_end - 1);
   if (validator != NULL)
     soup_message_headers_replace (headers, "If-Range", validator);
 
   segment->transfer = sl_transfer_new (self->writer);
+  sl_transfer_set_buffer_size (segment->transfer, SEGMENT_BUFFER);
   sl_transfer_set_stall_timeout (segment->transfer, self->stall_timeout_s);
   sl_transfer_set_limiter (segment->transfer, self->limiter);
   segment->sending = TRUE;
@@ -949,6 +980,7 @@ fill_connections (SlDownload *self)
       segment->download = self;
       segment->start = start;
       segment->end = end;
+      segment->next = start;
       g_ptr_array_add (self->segments, segment);
       send_segment (self, segment);
     }
@@ -1048,18 +1080,30 @@ on_segment_done (GObject      *object,
     {
     case SL_TRANSFER_ENDED:
     case SL_TRANSFER_RANGE_DONE:
-      /* Whatever of the claim did not come is anybody's again; an answer that brought
-       * nothing at all is a fault. */
-      if (sl_transfer_get_handed (segment->transfer) == segment->start)
-        segment_failed (self, segment, FALSE, 0,
-                        g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_NETWORK,
-                                     _("The server closed the connection without sending "
-                                       "anything")));
-      else
-        {
-          drop_segment (self, segment);
-          check_segments (self);
-        }
+      {
+        gint64 reached = sl_transfer_get_handed (segment->transfer);
+        gint64 claim_end = sl_segment_map_get_claim_end (self->done, segment->start);
+
+        /* An answer that brought nothing at all is a fault. The claim goes on with the next
+         * request over the same connection, or, once it is done or has been cut short, what
+         * did not come is anybody's again. */
+        if (reached == segment->next)
+          segment_failed (self, segment, FALSE, 0,
+                          g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_NETWORK,
+                                       _("The server closed the connection without sending "
+                                         "anything")));
+        else if (reached == segment->request_end && reached < claim_end &&
+                 self->stop == STOP_NONE && !self->no_split)
+          {
+            segment->next = reached;
+            send_segment (self, segment);
+          }
+        else
+          {
+            drop_segment (self, segment);
+            check_segments (self);
+          }
+      }
       break;
 
     case SL_TRANSFER_WRITE_FAILED:
@@ -1139,8 +1183,8 @@ on_segment_sent (GObject      *object,
 
   status = soup_message_get_status (segment->message);
   asked = (SlSegmentAsked) {
-    .start = segment->start,
-    .end = segment->end,
+    .start = segment->next,
+    .end = segment->request_end,
     .total = self->total,
     .etag = sl_response_etag_is_strong (self->etag) ? self->etag : NULL,
     .last_modified = self->last_modified,
@@ -1154,15 +1198,16 @@ on_segment_sent (GObject      *object,
   switch (verdict.kind)
     {
     case SL_SEGMENT_TAKE:
-      /* Its claim may have been split while the request was out. */
+      /* Its claim may have been split after the request while it was out. A short answer
+       * ends the request where it ends. */
       segment->end = sl_segment_map_get_claim_end (self->done, segment->start);
-      if (verdict.end < segment->end)
-        sl_transfer_set_end (segment->transfer, verdict.end);
-      else
-        sl_transfer_set_end (segment->transfer, segment->end);
+      segment->request_end = MIN (MIN (segment->request_end, segment->end), verdict.end);
+      /* Cut short only if it must: a body read to its end keeps its connection. */
+      if (segment->request_end < verdict.end)
+        sl_transfer_set_end (segment->transfer, segment->request_end);
       g_signal_connect (segment->transfer, "written", G_CALLBACK (on_segment_written), self);
       segment->running = TRUE;
-      sl_transfer_run_async (segment->transfer, segment->start, NULL, self->cancellable,
+      sl_transfer_run_async (segment->transfer, segment->next, NULL, self->cancellable,
                              on_segment_done, g_object_ref (self));
       break;
 
@@ -1240,7 +1285,7 @@ reading_connections (SlDownload *self)
     {
       Segment *segment = self->segments->pdata[i];
 
-      if (segment->running && sl_transfer_get_position (segment->transfer) > segment->start)
+      if (segment->running && sl_transfer_get_position (segment->transfer) > segment->next)
         n++;
     }
   return n;

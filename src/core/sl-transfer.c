@@ -31,7 +31,7 @@
 #include "sl-download.h"
 #include "sl-transfer.h"
 
-#define BUFFER_SIZE          (1024 * 1024)
+#define DEFAULT_BUFFER_SIZE  (1024 * 1024)
 #define MAX_WRITES_IN_FLIGHT 4
 #define HANDOVER_USEC        (100 * G_TIME_SPAN_MILLISECOND)
 
@@ -57,6 +57,7 @@ struct _SlTransfer
   gsize          overlap_left;    /* bytes of the overlap still to compare */
 
   guint8        *buffer;
+  gsize          buffer_size;
   gsize          fill;
   gint64         buffer_started_us;
   GPtrArray     *spare_buffers;
@@ -202,6 +203,7 @@ static void
 sl_transfer_init (SlTransfer *self)
 {
   self->spare_buffers = g_ptr_array_new_with_free_func (g_free);
+  self->buffer_size = DEFAULT_BUFFER_SIZE;
   self->cancellable = g_cancellable_new ();
   self->stop_at = G_MAXINT64;
   self->last_data_us = g_get_monotonic_time ();
@@ -256,6 +258,24 @@ sl_transfer_set_stall_timeout (SlTransfer *self,
   g_return_if_fail (SL_IS_TRANSFER (self));
 
   self->stall_timeout_s = seconds;
+}
+
+/**
+ * sl_transfer_set_buffer_size:
+ * @self: a transfer that has not run
+ * @size: the size of each buffer handed to the writer
+ *
+ * A transfer holds up to five buffers at once; many transfers of one download get by with
+ * smaller ones.
+ */
+void
+sl_transfer_set_buffer_size (SlTransfer *self,
+                             gsize       size)
+{
+  g_return_if_fail (SL_IS_TRANSFER (self));
+  g_return_if_fail (size > 0 && self->buffer == NULL);
+
+  self->buffer_size = size;
 }
 
 /**
@@ -394,7 +414,7 @@ ensure_buffer (SlTransfer *self)
     self->buffer = g_ptr_array_steal_index_fast (self->spare_buffers,
                                                  self->spare_buffers->len - 1);
   else
-    self->buffer = g_malloc (BUFFER_SIZE);
+    self->buffer = g_malloc (self->buffer_size);
 
   self->buffer_started_us = g_get_monotonic_time ();
 }
@@ -535,7 +555,7 @@ on_read_done (GObject      *object,
   self->fill += n;
 
   /* A partly filled buffer still goes to disk promptly, so slow downloads show progress. */
-  if (self->fill == BUFFER_SIZE || self->handed + (gint64) self->fill >= self->stop_at ||
+  if (self->fill == self->buffer_size || self->handed + (gint64) self->fill >= self->stop_at ||
       self->last_data_us - self->buffer_started_us >= HANDOVER_USEC)
     handover_buffer (self);
 
@@ -547,7 +567,7 @@ on_read_done (GObject      *object,
 static gsize
 read_size (SlTransfer *self)
 {
-  gint64 wanted = BUFFER_SIZE - self->fill;
+  gint64 wanted = self->buffer_size - self->fill;
 
   if (self->stop_at != G_MAXINT64)
     wanted = MIN (wanted, self->stop_at - self->handed - (gint64) self->fill +

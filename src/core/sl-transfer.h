@@ -47,6 +47,8 @@ void           sl_transfer_set_body          (SlTransfer          *self,
                                               GInputStream        *body);
 void           sl_transfer_set_stall_timeout (SlTransfer          *self,
                                               guint                seconds);
+void           sl_transfer_set_buffer_size   (SlTransfer          *self,
+                                              gsize                size);
 void           sl_transfer_set_limiter       (SlTransfer          *self,
                                               SlRateLimiter       *limiter);
 
