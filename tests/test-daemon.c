@@ -53,6 +53,7 @@ typedef struct
   int                 status;     /* the raw wait status once exited */
   char               *stderr_path;
   gsize               file_size_limit;  /* RLIMIT_FSIZE of the next daemon, 0 for none */
+  guint               connections;      /* the `connections` of downloads added, 0: none */
 
   SlDBusManager1     *manager;
   GDBusObjectManager *objects;
@@ -340,6 +341,8 @@ options_in (Fixture *f)
 
   g_variant_dict_init (&dict, NULL);
   g_variant_dict_insert (&dict, "directory", "s", f->downloads_path);
+  if (f->connections > 0)
+    g_variant_dict_insert (&dict, "connections", "u", f->connections);
   return g_variant_dict_end (&dict);
 }
 
@@ -1602,14 +1605,19 @@ test_kill_stress (Fixture       *f,
   guint64 recorded[STRESS_COUNT] = { 0 };
   gboolean completed[STRESS_COUNT] = { FALSE };
   gint64 started, killing_done, all_done;
+  /* Segmented, each download's connections share its rate, so it lasts as long. */
+  guint share;
 
+  f->connections = GPOINTER_TO_UINT (data);
+  share = MAX (f->connections, 1);
   started = g_get_monotonic_time ();
   daemon_start (f);
   for (guint i = 0; i < STRESS_COUNT; i++)
     {
       g_autofree char *query =
         g_strdup_printf ("/file?size=%u&seed=%u&rate=%u&chunk=65536", STRESS_SIZE,
-                         STRESS_SEED + i, i < 2 ? STRESS_SLOW_RATE : STRESS_FAST_RATE);
+                         STRESS_SEED + i,
+                         (i < 2 ? STRESS_SLOW_RATE : STRESS_FAST_RATE) / share);
 
       g_ptr_array_add (paths, add (f, query));
     }
@@ -2717,6 +2725,9 @@ main (int   argc,
   ADD_TEST ("/daemon/lifecycle/cannot-open", test_cannot_open);
   ADD_TEST ("/daemon/lifecycle/activation", test_activation);
   ADD_TEST ("/daemon/lifecycle/kill-stress", test_kill_stress);
+  /* The same with four connections a download: every part of every segment is kept. */
+  g_test_add ("/daemon/lifecycle/kill-stress-segmented", Fixture, GUINT_TO_POINTER (4),
+              fixture_setup, test_kill_stress, fixture_teardown);
   ADD_TEST ("/daemon/lifecycle/crash-after-rename", test_crash_after_rename);
   ADD_TEST ("/daemon/download/adopt-partial", test_adopt_partial);
   ADD_TEST ("/daemon/download/disk-full", test_disk_full);

@@ -421,6 +421,26 @@ test_adaptive (Fixture       *fixture,
   g_assert_finalize_object (download);
 }
 
+/* One connection that crawls hands its part on after five seconds far below the others,
+ * rather than keep the download waiting for it: at 5 kB/s, its last 64 KiB alone would take
+ * thirteen seconds. */
+static void
+test_slow_handed_on (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  SlDownload *download = new_download (fixture, "&fault=slow&slow=5000", 4);
+  gint64 started = g_get_monotonic_time ();
+  Watch watch;
+
+  watch_init (&watch, download);
+  run_to_entity (fixture, download, &watch, 5);
+  g_test_message ("took %.1f s", (g_get_monotonic_time () - started) / 1e6);
+  g_assert_cmpint (g_get_monotonic_time () - started, <, 12 * G_USEC_PER_SEC);
+
+  watch_clear (&watch);
+  g_assert_finalize_object (download);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -437,6 +457,7 @@ main (int   argc,
   ADD ("shifted-range", test_fault, &shift);
   ADD ("short-206", test_fault, &short_206);
   ADD ("slow-connection", test_fault, &slow);
+  ADD ("slow-handed-on", test_slow_handed_on, NULL);
   ADD ("connection-cap", test_fault, &cap);
   ADD ("entity-changes", test_fault, &etag);
   ADD ("pause-resume", test_pause_resume, NULL);

@@ -162,6 +162,7 @@ struct _SlDownload
   gboolean             splittable;       /* the answer in hand proved ranges of the entity */
   gboolean             no_split;         /* the server stopped sending parts: never again */
   gint64               primary_claim;    /* where the primary's claim starts, or -1 */
+  double               median_rate;      /* of the connections, when there were three */
   GPtrArray           *segments;         /* of Segment */
 
   StopAction           stop;
@@ -203,6 +204,11 @@ typedef struct
   gint64        end;
   gint64        next;           /* where its request in hand starts */
   gint64        request_end;    /* and ends */
+  gint64        sample_us;      /* its speed: when it was last sampled, where it was then */
+  gint64        sample_at;
+  double        rate;           /* bytes per second, smoothed */
+  gint64        slow_since_us;  /* since when it has been far slower than the others, or 0 */
+  gboolean      handed_on;      /* too slow: it stops, and another connection takes the rest */
   gboolean      sending;
   gboolean      running;
 } Segment;
@@ -678,6 +684,9 @@ checkpoint (SlDownload *self)
   sl_file_writer_sync_async (self->writer, on_checkpoint_synced, data);
 }
 
+static void hand_on_slow (SlDownload *self,
+                          gint64      now);
+
 static gboolean
 tick_cb (gpointer user_data)
 {
@@ -686,6 +695,7 @@ tick_cb (gpointer user_data)
 
   /* Not forced: the tick only keeps the speed honest while no bytes arrive. */
   flush_progress (self, FALSE);
+  hand_on_slow (self, now);
 
   if (self->file_open && !self->checkpoint_pending && self->stop == STOP_NONE &&
       now - self->last_checkpoint_us >= (gint64) self->checkpoint_interval_ms * 1000)
@@ -1093,7 +1103,7 @@ on_segment_done (GObject      *object,
                                        _("The server closed the connection without sending "
                                          "anything")));
         else if (reached == segment->request_end && reached < claim_end &&
-                 self->stop == STOP_NONE && !self->no_split)
+                 self->stop == STOP_NONE && !self->no_split && !segment->handed_on)
           {
             segment->next = reached;
             send_segment (self, segment);
@@ -1363,6 +1373,97 @@ start_adapting (SlDownload *self)
                                            NULL);
 }
 
+/* A connection that runs below a third of the others' median speed for SLOW_FOR_US hands its
+ * range on: it stops where it is, its claim goes back, and a fresh connection takes the rest.
+ * Speeds are smoothed over about SLOW_SMOOTH_US; it takes three connections for a median. */
+#define SLOW_FOR_US    (5 * G_TIME_SPAN_SECOND)
+#define SLOW_SMOOTH_US (2 * G_TIME_SPAN_SECOND)
+
+static int
+compare_doubles (gconstpointer a,
+                 gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+static void
+hand_on_slow (SlDownload *self,
+              gint64      now)
+{
+  g_autoptr (GArray) rates = g_array_new (FALSE, FALSE, sizeof (double));
+  double median;
+
+  if (!is_segmented (self) || self->stop != STOP_NONE)
+    return;
+
+  for (guint i = 0; i < self->segments->len; i++)
+    {
+      Segment *segment = self->segments->pdata[i];
+      gint64 position;
+      double weight;
+
+      if (!segment->running)
+        {
+          segment->sample_us = 0;
+          continue;
+        }
+      position = sl_transfer_get_position (segment->transfer);
+      if (segment->sample_us == 0)
+        {
+          /* Its first bytes: counted from the start of its request. */
+          segment->sample_us = now;
+          segment->sample_at = position;
+          continue;
+        }
+      weight = MIN ((now - segment->sample_us) / (double) SLOW_SMOOTH_US, 1.0);
+      segment->rate = (1 - weight) * segment->rate +
+                      weight * (position - segment->sample_at) * (double) G_USEC_PER_SEC /
+                        MAX (now - segment->sample_us, 1);
+      segment->sample_us = now;
+      segment->sample_at = position;
+      g_array_append_val (rates, segment->rate);
+    }
+  /* Once the others are done, the median they had still stands. */
+  if (rates->len >= 3)
+    {
+      g_array_sort (rates, compare_doubles);
+      self->median_rate = g_array_index (rates, double, rates->len / 2);
+    }
+  median = self->median_rate;
+  if (median <= 0)
+    return;
+
+  for (guint i = 0; i < self->segments->len; i++)
+    {
+      Segment *segment = self->segments->pdata[i];
+      gint64 position;
+
+      if (!segment->running || segment->sample_us == 0)
+        continue;
+      if (segment->rate >= median / 3)
+        {
+          segment->slow_since_us = 0;
+          continue;
+        }
+      if (segment->slow_since_us == 0)
+        segment->slow_since_us = now;
+      if (now - segment->slow_since_us < SLOW_FOR_US)
+        continue;
+
+      /* Stops at what it read, unless it is about done; the rest of its claim is
+       * anybody's. */
+      position = sl_transfer_get_position (segment->transfer);
+      if (sl_segment_map_get_claim_end (self->done, segment->start) - position <= segment->rate)
+        continue;
+      g_debug ("A connection at %.0f kB/s, a third of the others' %.0f kB/s, hands its part on",
+               segment->rate / 1e3, median / 1e3);
+      segment->slow_since_us = 0;
+      segment->handed_on = sl_transfer_set_end (segment->transfer, position);
+    }
+}
+
 /* The primary's answer proved that the entity can be split: it claims what it reads, and the
  * other connections start. */
 static void
@@ -1384,6 +1485,7 @@ start_segments (SlDownload *self)
       return;
     }
   self->primary_claim = start;
+  self->median_rate = 0;
   if (end < self->total)
     sl_transfer_set_end (self->transfer, end);
   if (self->adaptive)
