@@ -423,6 +423,38 @@ test_connections (Fixture       *fixture,
   g_assert_finalize_object (session);
 }
 
+/* `connections` 0 adds connections while they pay, and `speed-limit` caps the download over
+ * all of them: it takes at least as long as the limit allows (less the one 50 ms burst). */
+static void
+test_speed_limit (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  SlSession *session = sl_session_new (NULL);
+  g_autofree char *url = sl_test_server_url (fixture->server, "/file?size=2000000&seed=10");
+  g_autofree char *options_text =
+    g_strdup_printf ("{'directory': <'%s'>, 'connections': <uint32 0>, "
+                     "'speed-limit': <uint64 1000000>}", fixture->dir_path);
+  g_autoptr (GVariant) options = g_variant_ref_sink (g_variant_new_parsed (options_text));
+  g_autoptr (GPtrArray) requests = NULL;
+  g_autofree char *path = g_build_filename (fixture->dir_path, "file", NULL);
+  g_autoptr (GError) error = NULL;
+  SlDownload *download;
+  gint64 started = g_get_monotonic_time ();
+
+  download = sl_session_add (session, url, options, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (sl_download_get_speed_limit (download), ==, 1000000);
+  sl_test_wait_for_state (download, SL_DOWNLOAD_STATE_COMPLETED);
+  /* 2 MB at 1 MB/s, less 50 ms of it. */
+  g_assert_cmpint (g_get_monotonic_time () - started, >=, 1950 * G_TIME_SPAN_MILLISECOND);
+  sl_test_assert_file_is_entity (path, 10, 2000000);
+
+  requests = sl_test_server_requests (fixture->server, "/file");
+  g_assert_cmpstr (((SlTestRequest *) requests->pdata[0])->range, ==, "bytes=0-");
+
+  g_assert_finalize_object (session);
+}
+
 static void
 test_refused (Fixture       *fixture,
               gconstpointer  data)
@@ -451,7 +483,8 @@ test_refused (Fixture       *fixture,
     { NULL, "{'filename': <'sub/x.bin'>}", "/" },
     { NULL, "{'checksum': <'md5=00'>}", "32 hexadecimal" },
     { NULL, "{'checksum': <'crc32=00'>}", "sha256" },
-    { NULL, "{'connections': <uint32 0>}", "Connections" },
+    { NULL, "{'connections': <uint32 17>}", "Connections" },
+    { NULL, "{'speed-limit': <uint32 5>}", "speed-limit" },
     { NULL, "{'filename': <'..'>}", ".." },
     { NULL, "{'frobnicate': <true>}", "frobnicate" },
   };
@@ -834,6 +867,7 @@ main (int    argc,
   ADD ("hostile-filename", test_hostile_filename);
   ADD ("request-headers", test_request_headers);
   ADD ("connections", test_connections);
+  ADD ("speed-limit", test_speed_limit);
   ADD ("move", test_move);
   ADD ("restart", test_restart);
   ADD ("restore-orphan", test_restore_orphan);

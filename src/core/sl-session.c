@@ -438,7 +438,7 @@ lookup_option (GVariant            *options,
 
 static const char * const known_options[] = {
   "directory", "filename", "referrer", "cookies", "user-agent", "headers", "paused",
-  "connections", "checksum", NULL
+  "connections", "speed-limit", "checksum", NULL
 };
 
 static gboolean
@@ -483,6 +483,7 @@ apply_request_options (SlDownload  *download,
   g_autoptr (GVariant) headers = NULL;
   g_autoptr (GVariant) checksum = NULL;
   g_autoptr (GVariant) connections = NULL;
+  g_autoptr (GVariant) speed_limit = NULL;
   GVariantIter iter;
   const char *name, *value;
 
@@ -517,12 +518,19 @@ apply_request_options (SlDownload  *download,
       !sl_download_set_checksum (download, g_variant_get_string (checksum, NULL), error))
     return FALSE;
 
-  /* Validated when the download was added; a stored row out of range is left at one. */
+  /* Validated when the download was added; a stored row out of range is left at one.
+   * 0 adds connections while they pay. */
   if (!lookup_option (options, "connections", G_VARIANT_TYPE_UINT32, &connections, error))
     return FALSE;
-  if (connections != NULL && g_variant_get_uint32 (connections) >= 1 &&
-      g_variant_get_uint32 (connections) <= SL_DOWNLOAD_MAX_CONNECTIONS)
+  if (connections != NULL && g_variant_get_uint32 (connections) == 0)
+    sl_download_set_adaptive_connections (download, SL_DOWNLOAD_DEFAULT_CONNECTIONS);
+  else if (connections != NULL && g_variant_get_uint32 (connections) <= SL_DOWNLOAD_MAX_CONNECTIONS)
     sl_download_set_max_connections (download, g_variant_get_uint32 (connections));
+
+  if (!lookup_option (options, "speed-limit", G_VARIANT_TYPE_UINT64, &speed_limit, error))
+    return FALSE;
+  if (speed_limit != NULL)
+    sl_download_set_speed_limit (download, g_variant_get_uint64 (speed_limit));
 
   /* An empty cookie, user agent or referrer is none. */
   for (guint i = 0; i < G_N_ELEMENTS (header_options); i++)
@@ -964,11 +972,10 @@ sl_session_add (SlSession   *self,
     return NULL;
 
   if (connections_value != NULL &&
-      (g_variant_get_uint32 (connections_value) < 1 ||
-       g_variant_get_uint32 (connections_value) > SL_DOWNLOAD_MAX_CONNECTIONS))
+      g_variant_get_uint32 (connections_value) > SL_DOWNLOAD_MAX_CONNECTIONS)
     {
       g_set_error (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT,
-                   _("Connections must be between 1 and 16"));
+                   _("Connections must be between 0 (automatic) and 16"));
       return NULL;
     }
 
