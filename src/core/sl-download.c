@@ -773,9 +773,10 @@ static GError *network_error (const GError *error);
  * Once the first answer proves that the server sends parts of this entity (a 206 with its
  * length and a strong validator), other connections fetch other parts of it at once. Each
  * holds a claim in the map of done bytes: the first run of bytes nobody holds, or else the
- * upper half of what the transfer with the most left still has to read, which is told to stop
- * there. A connection that finishes takes more work the same way, so none idles while bytes
- * remain; one whose answer cannot be vouched for gives its claim back, and the bytes it did
+ * upper half of what the connection with the most left still has to read, which stops asking
+ * there (or is cut short there, if that is inside the request it has in hand). Claims are
+ * fetched in requests of at most MAX_REQUEST over a kept-alive connection. A connection that
+ * finishes takes more work the same way, so none idles while bytes remain; one whose answer cannot be vouched for gives its claim back, and the bytes it did
  * not write are fetched again by another. The first transfer, reading from its own request,
  * is the primary: it keeps the download's single-connection rules, and a fault of its own
  * while others run costs only its claim. */
@@ -839,9 +840,7 @@ active_connections (SlDownload *self)
   return self->segments->len + (self->running && self->primary_claim >= 0 ? 1 : 0);
 }
 
-/* Splits the claim with the most bytes left to read, and returns its upper part as a new
- * claim. A split after the request its owner has in hand costs nothing; one inside it cuts
- * that request short where the split is. */
+/* A claim that could give up its upper half. */
 typedef struct
 {
   SlTransfer *reader;        /* NULL while its request is being sent */
@@ -860,6 +859,9 @@ by_most_left (gconstpointer a,
   return left_a < left_b ? 1 : left_a > left_b ? -1 : 0;
 }
 
+/* Splits the claim with the most bytes left to read, and returns its upper part as a new
+ * claim. A split after the request its owner has in hand costs nothing; one inside it cuts
+ * that request short where the split is. */
 static gboolean
 steal_work (SlDownload *self,
             gint64     *start,
