@@ -1058,6 +1058,17 @@ segment_failed (SlDownload *self,
   connection_failed (self, cap_to_current, retry_after_s, error);
 }
 
+/* The segment whose transfer is @transfer: each callback of a transfer has its segment. */
+static Segment *
+segment_of (SlDownload *self,
+            SlTransfer *transfer)
+{
+  for (guint i = 0; i < self->segments->len; i++)
+    if (((Segment *) self->segments->pdata[i])->transfer == transfer)
+      return self->segments->pdata[i];
+  g_assert_not_reached ();
+}
+
 static void
 on_segment_written (SlTransfer *transfer,
                     gint64      offset,
@@ -1076,13 +1087,10 @@ on_segment_done (GObject      *object,
 {
   g_autoptr (SlDownload) self = user_data;
   g_autoptr (GError) error = NULL;
-  Segment *segment = NULL;
+  Segment *segment;
   SlTransferEnd end;
 
-  for (guint i = 0; i < self->segments->len && segment == NULL; i++)
-    if (((Segment *) self->segments->pdata[i])->transfer == SL_TRANSFER (object))
-      segment = self->segments->pdata[i];
-  g_assert (segment != NULL);
+  segment = segment_of (self, SL_TRANSFER (object));
 
   end = sl_transfer_run_finish (segment->transfer, result, &error);
   segment->running = FALSE;
@@ -1157,13 +1165,10 @@ on_segment_sent (GObject      *object,
   g_autoptr (GDateTime) now = NULL;
   g_auto (SlSegmentVerdict) verdict = { 0 };
   SlSegmentAsked asked;
-  Segment *segment = NULL;
+  Segment *segment;
   guint status;
 
-  for (guint i = 0; i < self->segments->len && segment == NULL; i++)
-    if (((Segment *) self->segments->pdata[i])->transfer == SL_TRANSFER (object))
-      segment = self->segments->pdata[i];
-  g_assert (segment != NULL);
+  segment = segment_of (self, SL_TRANSFER (object));
 
   segment->sending = FALSE;
   if (!sl_transfer_send_finish (segment->transfer, result, &error))

@@ -28,8 +28,8 @@
 
 #include <glib/gi18n.h>
 
-#include "sl-download.h"
 #include "sl-transfer.h"
+#include "sl-types.h"
 
 #define DEFAULT_BUFFER_SIZE  (1024 * 1024)
 #define MAX_WRITES_IN_FLIGHT 4
