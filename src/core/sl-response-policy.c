@@ -416,8 +416,8 @@ is_other_entity (const SlSegmentAsked *asked,
  * @now: the time, for a Retry-After that is a date
  *
  * Decides what the answer to a request for one segment means, before any byte of it is read.
- * Only a 206 that starts where asked, ends at or before where asked, has no content coding and
- * tells the same length and validators is taken: the download never splices in bytes it cannot
+ * Only a 206 that starts where asked, ends at or before where asked, has no content coding,
+ * carries the ETag held and tells the same length and validators is taken: the download never splices in bytes it cannot
  * vouch for. A passing fault (429, 503 and the like) is tried again later; another length or
  * validator, or a 416, means the file changed; a 200 of the same entity means the server does
  * not split; any other part is not trusted; any other error gives up the connection.
@@ -470,9 +470,12 @@ sl_response_judge_segment (const SlSegmentAsked *asked,
       return out;
     }
 
+  /* A 206 must carry the ETag a 200 would (RFC 9110, 15.3.7): one without it is not vouched
+   * for. */
   if (!soup_message_headers_get_content_range (headers, &start, &end, &total) ||
       sl_response_is_encoded (headers) || start != asked->start || end < start ||
-      end >= asked->end)
+      end >= asked->end ||
+      (asked->etag != NULL && soup_message_headers_get_one (headers, "ETag") == NULL))
     return segment_verdict (SL_SEGMENT_UNTRUSTED, _("The server sent another part of the "
                                                     "file than the one asked for; using one "
                                                     "connection"));
