@@ -1219,8 +1219,11 @@ on_segment_sent (GObject      *object,
        * ends the request where it ends. */
       segment->end = sl_segment_map_get_claim_end (self->done, segment->start);
       segment->request_end = MIN (MIN (segment->request_end, segment->end), verdict.end);
-      /* Cut short only if it must: a body read to its end keeps its connection. */
-      if (segment->request_end < verdict.end)
+      /* Cut short only if it must: a body read to its end keeps its connection. One whose
+       * length is not told is bounded all the same. */
+      if (segment->request_end < verdict.end ||
+          soup_message_headers_get_encoding (soup_message_get_response_headers (
+            segment->message)) != SOUP_ENCODING_CONTENT_LENGTH)
         sl_transfer_set_end (segment->transfer, segment->request_end);
       g_signal_connect (segment->transfer, "written", G_CALLBACK (on_segment_written), self);
       segment->running = TRUE;
@@ -1493,8 +1496,8 @@ start_segments (SlDownload *self)
     }
   self->primary_claim = start;
   self->median_rate = 0;
-  if (end < self->total)
-    sl_transfer_set_end (self->transfer, end);
+  /* Nothing past its claim, nor past the end of the entity, whatever the body holds. */
+  sl_transfer_set_end (self->transfer, end);
   if (self->adaptive)
     {
       /* Each attempt measures afresh, from what it has. */

@@ -235,6 +235,16 @@ judge_adoption (const SlAsked      *asked,
   return FALSE;
 }
 
+/* Whether a 206's Content-Length, if it has one, is the length of its Content-Range. */
+static gboolean
+length_fits (SoupMessageHeaders *headers,
+             goffset             start,
+             goffset             end)
+{
+  return soup_message_headers_get_encoding (headers) != SOUP_ENCODING_CONTENT_LENGTH ||
+         soup_message_headers_get_content_length (headers) == end - start + 1;
+}
+
 /* The answer to the first request, "Range: bytes=0-": a 206 of the whole entity begins the
  * download like a 200, and says whether other connections may fetch parts of it; a 200 is the
  * whole entity, from a server that does not split; a 416 (an empty entity, or a server that
@@ -269,6 +279,7 @@ judge_probe (guint               status,
   *out = verdict (SL_VERDICT_BEGIN, NULL);
   out->total = total;
   out->splittable = total > 0 && end == total - 1 && !sl_response_is_encoded (headers) &&
+                    length_fits (headers, start, end) &&
                     (sl_response_etag_is_strong (etag) || last_modified != NULL);
   return TRUE;
 }
@@ -474,7 +485,7 @@ sl_response_judge_segment (const SlSegmentAsked *asked,
    * for. */
   if (!soup_message_headers_get_content_range (headers, &start, &end, &total) ||
       sl_response_is_encoded (headers) || start != asked->start || end < start ||
-      end >= asked->end ||
+      end >= asked->end || !length_fits (headers, start, end) ||
       (asked->etag != NULL && soup_message_headers_get_one (headers, "ETag") == NULL))
     return segment_verdict (SL_SEGMENT_UNTRUSTED, _("The server sent another part of the "
                                                     "file than the one asked for; using one "
