@@ -197,7 +197,6 @@ G_DEFINE_FINAL_TYPE (SlDownload, sl_download, G_TYPE_OBJECT)
 /* A connection besides the primary one, fetching one part of the entity. */
 typedef struct
 {
-  SlDownload   *download;       /* the owner, which outlives it */
   SlTransfer   *transfer;
   SoupMessage  *message;
   gint64        start;          /* its claim in the map, [start, end) */
@@ -989,7 +988,6 @@ fill_connections (SlDownload *self)
         break;
 
       segment = g_new0 (Segment, 1);
-      segment->download = self;
       segment->start = start;
       segment->end = end;
       segment->next = start;
