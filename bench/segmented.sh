@@ -75,6 +75,7 @@ head -c $((UNCAPPED_MB * 1048576)) /dev/urandom >"$WORK/www/big.bin"
 head -c $((CAPPED_MB * 1048576)) "$WORK/www/big.bin" >"$WORK/www/capped.bin"
 head -c $((LIMIT_MB * 1048576)) "$WORK/www/big.bin" >"$WORK/www/limit.bin"
 chmod 644 "$WORK"/www/*
+BIG_SHA256=$(sha256sum "$WORK/www/big.bin" | cut -d' ' -f1)
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cat >"$WORK/nginx.conf" <<EOF
@@ -115,6 +116,8 @@ run() {
         sluice-x1) cmd=("$SLUICECTL" get --quiet -x 1 -o "$out" "$url") ;;
         sluice-x4) cmd=("$SLUICECTL" get --quiet -x 4 -o "$out" "$url") ;;
         sluice-limit) cmd=("$SLUICECTL" get --quiet --limit-rate 10M -o "$out" "$url") ;;
+        sluice-sha256) cmd=("$SLUICECTL" get --quiet -x 1 --checksum "sha256=$BIG_SHA256" -o "$out"
+                            "$url") ;;
         aria2-tuned) cmd=(aria2c -q -x8 -s8 -k1M --file-allocation=falloc --allow-overwrite=true
                           -d "$WORK/out" -o file "$url") ;;
         aria2-default) cmd=(aria2c -q -x8 --allow-overwrite=true -d "$WORK/out" -o file "$url") ;;
@@ -167,6 +170,7 @@ bench_case capped "$base_url/capped/capped.bin" "$capped_size" \
 bench_case uncapped "$base_url/big.bin" "$big_size" sluice-x8 sluice-adaptive sluice-x1 aria2-tuned
 bench_case limit-conn-4 "$base_url/conn4/capped.bin" "$capped_size" sluice-x8 aria2-tuned
 bench_case limit-rate "$base_url/limit.bin" "$limit_size" sluice-limit
+bench_case checksum "$base_url/big.bin" "$big_size" sluice-x1 sluice-sha256
 
 # ------------------------------------------------------------ report
 printf '\nSegmented downloads, medians of %d alternating rounds; nginx on CPU %s, clients on CPU %s\n' \
@@ -195,5 +199,7 @@ printf '  capped, CPU/GiB -x 8 vs aria2c tuned:    %sx (target <= 1.0)\n' \
 printf '  uncapped, -x 8 vs -x 1:                  %sx (target >= 0.95)\n' "$(ratio "$ux1" "$ux8")"
 printf '  uncapped, no -x vs -x 1:                 %sx\n' "$(ratio "$ux1" "$uad")"
 printf '  limit_conn 4, -x 8 vs aria2c tuned:      %sx (target >= 1.0, no failure)\n' "$(ratio "$lat" "$lx8")"
+printf '  checksum, with vs without (-x 1):        %sx (target <= 1.1)\n' \
+    "$(ratio "$(col checksum/sluice-sha256 1)" "$(col checksum/sluice-x1 1)")"
 printf '  --limit-rate 10M: %s MiB/s over %.1f s   (target within 5%% of 10)\n' \
     "$(echo "scale=3; $LIMIT_MB / $lim" | bc)" "$lim"
