@@ -21,7 +21,6 @@
  *   rA     release the claim that starts at A
  *   pS@A   split the claim that starts at S at A; gives "ok" or "no"
  *   eS     where the claim that starts at S ends; gives the number
- *   u      how many bytes are neither done nor claimed; gives the number
  *   tN     set the total to N (t-1: unknown)
  *   x      reset */
 typedef struct
@@ -80,12 +79,6 @@ static const MapCase map_cases[] = {
     "0-100 ok 40 100 none", "done [0, 10); claimed [0, 40) [40, 100)", 10, 10, FALSE },
   { "split outside the claim", 100, "c p0@0 p0@100 p5@50 e5", "0-100 no no no -1",
     "done; claimed [0, 100)", 0, 0, FALSE },
-  { "unclaimed bytes", 100, "u d10-20 u c u d50-60 r0 u", "100 90 0-10 80 80",
-    "done [10, 20) [50, 60); claimed", 20, 0, FALSE },
-  { "unclaimed, overlapping", 100, "c d0-30 c u p0@60 u", "0-100 none 0 ok 0",
-    "done [0, 30); claimed [0, 60) [60, 100)", 30, 30, FALSE },
-  { "unclaimed of an unknown length", -1, "d0-10 u", "0", "done [0, 10); claimed", 10, 10,
-    FALSE },
 };
 
 static gint64
@@ -152,8 +145,6 @@ run_op (SlSegmentMap *map,
     case 'e':
       return g_strdup_printf ("%" G_GINT64_FORMAT,
                               sl_segment_map_get_claim_end (map, number (op + 1)));
-    case 'u':
-      return g_strdup_printf ("%" G_GINT64_FORMAT, sl_segment_map_get_unclaimed (map));
     case 't':
       sl_segment_map_set_total (map, number (op + 1));
       return NULL;

@@ -112,7 +112,7 @@ struct _SlDownload
 
   SlFileWriter        *writer;
   gboolean             file_open;
-  gint64               preallocated;   /* the length the open file has room for */
+  gint64               preallocated;   /* the length the open file has room for, 0 at open */
   gboolean             file_op_pending;
   GCancellable        *cancellable;
   SoupMessage         *message;
@@ -199,8 +199,7 @@ typedef struct
 {
   SlTransfer   *transfer;
   SoupMessage  *message;
-  gint64        start;          /* its claim in the map, [start, end) */
-  gint64        end;
+  gint64        start;          /* where its claim in the map starts; the map has its end */
   gint64        next;           /* where its request in hand starts */
   gint64        request_end;    /* and ends */
   gint64        sample_us;      /* its speed: when it was last sampled, where it was then */
@@ -372,6 +371,14 @@ prefix_done (SlDownload *self)
   return sl_segment_map_get_prefix (self->done);
 }
 
+/* Everything done is durable now. */
+static void
+all_flushed (SlDownload *self)
+{
+  sl_segment_map_reset (self->flushed);
+  sl_segment_map_merge (self->flushed, self->done);
+}
+
 /* The first @bytes are done and durable, and nothing else. */
 static void
 set_bytes_to (SlDownload *self,
@@ -380,17 +387,8 @@ set_bytes_to (SlDownload *self,
   sl_segment_map_reset (self->done);
   sl_segment_map_set_total (self->done, -1);
   sl_segment_map_mark_done (self->done, 0, MAX (bytes, 0));
-  sl_segment_map_reset (self->flushed);
-  sl_segment_map_merge (self->flushed, self->done);
+  all_flushed (self);
   self->offset = MAX (bytes, 0);
-}
-
-/* Everything done is durable now. */
-static void
-all_flushed (SlDownload *self)
-{
-  sl_segment_map_reset (self->flushed);
-  sl_segment_map_merge (self->flushed, self->done);
 }
 
 static void
@@ -767,6 +765,13 @@ body_ended (SlDownload *self)
 
 static GError *network_error (const GError *error);
 
+static GError *
+connection_lost_error (const GError *error)
+{
+  return g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_NETWORK, _("Connection lost: %s"),
+                      error->message);
+}
+
 /* Segments ------------------------------------------------------------------------------------
  *
  * Once the first answer proves that the server sends parts of this entity (a 206 with its
@@ -775,13 +780,15 @@ static GError *network_error (const GError *error);
  * upper half of what the connection with the most left still has to read, which stops asking
  * there (or is cut short there, if that is inside the request it has in hand). Claims are
  * fetched in requests of at most MAX_REQUEST over a kept-alive connection. A connection that
- * finishes takes more work the same way, so none idles while bytes remain; one whose answer cannot be vouched for gives its claim back, and the bytes it did
- * not write are fetched again by another. The first transfer, reading from its own request,
+ * finishes takes more work the same way, so none idles while bytes remain; one whose answer
+ * cannot be vouched for gives its claim back, and the bytes it did not write are fetched
+ * again by another. The first transfer, reading from its own request,
  * is the primary: it keeps the download's single-connection rules, and a fault of its own
  * while others run costs only its claim. */
 
-/* The least each half of a split keeps, and the least at the end, when nothing is left that
- * nobody holds (a smaller split would cost more in requests than it saves). */
+/* The least each half of a split keeps, and the least near the end, once what is left to do
+ * is within four of these per connection (a smaller split would cost more in requests than
+ * it saves). */
 #define MIN_SPLIT           (1024 * 1024)
 #define MIN_SPLIT_AT_END    (64 * 1024)
 /* A claim is fetched in requests of at most this much, over one kept-alive connection, so
@@ -943,8 +950,8 @@ send_segment (SlDownload *self,
 
   g_clear_object (&segment->message);
   g_clear_object (&segment->transfer);
-  segment->end = sl_segment_map_get_claim_end (self->done, segment->start);
-  segment->request_end = MIN (segment->end, segment->next + MAX_REQUEST);
+  segment->request_end = MIN (sl_segment_map_get_claim_end (self->done, segment->start),
+                              segment->next + MAX_REQUEST);
   segment->message = new_message (self, self->final_uri ? self->final_uri : self->uri);
   headers = soup_message_get_request_headers (segment->message);
   soup_message_headers_set_range (headers, segment->next, segment->request_end - 1);
@@ -989,7 +996,6 @@ fill_connections (SlDownload *self)
 
       segment = g_new0 (Segment, 1);
       segment->start = start;
-      segment->end = end;
       segment->next = start;
       g_ptr_array_add (self->segments, segment);
       send_segment (self, segment);
@@ -1131,16 +1137,11 @@ on_segment_done (GObject      *object,
 
     case SL_TRANSFER_CANCELLED:
       drop_segment (self, segment);
-      if (self->stop != STOP_NONE)
-        maybe_finish_stop (self);
-      else
-        check_segments (self);
+      check_segments (self);
       break;
 
     case SL_TRANSFER_READ_FAILED:
-      segment_failed (self, segment, FALSE, 0,
-                      g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_NETWORK,
-                                   _("Connection lost: %s"), error->message));
+      segment_failed (self, segment, FALSE, 0, connection_lost_error (error));
       break;
 
     case SL_TRANSFER_STALLED:
@@ -1174,10 +1175,7 @@ on_segment_sent (GObject      *object,
       if (self->stop != STOP_NONE || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         {
           drop_segment (self, segment);
-          if (self->stop != STOP_NONE)
-            maybe_finish_stop (self);
-          else
-            check_segments (self);
+          check_segments (self);
         }
       else if (g_error_matches (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_NETWORK))
         segment_failed (self, segment, FALSE, 0, g_steal_pointer (&error));
@@ -1189,10 +1187,7 @@ on_segment_sent (GObject      *object,
   if (self->stop != STOP_NONE || self->no_split)
     {
       drop_segment (self, segment);
-      if (self->stop != STOP_NONE)
-        maybe_finish_stop (self);
-      else
-        check_segments (self);
+      check_segments (self);
       return;
     }
 
@@ -1215,8 +1210,9 @@ on_segment_sent (GObject      *object,
     case SL_SEGMENT_TAKE:
       /* Its claim may have been split after the request while it was out. A short answer
        * ends the request where it ends. */
-      segment->end = sl_segment_map_get_claim_end (self->done, segment->start);
-      segment->request_end = MIN (MIN (segment->request_end, segment->end), verdict.end);
+      segment->request_end = MIN (MIN (segment->request_end,
+                                       sl_segment_map_get_claim_end (self->done, segment->start)),
+                                  verdict.end);
       /* Cut short only if it must: a body read to its end keeps its connection. One whose
        * length is not told is bounded all the same. */
       if (segment->request_end < verdict.end ||
@@ -1251,8 +1247,8 @@ on_segment_sent (GObject      *object,
     }
 }
 
-/* After a connection finished: the download completes once every byte is done and nothing
- * reads any more; else free connections take the work left. */
+/* After a connection finished: a stop goes on, the download completes once every byte is done
+ * and nothing reads any more, else free connections take the work left. */
 static void
 check_segments (SlDownload *self)
 {
@@ -1400,12 +1396,13 @@ static void
 hand_on_slow (SlDownload *self,
               gint64      now)
 {
-  g_autoptr (GArray) rates = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr (GArray) rates = NULL;
   double median;
 
   if (!is_segmented (self) || self->stop != STOP_NONE)
     return;
 
+  rates = g_array_new (FALSE, FALSE, sizeof (double));
   for (guint i = 0; i < self->segments->len; i++)
     {
       Segment *segment = self->segments->pdata[i];
@@ -1525,15 +1522,9 @@ primary_done_segmented (SlDownload     *self,
     case SL_TRANSFER_READ_FAILED:
     case SL_TRANSFER_STALLED:
       release_primary_claim (self);
-      if (end == SL_TRANSFER_READ_FAILED)
-        {
-          GError *lost = g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_NETWORK,
-                                      _("Connection lost: %s"), (*error)->message);
-
-          g_clear_error (error);
-          *error = lost;
-        }
-      connection_failed (self, FALSE, 0, g_steal_pointer (error));
+      connection_failed (self, FALSE, 0,
+                         end == SL_TRANSFER_READ_FAILED ? connection_lost_error (*error)
+                                                        : g_steal_pointer (error));
       return TRUE;
 
     case SL_TRANSFER_CANCELLED:
@@ -1583,9 +1574,7 @@ on_transfer_done (GObject      *object,
       break;
 
     case SL_TRANSFER_READ_FAILED:
-      stop_transfer (self, STOP_RETRY,
-                     g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_NETWORK,
-                                  _("Connection lost: %s"), error->message));
+      stop_transfer (self, STOP_RETRY, connection_lost_error (error));
       break;
 
     case SL_TRANSFER_STALLED:
@@ -1766,6 +1755,7 @@ on_created (GObject      *object,
   g_free (self->partial_path);
   self->partial_path = g_build_filename (directory, partial_name, NULL);
   self->file_open = TRUE;
+  self->preallocated = 0;
 
   if (g_strcmp0 (self->filename, name) != 0)
     {
@@ -2213,6 +2203,7 @@ on_opened (GObject      *object,
   self->inode = inode;
 
   self->file_open = TRUE;
+  self->preallocated = 0;
   if (usable < sl_segment_map_get_extent (self->done))
     {
       g_signal_emit (self, signals[RESTARTED], 0,
@@ -2445,7 +2436,6 @@ on_completed (GObject      *object,
   self->file_op_pending = FALSE;
   path = sl_file_writer_complete_finish (SL_FILE_WRITER (object), result, &error);
   self->file_open = FALSE;
-  self->preallocated = 0;
 
   if (path == NULL)
     {
@@ -2570,7 +2560,6 @@ on_deleted (GObject      *object,
     g_warning ("%s", error->message);
 
   self->file_open = FALSE;
-  self->preallocated = 0;
   g_clear_pointer (&self->partial_path, g_free);
   set_bytes_to (self, 0);
   forget_recorded (self);
@@ -2671,7 +2660,6 @@ maybe_finish_stop (SlDownload *self)
           if (self->stop == STOP_PAUSE || self->stop == STOP_FAIL)
             {
               self->file_open = FALSE;
-              self->preallocated = 0;
               sl_file_writer_close_async (self->writer, on_stop_synced, g_object_ref (self));
             }
           else
@@ -3348,28 +3336,6 @@ sl_download_get_speed_limit (SlDownload *self)
   g_return_val_if_fail (SL_IS_DOWNLOAD (self), 0);
 
   return sl_rate_limiter_get_rate (self->limiter);
-}
-
-/**
- * sl_download_set_shared_limiter:
- * @self: a download that is not running
- * @limiter: (nullable): a bucket that every download under it shares, such as a global limit
- *
- * The download's own limit stays, under @limiter.
- */
-void
-sl_download_set_shared_limiter (SlDownload    *self,
-                                SlRateLimiter *limiter)
-{
-  guint64 rate;
-
-  g_return_if_fail (SL_IS_DOWNLOAD (self));
-  g_return_if_fail (self->state != SL_DOWNLOAD_STATE_RUNNING);
-
-  rate = sl_rate_limiter_get_rate (self->limiter);
-  sl_rate_limiter_unref (self->limiter);
-  self->limiter = sl_rate_limiter_new (limiter);
-  sl_rate_limiter_set_rate (self->limiter, rate);
 }
 
 /**

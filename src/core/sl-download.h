@@ -52,8 +52,6 @@ void             sl_download_set_adaptive_connections (SlDownload       *self,
 void             sl_download_set_speed_limit      (SlDownload           *self,
                                                    guint64               bytes_per_second);
 guint64          sl_download_get_speed_limit      (SlDownload           *self);
-void             sl_download_set_shared_limiter   (SlDownload           *self,
-                                                   SlRateLimiter        *limiter);
 void             sl_download_set_stall_timeout    (SlDownload           *self,
                                                    guint                 seconds);
 void             sl_download_set_checkpoint_interval (SlDownload        *self,

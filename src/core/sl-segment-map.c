@@ -538,46 +538,6 @@ sl_segment_map_get_claim_end (const SlSegmentMap *self,
 }
 
 /**
- * sl_segment_map_get_unclaimed:
- * @self: a map
- *
- * Returns: how many bytes are neither done nor claimed, with a known length; 0 when unknown
- */
-gint64
-sl_segment_map_get_unclaimed (const SlSegmentMap *self)
-{
-  gint64 covered = 0;
-  gint64 offset = 0;
-  guint d = 0, c = 0;
-
-  g_return_val_if_fail (self != NULL, 0);
-
-  if (self->total < 0)
-    return 0;
-
-  /* Walks both sorted lists at once, counting each byte covered by either once. */
-  while (d < self->done->len || c < self->claims->len)
-    {
-      const Range *next;
-
-      if (c >= self->claims->len ||
-          (d < self->done->len &&
-           range_at (self->done, d)->start <= range_at (self->claims, c)->start))
-        next = range_at (self->done, d++);
-      else
-        next = range_at (self->claims, c++);
-
-      if (next->end > offset)
-        {
-          covered += next->end - MAX (next->start, offset);
-          offset = next->end;
-        }
-    }
-
-  return MAX (self->total - covered, 0);
-}
-
-/**
  * sl_segment_map_release:
  * @self: a map
  * @start: where the claim starts

@@ -54,7 +54,6 @@ void          sl_segment_map_release           (SlSegmentMap       *self,
                                                 gint64              start);
 gint64        sl_segment_map_get_claim_end     (const SlSegmentMap *self,
                                                 gint64              start);
-gint64        sl_segment_map_get_unclaimed     (const SlSegmentMap *self);
 guint         sl_segment_map_get_n_claims      (const SlSegmentMap *self);
 
 GVariant     *sl_segment_map_to_variant        (const SlSegmentMap *self);

@@ -64,7 +64,6 @@ struct _SlTransfer
   guint          writes_in_flight;
   gboolean       reading;
   gboolean       write_failed;
-  gint64         last_data_us;
 
   GTask         *task;            /* the send or the run, until it returns */
   GCancellable  *cancellable;     /* stops the request and the read: the caller's, a stall,
@@ -101,22 +100,11 @@ disconnect_outer (SlTransfer *self)
   g_clear_object (&self->outer);
 }
 
-static gboolean limiter_cb (gpointer user_data);
-
 static void
 on_outer_cancelled (GCancellable *outer,
                     gpointer      user_data)
 {
-  SlTransfer *self = user_data;
-
-  g_cancellable_cancel (self->cancellable);
-  /* Nothing pending would notice: the run ends at once, though not from inside this handler,
-   * where disconnecting it would deadlock. */
-  if (self->limiter_source != 0)
-    {
-      g_source_remove (self->limiter_source);
-      self->limiter_source = g_idle_add (limiter_cb, self);
-    }
+  sl_transfer_cancel (user_data);
 }
 
 /* The caller's cancellable does not reach the task: a cancelled send or run still returns,
@@ -206,7 +194,6 @@ sl_transfer_init (SlTransfer *self)
   self->buffer_size = DEFAULT_BUFFER_SIZE;
   self->cancellable = g_cancellable_new ();
   self->stop_at = G_MAXINT64;
-  self->last_data_us = g_get_monotonic_time ();
 }
 
 /**
@@ -508,6 +495,7 @@ on_read_done (GObject      *object,
 {
   g_autoptr (SlTransfer) self = user_data;
   g_autoptr (GError) error = NULL;
+  gint64 now;
   gssize n;
 
   n = g_input_stream_read_finish (G_INPUT_STREAM (object), result, &error);
@@ -539,7 +527,7 @@ on_read_done (GObject      *object,
       return;
     }
 
-  self->last_data_us = g_get_monotonic_time ();
+  now = g_get_monotonic_time ();
   if (self->overlap_left > 0)
     {
       n = take_overlap (self, n);
@@ -556,7 +544,7 @@ on_read_done (GObject      *object,
 
   /* A partly filled buffer still goes to disk promptly, so slow downloads show progress. */
   if (self->fill == self->buffer_size || self->handed + (gint64) self->fill >= self->stop_at ||
-      self->last_data_us - self->buffer_started_us >= HANDOVER_USEC)
+      now - self->buffer_started_us >= HANDOVER_USEC)
     handover_buffer (self);
 
   read_more (self);
@@ -651,7 +639,6 @@ on_send_done (GObject      *object,
 
   body = soup_session_send_finish (SOUP_SESSION (object), result, &error);
   self->sending = FALSE;
-  self->last_data_us = g_get_monotonic_time ();
   g_clear_handle_id (&self->stall_source, g_source_remove);
   disconnect_outer (self);
 
@@ -823,35 +810,6 @@ sl_transfer_get_handed (SlTransfer *self)
 }
 
 /**
- * sl_transfer_get_last_data_us:
- * @self: a transfer
- *
- * Returns: the monotonic time of the last byte read, or of the transfer's creation
- */
-gint64
-sl_transfer_get_last_data_us (SlTransfer *self)
-{
-  g_return_val_if_fail (SL_IS_TRANSFER (self), 0);
-
-  return self->last_data_us;
-}
-
-/**
- * sl_transfer_is_reading:
- * @self: a transfer
- *
- * Returns: whether a read is pending: a transfer that waits for the disk is not waiting for
- *   the server
- */
-gboolean
-sl_transfer_is_reading (SlTransfer *self)
-{
-  g_return_val_if_fail (SL_IS_TRANSFER (self), FALSE);
-
-  return self->reading;
-}
-
-/**
  * sl_transfer_get_message:
  * @self: a transfer
  *
@@ -893,6 +851,8 @@ sl_transfer_cancel (SlTransfer *self)
   g_return_if_fail (SL_IS_TRANSFER (self));
 
   g_cancellable_cancel (self->cancellable);
+  /* Nothing pending would notice: the run ends at once, though not from here, which may be
+   * a cancellable's handler, where disconnecting it would deadlock. */
   if (self->limiter_source != 0)
     {
       g_source_remove (self->limiter_source);

@@ -75,8 +75,6 @@ gboolean       sl_transfer_set_end           (SlTransfer          *self,
                                               gint64               end);
 gint64         sl_transfer_get_handed        (SlTransfer          *self);
 gint64         sl_transfer_get_position      (SlTransfer          *self);
-gint64         sl_transfer_get_last_data_us  (SlTransfer          *self);
-gboolean       sl_transfer_is_reading        (SlTransfer          *self);
 SoupMessage   *sl_transfer_get_message       (SlTransfer          *self);
 void           sl_transfer_cancel            (SlTransfer          *self);
 
