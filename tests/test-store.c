@@ -2,7 +2,8 @@
  *
  * The download list in a real SQLite file: round trips, coalesced progress, a process killed
  * after a flush, damaged and foreign files moved aside, bad rows skipped, failing writes
- * reported, and a large list loaded quickly.
+ * reported, and a large list loaded quickly. The settings beside it: round trips of several
+ * types, overwrites and deletions, a kill after a flush, and damaged rows skipped.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -195,6 +196,78 @@ query_sql (const char *path,
   g_assert_cmpint (sqlite3_close (db), ==, SQLITE_OK);
 
   return value;
+}
+
+static GVariant *
+load_settings (SlStore *store)
+{
+  g_autoptr (GError) error = NULL;
+  GVariant *settings = sl_store_load_settings (store, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (settings);
+  g_assert_false (g_variant_is_floating (settings));
+  g_assert_true (g_variant_is_of_type (settings, G_VARIANT_TYPE_VARDICT));
+  return settings;
+}
+
+/* Compares printed forms first, so that a failure shows both; then the values themselves. */
+static void
+assert_variant_equal (GVariant *actual,
+                      GVariant *expected)
+{
+  g_autofree char *a = g_variant_print (actual, TRUE);
+  g_autofree char *e = g_variant_print (expected, TRUE);
+
+  g_assert_cmpstr (a, ==, e);
+  g_assert_true (g_variant_equal (actual, expected));
+}
+
+/* The kinds of values the daemon keeps: a speed limit, counts, a folder, caps by host, and caps
+ * with the time they expire. In the order of their keys, as they are loaded. */
+static GVariant *
+sample_settings (void)
+{
+  GVariantBuilder caps;
+  GVariantBuilder until;
+  GVariantBuilder settings;
+
+  g_variant_builder_init (&caps, G_VARIANT_TYPE ("a{su}"));
+  g_variant_builder_add (&caps, "{su}", "example.com", 2);
+  g_variant_builder_add (&caps, "{su}", "mirror.example.org", 1);
+
+  g_variant_builder_init (&until, G_VARIANT_TYPE ("a{s(ux)}"));
+  g_variant_builder_add (&until, "{s(ux)}", "slow.example.net", 1,
+                         G_GINT64_CONSTANT (1700003600));
+
+  g_variant_builder_init (&settings, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&settings, "{sv}", "default-folder",
+                         g_variant_new_string ("/home/user/Téléchargements"));
+  g_variant_builder_add (&settings, "{sv}", "host-caps", g_variant_builder_end (&caps));
+  g_variant_builder_add (&settings, "{sv}", "host-caps-until", g_variant_builder_end (&until));
+  g_variant_builder_add (&settings, "{sv}", "last-cap",
+                         g_variant_new ("(ux)", 3, G_GINT64_CONSTANT (-1)));
+  g_variant_builder_add (&settings, "{sv}", "max-active", g_variant_new_uint32 (5));
+  g_variant_builder_add (&settings, "{sv}", "max-per-host", g_variant_new_uint32 (2));
+  /* Past 32 bits: the type travels with the value, nothing is narrowed. */
+  g_variant_builder_add (&settings, "{sv}", "max-speed",
+                         g_variant_new_uint64 (G_GUINT64_CONSTANT (0x100000001)));
+  g_variant_builder_add (&settings, "{sv}", "paused-hosts", g_variant_new_strv (NULL, 0));
+
+  return g_variant_ref_sink (g_variant_builder_end (&settings));
+}
+
+static void
+set_all (SlStore  *store,
+         GVariant *settings)
+{
+  GVariantIter iter;
+  const char *key;
+  GVariant *value;
+
+  g_variant_iter_init (&iter, settings);
+  while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
+    sl_store_set_setting (store, key, value);
 }
 
 static void
@@ -864,6 +937,229 @@ test_many (void)
   g_assert_finalize_object (store);
 }
 
+static void
+test_settings_round_trip (void)
+{
+  g_autofree char *path = store_path ();
+  g_autoptr (GVariant) expected = sample_settings ();
+  g_autoptr (GVariant) settings = NULL;
+  g_autoptr (GVariant) mine = g_variant_ref_sink (g_variant_new_uint32 (5));
+  g_autoptr (GPtrArray) records = NULL;
+  g_autoptr (SlStoreRecord) record = full_record (0);
+  SlStore *store = open_store (path);
+
+  /* A value that is not floating stays the caller's. */
+  set_all (store, expected);
+  sl_store_set_setting (store, "max-active", mine);
+  g_assert_false (g_variant_is_floating (mine));
+  sl_store_insert (store, record);
+  flush (store);
+  g_assert_finalize_object (store);
+
+  store = open_store (path);
+  settings = load_settings (store);
+  assert_variant_equal (settings, expected);
+  records = load (store);
+  g_assert_cmpuint (records->len, ==, 1);
+  assert_record_equal (records->pdata[0], record);
+  g_assert_finalize_object (store);
+}
+
+static void
+test_settings_empty (void)
+{
+  g_autofree char *path = store_path ();
+  g_autoptr (GVariant) settings = NULL;
+  g_autoptr (GVariant) again = NULL;
+  SlStore *store = open_store (path);
+
+  settings = load_settings (store);
+  g_assert_cmpuint (g_variant_n_children (settings), ==, 0);
+
+  /* Deleting the only setting leaves an empty table, not a missing one. */
+  sl_store_set_setting (store, "max-speed", g_variant_new_uint64 (1));
+  sl_store_set_setting (store, "max-speed", NULL);
+  flush (store);
+  g_assert_finalize_object (store);
+
+  store = open_store (path);
+  again = load_settings (store);
+  g_assert_cmpuint (g_variant_n_children (again), ==, 0);
+  g_assert_cmpint (query_sql (path, "SELECT COUNT(*) FROM settings"), ==, 0);
+  g_assert_finalize_object (store);
+}
+
+static void
+test_settings_overwrite (void)
+{
+  g_autofree char *path = store_path ();
+  g_autoptr (GVariant) settings = NULL;
+  g_autoptr (GVariant) expected = NULL;
+  SlStore *store = open_store (path);
+
+  sl_store_set_setting (store, "max-speed", g_variant_new_uint64 (1000));
+  sl_store_set_setting (store, "max-active", g_variant_new_uint32 (3));
+  sl_store_set_setting (store, "max-per-host", g_variant_new_uint32 (2));
+  sl_store_set_setting (store, "default-folder", g_variant_new_string ("/tmp"));
+  flush (store);
+  g_assert_finalize_object (store);
+
+  store = open_store (path);
+  /* A new value, one of another type, deletions of a stored and of a missing key, and two
+   * changes of one key in the same batch, the last of which wins. */
+  sl_store_set_setting (store, "max-speed", g_variant_new_uint64 (0));
+  sl_store_set_setting (store, "max-per-host",
+                        g_variant_new ("(ux)", 1, G_GINT64_CONSTANT (1700003600)));
+  sl_store_set_setting (store, "default-folder", NULL);
+  sl_store_set_setting (store, "never-set", NULL);
+  sl_store_set_setting (store, "max-active", NULL);
+  sl_store_set_setting (store, "max-active", g_variant_new_uint32 (7));
+  sl_store_set_setting (store, "short-lived", g_variant_new_boolean (TRUE));
+  sl_store_set_setting (store, "short-lived", NULL);
+  flush (store);
+  g_assert_finalize_object (store);
+
+  store = open_store (path);
+  settings = load_settings (store);
+  expected = g_variant_ref_sink (
+    g_variant_new_parsed ("{'max-active': <uint32 7>, "
+                          "'max-per-host': <(uint32 1, int64 1700003600)>, "
+                          "'max-speed': <uint64 0>}"));
+  assert_variant_equal (settings, expected);
+  g_assert_cmpint (query_sql (path, "SELECT COUNT(*) FROM settings"), ==, 3);
+  g_assert_finalize_object (store);
+}
+
+static void
+test_settings_crash (void)
+{
+  g_autofree char *path = store_path ();
+  g_autoptr (GVariant) expected = sample_settings ();
+  g_autoptr (GVariant) settings = NULL;
+  GVariantIter iter;
+  const char *key;
+  GVariant *want;
+  SlStore *store;
+
+  if (g_test_subprocess ())
+    {
+      store = open_store (path);
+      set_all (store, expected);
+      flush (store);
+      /* Queued after the flush: may or may not make it, must not break anything. */
+      sl_store_set_setting (store, "max-speed", g_variant_new_uint64 (42));
+      sl_store_set_setting (store, "zz-late", g_variant_new_string ("late"));
+      raise (SIGKILL);
+      g_assert_not_reached ();
+    }
+
+  g_test_trap_subprocess (NULL, 0, 0);
+  g_test_trap_assert_failed ();
+
+  store = open_store (path);
+  settings = load_settings (store);
+  g_assert_cmpuint (g_variant_n_children (settings), >=, g_variant_n_children (expected));
+  g_variant_iter_init (&iter, expected);
+  while (g_variant_iter_loop (&iter, "{&sv}", &key, &want))
+    {
+      g_autoptr (GVariant) got = g_variant_lookup_value (settings, key, NULL);
+
+      g_assert_nonnull (got);
+      /* The change queued after the flush either landed or did not. */
+      if (g_str_equal (key, "max-speed") && g_variant_get_uint64 (got) == 42)
+        continue;
+      assert_variant_equal (got, want);
+    }
+  g_assert_finalize_object (store);
+}
+
+static void
+test_settings_bad_rows (void)
+{
+  g_autofree char *path = store_path ();
+  g_autoptr (GVariant) settings = NULL;
+  g_autoptr (GVariant) expected = NULL;
+  g_autoptr (GVariant) repaired = NULL;
+  SlStore *store = open_store (path);
+
+  sl_store_set_setting (store, "max-active", g_variant_new_uint32 (4));
+  sl_store_set_setting (store, "max-speed", g_variant_new_uint64 (100));
+  sl_store_set_setting (store, "default-folder", g_variant_new_string ("/tmp"));
+
+  /* The same rule for keys as when reading back: refused with a critical, nothing queued. */
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_CRITICAL, "*invalid key: the key is empty");
+  sl_store_set_setting (store, "", g_variant_new_boolean (TRUE));
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_CRITICAL, "*invalid key: *control character");
+  sl_store_set_setting (store, "two\nlines", g_variant_new_boolean (TRUE));
+  g_test_assert_expected_messages ();
+
+  flush (store);
+  g_assert_finalize_object (store);
+  g_assert_cmpint (query_sql (path, "SELECT COUNT(*) FROM settings"), ==, 3);
+
+  /* x'0300000000 75' would be a "v" of a uint32, but with three bytes of data instead of four;
+   * x'...7a' names the type "z", which does not exist. The bad keys get a valid value. */
+  exec_sql (path,
+            "INSERT INTO settings (key, value) VALUES"
+            "  ('garbage', x'610000620000'),"
+            "  ('empty', x''),"
+            "  ('short', x'0300000075'),"
+            "  ('bad-type', x'03000000007a');"
+            "INSERT INTO settings (key, value)"
+            "  SELECT '', value FROM settings WHERE key = 'max-active';"
+            "INSERT INTO settings (key, value)"
+            "  SELECT CAST(x'6d61782dff' AS TEXT), value FROM settings WHERE key = 'max-active';"
+            "INSERT INTO settings (key, value)"
+            "  SELECT 'line' || char(10) || 'break', value"
+            "  FROM settings WHERE key = 'max-active';");
+
+  /* In the order of the keys, bytewise; each on one line. */
+  store = open_store (path);
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
+                         "Skipping setting “” in the download list: the key is empty");
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
+                         "Skipping setting “bad-type” *not a serialized GVariant of type v");
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
+                         "Skipping setting “empty” *not a serialized GVariant of type v");
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
+                         "Skipping setting “garbage” *not a serialized GVariant of type v");
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
+                         "Skipping setting “line\\nbreak” *control character");
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
+                         "Skipping setting “max-\xef\xbf\xbd” *not UTF-8");
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
+                         "Skipping setting “short” *not a serialized GVariant of type v");
+  settings = load_settings (store);
+  g_test_assert_expected_messages ();
+
+  expected = g_variant_ref_sink (
+    g_variant_new_parsed ("{'default-folder': <'/tmp'>, 'max-active': <uint32 4>, "
+                          "'max-speed': <uint64 100>}"));
+  assert_variant_equal (settings, expected);
+
+  /* A damaged row is repaired by writing its key, or deleting it. */
+  sl_store_set_setting (store, "garbage", g_variant_new_boolean (TRUE));
+  sl_store_set_setting (store, "empty", NULL);
+  sl_store_set_setting (store, "short", NULL);
+  sl_store_set_setting (store, "bad-type", NULL);
+  flush (store);
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "Skipping setting “” *");
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "Skipping setting “line\\nbreak” *");
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
+                         "Skipping setting “max-\xef\xbf\xbd” *");
+  repaired = load_settings (store);
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (g_variant_n_children (repaired), ==, 4);
+  {
+    g_autoptr (GVariant) garbage = g_variant_lookup_value (repaired, "garbage",
+                                                           G_VARIANT_TYPE_BOOLEAN);
+
+    g_assert_nonnull (garbage);
+    g_assert_true (g_variant_get_boolean (garbage));
+  }
+  g_assert_finalize_object (store);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -884,6 +1180,11 @@ main (int   argc,
   g_test_add_func ("/store/not-a-file", test_not_a_file);
   g_test_add_func ("/store/write-error", test_write_error);
   g_test_add_func ("/store/many", test_many);
+  g_test_add_func ("/store/settings/round-trip", test_settings_round_trip);
+  g_test_add_func ("/store/settings/empty", test_settings_empty);
+  g_test_add_func ("/store/settings/overwrite", test_settings_overwrite);
+  g_test_add_func ("/store/settings/crash", test_settings_crash);
+  g_test_add_func ("/store/settings/bad-rows", test_settings_bad_rows);
 
   return g_test_run ();
 }

@@ -16,12 +16,13 @@
 #include "sl-states.h"
 #include "sl-store.h"
 
-/* SlStore keeps the download list in one SQLite database. The main loop never waits on the
- * disk for a write: the public calls only put operations on a queue, and one worker thread (a
- * GThreadPool of at most one thread, woken by a token whenever the queue stops being empty)
- * takes everything waiting at once and writes it in one transaction. So the more operations
- * pile up while a commit is in progress, the fewer commits there are: 100 active downloads
- * checkpointing cost about one commit per round, not 100.
+/* SlStore keeps the download list, and the daemon's settings beside it, in one SQLite
+ * database. The main loop never waits on the disk for a write: the public calls only put
+ * operations on a queue, and one worker thread (a GThreadPool of at most one thread, woken by a
+ * token whenever the queue stops being empty) takes everything waiting at once and writes it in
+ * one transaction. So the more operations pile up while a commit is in progress, the fewer
+ * commits there are: 100 active downloads checkpointing cost about one commit per round, not
+ * 100.
  *
  * The connection is opened on the calling thread before the worker exists, then used only by
  * the worker (loads and synchronous flushes are operations on the same queue that the caller
@@ -62,6 +63,14 @@ static const char * const migrations[] = {
   "  finished_at    INTEGER NOT NULL DEFAULT 0"
   ") STRICT;"
   "CREATE INDEX downloads_by_position ON downloads (position, id);",
+
+  /* 2: settings by name. Each value is a GVariant of type "v" in normal form, so the value's
+   * type is stored with it: a setting whose type changes between versions is recognised,
+   * rather than misread, and no column has to be added for a new setting. */
+  "CREATE TABLE settings ("
+  "  key   TEXT PRIMARY KEY NOT NULL,"
+  "  value BLOB NOT NULL"
+  ") STRICT;",
 };
 
 /* The columns in the order of the SELECT, and of the parameters ?1…?15 of INSERT and UPDATE. */
@@ -95,6 +104,9 @@ typedef enum
   STMT_PROGRESS,
   STMT_REMOVE,
   STMT_LOAD,
+  STMT_SET_SETTING,
+  STMT_DELETE_SETTING,
+  STMT_LOAD_SETTINGS,
   N_STMTS
 } Stmt;
 
@@ -113,6 +125,13 @@ static const char * const statement_sql[N_STMTS] = {
     "DELETE FROM downloads WHERE id = ?1",
   [STMT_LOAD] =
     "SELECT " COLUMNS " FROM downloads ORDER BY position, id",
+  [STMT_SET_SETTING] =
+    "INSERT INTO settings (key, value) VALUES (?1, ?2) "
+    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+  [STMT_DELETE_SETTING] =
+    "DELETE FROM settings WHERE key = ?1",
+  [STMT_LOAD_SETTINGS] =
+    "SELECT key, value FROM settings ORDER BY key",
 };
 
 typedef enum
@@ -121,8 +140,10 @@ typedef enum
   OP_UPDATE,
   OP_PROGRESS,
   OP_REMOVE,
+  OP_SET_SETTING,
   OP_FLUSH,
   OP_LOAD,
+  OP_LOAD_SETTINGS,
 } OpKind;
 
 /* Lives on the stack of a caller that waits for the worker. */
@@ -131,7 +152,8 @@ typedef struct
   GMutex     lock;
   GCond      cond;
   gboolean   done;
-  GPtrArray *records;
+  GPtrArray *records;   /* load */
+  GVariant  *settings;  /* load_settings */
   GPtrArray *warnings;
   GError    *error;
 } Waiter;
@@ -144,8 +166,10 @@ typedef struct
   gint64         bytes_received;  /* progress */
   gint64         bytes_total;     /* progress */
   GBytes        *resume_data;     /* progress */
+  char          *key;             /* set_setting */
+  GVariant      *value;           /* set_setting: a "v", NULL to delete */
   GTask         *task;            /* flush_async */
-  Waiter        *waiter;          /* flush_sync, load */
+  Waiter        *waiter;          /* flush_sync, load, load_settings */
 } Op;
 
 typedef enum
@@ -305,6 +329,27 @@ check_record (const SlStoreRecord *record)
   return NULL;
 }
 
+/* Returns why @key cannot name a setting, or NULL when it can; like check_record(), for what
+ * is written and what is read back. A key is logged when its row is damaged, so it must fit
+ * on one line. */
+static const char *
+check_setting_key (const char *key)
+{
+  if (key == NULL)
+    return "no key";
+  if (*key == '\0')
+    return "the key is empty";
+  if (!g_utf8_validate (key, -1, NULL))
+    return "the key is not UTF-8";
+  for (const char *p = key; *p != '\0'; p++)
+    {
+      if (g_ascii_iscntrl (*p))
+        return "the key holds a control character";
+    }
+
+  return NULL;
+}
+
 static void
 waiter_init (Waiter *waiter)
 {
@@ -351,6 +396,8 @@ op_free (Op *op)
 {
   sl_store_record_free (op->record);
   g_clear_pointer (&op->resume_data, g_bytes_unref);
+  g_free (op->key);
+  g_clear_pointer (&op->value, g_variant_unref);
   g_clear_object (&op->task);
   g_free (op);
 }
@@ -575,15 +622,32 @@ run_write (SlStore  *self,
       rc = sqlite3_bind_int64 (stmt, 1, op->id);
       break;
 
+    case OP_SET_SETTING:
+      stmt = self->stmts[op->value != NULL ? STMT_SET_SETTING : STMT_DELETE_SETTING];
+      rc = bind_text (stmt, 1, op->key);
+      if (rc == SQLITE_OK && op->value != NULL)
+        rc = bind_variant (stmt, 2, op->value);
+      break;
+
     case OP_FLUSH:
     case OP_LOAD:
+    case OP_LOAD_SETTINGS:
     default:
       g_assert_not_reached ();
     }
 
   if (rc == SQLITE_OK)
     rc = sqlite3_step (stmt);
-  if (rc != SQLITE_DONE)
+  if (rc != SQLITE_DONE && op->kind == OP_SET_SETTING)
+    {
+      /* Settings have no name for people; the file they could not be written to does. */
+      g_autofree char *display = g_filename_display_name (self->path);
+      g_autofree char *what = g_strdup_printf ("%s “%s”", _("Cannot write to"), display);
+
+      g_debug ("Cannot save the setting “%s”: %s", op->key, sqlite3_errmsg (self->db));
+      set_sqlite_error (error, self->db, rc, what);
+    }
+  else if (rc != SQLITE_DONE)
     {
       g_autofree char *number = g_strdup_printf ("%" G_GINT64_FORMAT, op->id);
       g_autofree char *what = g_strdup_printf (_("Cannot save download %s"), number);
@@ -847,6 +911,86 @@ run_load (SlStore *self,
   sqlite3_reset (stmt);
 }
 
+/* Says which setting of the current row is skipped, on one line whatever the key holds:
+ * control characters are escaped as in C, and text that is not UTF-8 is made valid. */
+static char *
+skipped_setting_warning (sqlite3_stmt *stmt,
+                         const char   *reason)
+{
+  const char *text = (const char *) sqlite3_column_text (stmt, 0);
+  g_autofree char *valid = NULL;
+  g_autofree char *key = NULL;
+  char non_ascii[129];
+
+  if (text == NULL)
+    return g_strdup_printf ("Skipping a setting without a key in the download list: %s", reason);
+
+  /* g_strescape() would also escape every byte of a non-ASCII character. */
+  for (guint i = 0; i < 128; i++)
+    non_ascii[i] = (char) (0x80 + i);
+  non_ascii[128] = '\0';
+
+  valid = g_utf8_make_valid (text, sqlite3_column_bytes (stmt, 0));
+  key = g_strescape (valid, non_ascii);
+
+  return g_strdup_printf ("Skipping setting “%s” in the download list: %s", key, reason);
+}
+
+static void
+run_load_settings (SlStore *self,
+                   Waiter  *waiter)
+{
+  sqlite3_stmt *stmt = self->stmts[STMT_LOAD_SETTINGS];
+  GVariantBuilder builder;
+  int rc;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
+
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      g_autofree char *key = NULL;
+      g_autoptr (GBytes) bytes = NULL;
+      g_autoptr (GVariant) value = NULL;
+      const char *reason = NULL;
+
+      if (!column_text (stmt, 0, FALSE, &key))
+        reason = "no key, or not UTF-8";
+      else
+        reason = check_setting_key (key);
+
+      if (reason == NULL &&
+          (sqlite3_column_type (stmt, 1) != SQLITE_BLOB || !column_bytes (stmt, 1, &bytes)))
+        reason = "the value is not a blob";
+
+      if (reason == NULL)
+        {
+          /* Untrusted: the bytes come from a file, and only a value in normal form is known to
+           * be what was written rather than GVariant's best guess at garbage. */
+          value = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE_VARIANT, bytes,
+                                                                FALSE));
+          if (!g_variant_is_normal_form (value))
+            reason = "the value is not a serialized GVariant of type v";
+        }
+
+      if (reason == NULL)
+        g_variant_builder_add (&builder, "{s@v}", key, value);
+      else
+        g_ptr_array_add (waiter->warnings, skipped_setting_warning (stmt, reason));
+    }
+
+  if (rc != SQLITE_DONE)
+    {
+      set_sqlite_error (&waiter->error, self->db, rc, _("Cannot read the download list"));
+      g_variant_builder_clear (&builder);
+    }
+  else
+    {
+      waiter->settings = g_variant_ref_sink (g_variant_builder_end (&builder));
+    }
+
+  sqlite3_reset (stmt);
+}
+
 static void
 run_batch (SlStore *self,
            GQueue  *batch)
@@ -875,8 +1019,12 @@ run_batch (SlStore *self,
           break;
 
         case OP_LOAD:
+        case OP_LOAD_SETTINGS:
           run_writes (self, writes);
-          run_load (self, op->waiter);
+          if (op->kind == OP_LOAD)
+            run_load (self, op->waiter);
+          else
+            run_load_settings (self, op->waiter);
           waiter_wake (op->waiter);
           op_free (op);
           break;
@@ -885,6 +1033,7 @@ run_batch (SlStore *self,
         case OP_UPDATE:
         case OP_PROGRESS:
         case OP_REMOVE:
+        case OP_SET_SETTING:
         default:
           g_ptr_array_add (writes, op);
           break;
@@ -1405,6 +1554,28 @@ sl_store_init (SlStore *self)
   self->pending_progress = g_hash_table_new (g_int64_hash, g_int64_equal);
 }
 
+/* Queues a read and waits for it; @waiter holds its result afterwards. */
+static void
+run_read (SlStore *self,
+          OpKind   kind,
+          Waiter  *waiter)
+{
+  Op *op;
+
+  waiter_init (waiter);
+  waiter->warnings = g_ptr_array_new_with_free_func (g_free);
+
+  op = op_new (kind, 0);
+  op->waiter = waiter;
+  queue_op (self, op);
+  waiter_wait (waiter);
+
+  /* Logged here rather than on the worker, so they come from the caller's thread. */
+  for (guint i = 0; i < waiter->warnings->len; i++)
+    g_warning ("%s", (const char *) g_ptr_array_index (waiter->warnings, i));
+  g_clear_pointer (&waiter->warnings, g_ptr_array_unref);
+}
+
 /**
  * sl_store_load:
  * @self: a store
@@ -1424,25 +1595,12 @@ sl_store_load (SlStore  *self,
                GError  **error)
 {
   Waiter waiter;
-  Op *op;
 
   g_return_val_if_fail (SL_IS_STORE (self), NULL);
   g_return_val_if_fail (self->pool != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  waiter_init (&waiter);
-  waiter.warnings = g_ptr_array_new_with_free_func (g_free);
-
-  op = op_new (OP_LOAD, 0);
-  op->waiter = &waiter;
-  queue_op (self, op);
-  waiter_wait (&waiter);
-
-  /* Logged here rather than on the worker, so they come from the caller's thread. */
-  for (guint i = 0; i < waiter.warnings->len; i++)
-    g_warning ("%s", (const char *) g_ptr_array_index (waiter.warnings, i));
-  g_ptr_array_unref (waiter.warnings);
-
+  run_read (self, OP_LOAD, &waiter);
   if (waiter.error != NULL)
     {
       g_propagate_error (error, waiter.error);
@@ -1450,6 +1608,40 @@ sl_store_load (SlStore  *self,
     }
 
   return waiter.records;
+}
+
+/**
+ * sl_store_load_settings:
+ * @self: a store
+ * @error: return location for a #GError
+ *
+ * Reads every setting, after everything queued before is written. Like sl_store_load(), this
+ * blocks until it is done. A row that does not make sense (a key that sl_store_set_setting()
+ * would refuse, a value that is not a serialized `v` in normal form) is skipped with a warning
+ * naming its key, and the other settings are still returned. Each value comes back with the
+ * type it was stored with, for the caller to check.
+ *
+ * Returns: (transfer full): an `a{sv}` of the settings ordered by key, empty when there are
+ *   none, or %NULL on error
+ */
+GVariant *
+sl_store_load_settings (SlStore  *self,
+                        GError  **error)
+{
+  Waiter waiter;
+
+  g_return_val_if_fail (SL_IS_STORE (self), NULL);
+  g_return_val_if_fail (self->pool != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  run_read (self, OP_LOAD_SETTINGS, &waiter);
+  if (waiter.error != NULL)
+    {
+      g_propagate_error (error, waiter.error);
+      return NULL;
+    }
+
+  return waiter.settings;
 }
 
 /**
@@ -1577,6 +1769,46 @@ sl_store_remove (SlStore *self,
   g_return_if_fail (id > 0);
 
   queue_op (self, op_new (OP_REMOVE, id));
+}
+
+/**
+ * sl_store_set_setting:
+ * @self: a store
+ * @key: the setting's name: UTF-8, not empty, without control characters
+ * @value: (nullable): the new value, of any type; %NULL deletes the setting
+ *
+ * Queues storing @value under @key, replacing what was there, whatever its type. Like the
+ * other writes, it is written on the store's thread: once a flush queued after it completes,
+ * or the store is disposed, it is committed. If @value is floating, the store takes ownership
+ * of it; otherwise it takes a reference.
+ */
+void
+sl_store_set_setting (SlStore    *self,
+                      const char *key,
+                      GVariant   *value)
+{
+  /* Taken first, so that a refused call does not leak a floating value. Boxed in a "v", which
+   * is what the table holds. */
+  g_autoptr (GVariant) boxed = value != NULL
+    ? g_variant_ref_sink (g_variant_new_variant (value))
+    : NULL;
+  const char *problem;
+  Op *op;
+
+  g_return_if_fail (SL_IS_STORE (self));
+  g_return_if_fail (self->pool != NULL);
+
+  problem = check_setting_key (key);
+  if (problem != NULL)
+    {
+      g_critical ("%s: invalid key: %s", G_STRFUNC, problem);
+      return;
+    }
+
+  op = op_new (OP_SET_SETTING, 0);
+  op->key = g_strdup (key);
+  op->value = g_steal_pointer (&boxed);
+  queue_op (self, op);
 }
 
 /**

@@ -85,6 +85,8 @@ SlStore   *sl_store_open            (const char           *path,
                                      GError              **error);
 GPtrArray *sl_store_load            (SlStore              *self,
                                      GError              **error);
+GVariant  *sl_store_load_settings   (SlStore              *self,
+                                     GError              **error);
 void       sl_store_insert          (SlStore              *self,
                                      SlStoreRecord        *record);
 void       sl_store_update          (SlStore              *self,
@@ -96,6 +98,9 @@ void       sl_store_update_progress (SlStore              *self,
                                      GBytes               *resume_data);
 void       sl_store_remove          (SlStore              *self,
                                      gint64                id);
+void       sl_store_set_setting     (SlStore              *self,
+                                     const char           *key,
+                                     GVariant             *value);
 void       sl_store_flush_async     (SlStore              *self,
                                      GCancellable         *cancellable,
                                      GAsyncReadyCallback   callback,
