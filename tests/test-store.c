@@ -2,8 +2,9 @@
  *
  * The download list in a real SQLite file: round trips, coalesced progress, a process killed
  * after a flush, damaged and foreign files moved aside, bad rows skipped, failing writes
- * reported, and a large list loaded quickly. The settings beside it: round trips of several
- * types, overwrites and deletions, a kill after a flush, and damaged rows skipped.
+ * reported, a large list loaded quickly, and a file of an older schema upgraded with its
+ * downloads. The settings beside it: round trips of several types, overwrites and deletions, a
+ * kill after a flush, and damaged rows skipped.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -269,6 +270,29 @@ set_all (SlStore  *store,
   while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
     sl_store_set_setting (store, key, value);
 }
+
+static char *
+query_text (const char *path,
+            const char *sql)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  char *value;
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  value = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  sqlite3_finalize (stmt);
+  g_assert_cmpint (sqlite3_close (db), ==, SQLITE_OK);
+
+  return value;
+}
+
+/* Every table and index with its SQL, as one text to compare. */
+#define SCHEMA_SQL                                                                            \
+  "SELECT group_concat(type || ' ' || name || ': ' || sql, char(10)) FROM "                   \
+  "(SELECT * FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type, name)"
 
 static void
 test_round_trip (void)
@@ -1160,6 +1184,116 @@ test_settings_bad_rows (void)
   g_assert_finalize_object (store);
 }
 
+/* The schema of version 1 as it was released, kept here because a migration, once released,
+ * never changes: a file written then has exactly these tables. */
+static const char schema_v1[] =
+  "CREATE TABLE downloads ("
+  "  id             INTEGER PRIMARY KEY AUTOINCREMENT,"
+  "  uri            TEXT NOT NULL,"
+  "  directory      TEXT NOT NULL,"
+  "  filename       TEXT,"
+  "  state          TEXT NOT NULL,"
+  "  error_kind     TEXT NOT NULL DEFAULT 'none',"
+  "  error_message  TEXT,"
+  "  http_status    INTEGER NOT NULL DEFAULT 0,"
+  "  bytes_received INTEGER NOT NULL DEFAULT 0,"
+  "  bytes_total    INTEGER NOT NULL DEFAULT -1,"
+  "  resume_data    BLOB,"
+  "  options        BLOB,"
+  "  position       INTEGER NOT NULL DEFAULT 0,"
+  "  created_at     INTEGER NOT NULL DEFAULT 0,"
+  "  finished_at    INTEGER NOT NULL DEFAULT 0"
+  ") STRICT;"
+  "CREATE INDEX downloads_by_position ON downloads (position, id);";
+
+static void
+test_migrate_v1 (void)
+{
+  g_autofree char *path = store_path ();
+  g_autofree char *folder = g_path_get_dirname (path);
+  g_autofree char *fresh_path = g_build_filename (folder, "fresh.db", NULL);
+  g_autofree char *sql = NULL;
+  g_autofree char *schema = NULL;
+  g_autofree char *fresh_schema = NULL;
+  g_autoptr (SlStoreRecord) running = bare_record (0);
+  g_autoptr (SlStoreRecord) failed = bare_record (1);
+  g_autoptr (SlStoreRecord) later = bare_record (2);
+  g_autoptr (GPtrArray) records = NULL;
+  g_autoptr (GVariant) settings = NULL;
+  g_autoptr (GVariant) max_speed = NULL;
+  SlStore *store;
+
+  /* Three downloads of version 1, the newest one removed since: its id stays used. */
+  g_assert_cmpint (g_mkdir_with_parents (folder, 0700), ==, 0);
+  sql = g_strconcat ("PRAGMA journal_mode = WAL;", schema_v1,
+                     "INSERT INTO downloads (uri, directory, filename, state, error_kind,"
+                     "  error_message, http_status, bytes_received, bytes_total, resume_data,"
+                     "  position, created_at, finished_at) VALUES"
+                     "  ('http://127.0.0.1/0', '/tmp', 'zero.iso', 'running', 'none', NULL, 206,"
+                     "   4096, 8192, x'0102', 0, 1700000000, 0),"
+                     "  ('http://127.0.0.1/1', '/tmp', NULL, 'failed', 'server', 'Not Found', 404,"
+                     "   0, -1, NULL, 1, 1700000001, 1700000002),"
+                     "  ('http://127.0.0.1/2', '/tmp', NULL, 'queued', 'none', NULL, 0,"
+                     "   0, -1, NULL, 2, 1700000003, 0);"
+                     "DELETE FROM downloads WHERE id = 3;"
+                     "PRAGMA user_version = 1;",
+                     NULL);
+  exec_sql (path, sql);
+
+  running->id = 1;
+  running->filename = g_strdup ("zero.iso");
+  running->state = SL_DOWNLOAD_STATE_RUNNING;
+  running->http_status = 206;
+  running->bytes_received = 4096;
+  running->bytes_total = 8192;
+  running->resume_data = g_bytes_new ("\x01\x02", 2);
+  running->created_at = 1700000000;
+  failed->id = 2;
+  failed->state = SL_DOWNLOAD_STATE_FAILED;
+  failed->error_kind = SL_ERROR_KIND_SERVER;
+  failed->error_message = g_strdup ("Not Found");
+  failed->http_status = 404;
+  failed->created_at = 1700000001;
+  failed->finished_at = 1700000002;
+
+  /* Opened without being moved aside, and nothing lost. */
+  store = open_store (path);
+  records = load (store);
+  g_assert_cmpuint (records->len, ==, 2);
+  assert_record_equal (records->pdata[0], running);
+  assert_record_equal (records->pdata[1], failed);
+  sl_store_insert (store, later);
+  g_assert_cmpint (later->id, ==, 4);
+
+  settings = load_settings (store);
+  g_assert_cmpuint (g_variant_n_children (settings), ==, 0);
+  sl_store_set_setting (store, "max-speed", g_variant_new_uint64 (1048576));
+  flush (store);
+  g_assert_finalize_object (store);
+
+  /* The migrated file has the tables of a new one, at the same version. */
+  store = open_store (fresh_path);
+  g_assert_finalize_object (store);
+  g_assert_cmpint (query_sql (path, "PRAGMA user_version"), ==,
+                   query_sql (fresh_path, "PRAGMA user_version"));
+  g_assert_cmpint (query_sql (path, "PRAGMA user_version"), >, 1);
+  schema = query_text (path, SCHEMA_SQL);
+  fresh_schema = query_text (fresh_path, SCHEMA_SQL);
+  g_assert_cmpstr (schema, ==, fresh_schema);
+
+  store = open_store (path);
+  g_clear_pointer (&records, g_ptr_array_unref);
+  g_clear_pointer (&settings, g_variant_unref);
+  records = load (store);
+  g_assert_cmpuint (records->len, ==, 3);
+  assert_record_equal (records->pdata[2], later);
+  settings = load_settings (store);
+  max_speed = g_variant_lookup_value (settings, "max-speed", G_VARIANT_TYPE_UINT64);
+  g_assert_nonnull (max_speed);
+  g_assert_cmpuint (g_variant_get_uint64 (max_speed), ==, 1048576);
+  g_assert_finalize_object (store);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1180,6 +1314,7 @@ main (int   argc,
   g_test_add_func ("/store/not-a-file", test_not_a_file);
   g_test_add_func ("/store/write-error", test_write_error);
   g_test_add_func ("/store/many", test_many);
+  g_test_add_func ("/store/migrate/v1", test_migrate_v1);
   g_test_add_func ("/store/settings/round-trip", test_settings_round_trip);
   g_test_add_func ("/store/settings/empty", test_settings_empty);
   g_test_add_func ("/store/settings/overwrite", test_settings_overwrite);
