@@ -161,8 +161,10 @@ test_state_names (void)
 {
   g_auto (GStrv) states = documented_names ("State");
   g_auto (GStrv) kinds = documented_names ("ErrorKind");
+  g_auto (GStrv) checksum_states = documented_names ("ChecksumState");
   SlDownloadState state = SL_DOWNLOAD_STATE_QUEUED;
   SlErrorKind kind = SL_ERROR_KIND_NONE;
+  SlChecksumState checksum_state = SL_CHECKSUM_STATE_NONE;
 
   g_assert_cmpuint (g_strv_length (states), ==, SL_DOWNLOAD_STATE_CANCELED + 1);
   for (guint i = 0; states[i] != NULL; i++)
@@ -196,6 +198,17 @@ test_state_names (void)
     }
   g_assert_false (sl_error_kind_from_string ("none", &kind));
   g_assert_false (sl_error_kind_from_string (NULL, &kind));
+
+  g_assert_cmpuint (g_strv_length (checksum_states), ==, SL_CHECKSUM_STATE_MISMATCH + 1);
+  for (guint i = 0; checksum_states[i] != NULL; i++)
+    {
+      g_assert_cmpstr (sl_checksum_state_to_string ((SlChecksumState) i), ==,
+                       checksum_states[i]);
+      g_assert_true (sl_checksum_state_from_string (checksum_states[i], &checksum_state));
+      g_assert_cmpint (checksum_state, ==, i);
+    }
+  g_assert_false (sl_checksum_state_from_string ("", &checksum_state));
+  g_assert_false (sl_checksum_state_from_string (NULL, &checksum_state));
 }
 
 static void

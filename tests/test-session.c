@@ -394,7 +394,7 @@ test_request_headers (Fixture       *fixture,
 }
 
 /* The `connections` option reaches the download: its first request asks for "bytes=0-" and
- * other connections fetch parts; without it, one plain request. */
+ * other connections fetch parts. */
 static void
 test_connections (Fixture       *fixture,
                   gconstpointer  data)
@@ -452,6 +452,172 @@ test_speed_limit (Fixture       *fixture,
   requests = sl_test_server_requests (fixture->server, "/file");
   g_assert_cmpstr (((SlTestRequest *) requests->pdata[0])->range, ==, "bytes=0-");
 
+  g_assert_finalize_object (session);
+}
+
+/* What the connections of a session's downloads did, as they went. */
+typedef struct
+{
+  SlSession *session;
+  guint      max_total;   /* connections open at once, all downloads together */
+  guint      max_each[2]; /* connections each of the first two downloads had at once */
+} ConnectionWatch;
+
+static void
+on_connections (SlDownload      *download,
+                GParamSpec      *pspec,
+                ConnectionWatch *watch)
+{
+  guint total = 0;
+
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (watch->session)); i++)
+    {
+      g_autoptr (SlDownload) item = g_list_model_get_item (G_LIST_MODEL (watch->session), i);
+      guint n = sl_download_get_connections (item);
+
+      total += n;
+      if (i < G_N_ELEMENTS (watch->max_each))
+        watch->max_each[i] = MAX (watch->max_each[i], n);
+    }
+  watch->max_total = MAX (watch->max_total, total);
+}
+
+static SlDownload *
+add_watched (SlSession       *session,
+             Fixture         *fixture,
+             const char      *path_and_query,
+             const char      *filename,
+             guint            connections,
+             ConnectionWatch *watch)
+{
+  g_autofree char *url = sl_test_server_url (fixture->server, path_and_query);
+  g_autofree char *options_text =
+    g_strdup_printf ("{'directory': <'%s'>, 'filename': <'%s'>, 'connections': <uint32 %u>}",
+                     fixture->dir_path, filename, connections);
+  g_autoptr (GVariant) options = g_variant_ref_sink (g_variant_new_parsed (options_text));
+  g_autoptr (GError) error = NULL;
+  SlDownload *download = sl_session_add (session, url, options, &error);
+
+  g_assert_no_error (error);
+  g_signal_connect (download, "notify::connections", G_CALLBACK (on_connections), watch);
+  return download;
+}
+
+static gboolean
+has_connections (gpointer data)
+{
+  return sl_download_get_connections (data) >= 4;
+}
+
+/* A host's connections are the session's to share: a second download of the same host makes
+ * the first give up half of its connections, and the two never have more open than the host's
+ * limit. */
+static void
+test_host_shares (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  SlSession *session = sl_session_new (NULL);
+  ConnectionWatch watch = { session, 0, { 0 } };
+  g_autofree char *first_path = g_build_filename (fixture->dir_path, "first", NULL);
+  g_autofree char *second_path = g_build_filename (fixture->dir_path, "second", NULL);
+  SlDownload *first, *second;
+
+  sl_session_set_max_per_host (session, 4);
+  first = add_watched (session, fixture, "/file?size=8000000&seed=31&rate=1000000", "first",
+                       4, &watch);
+  sl_test_wait_until (NULL, has_connections, first, WAIT_MS);
+  second = add_watched (session, fixture, "/file?size=6000000&seed=32&rate=1000000", "second",
+                        4, &watch);
+  sl_test_wait_for_state (second, SL_DOWNLOAD_STATE_COMPLETED);
+  sl_test_wait_for_state (first, SL_DOWNLOAD_STATE_COMPLETED);
+
+  sl_test_assert_file_is_entity (first_path, 31, 8000000);
+  sl_test_assert_file_is_entity (second_path, 32, 6000000);
+  g_test_message ("at most %u connections in all, %u and %u each", watch.max_total,
+                  watch.max_each[0], watch.max_each[1]);
+  g_assert_cmpuint (watch.max_total, <=, 4);
+  g_assert_cmpuint (watch.max_each[0], ==, 4);
+  /* The second got its half while the first still ran. */
+  g_assert_cmpuint (watch.max_each[1], >=, 2);
+  /* The server's count is not asserted: a throttled body it sends notices that its
+   * connection closed only at its next write, while the second download's are open. */
+
+  g_signal_handlers_disconnect_by_data (first, &watch);
+  g_signal_handlers_disconnect_by_data (second, &watch);
+  g_assert_finalize_object (session);
+}
+
+/* A host that refused a third connection gets two from then on: a later download of it
+ * opens no more, and meets no refusal. */
+static void
+test_host_cap_remembered (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  SlSession *session = sl_session_new (NULL);
+  ConnectionWatch watch = { session, 0, { 0 } };
+  g_autofree char *second_path = g_build_filename (fixture->dir_path, "second", NULL);
+  g_autoptr (GPtrArray) requests = NULL;
+  SlDownload *first, *second;
+  guint refused = 0, before;
+
+  first = add_watched (session, fixture,
+                       "/segments?size=8000000&seed=33&rate=2000000&fault=cap&conns=2&times=0",
+                       "first", 4, &watch);
+  sl_test_wait_for_state (first, SL_DOWNLOAD_STATE_COMPLETED);
+  requests = sl_test_server_requests (fixture->server, "/segments");
+  before = requests->len;
+  for (guint i = 0; i < requests->len; i++)
+    if (((SlTestRequest *) requests->pdata[i])->status == SOUP_STATUS_SERVICE_UNAVAILABLE)
+      refused++;
+  /* Else the test shows nothing. */
+  g_assert_cmpuint (refused, >=, 1);
+  g_clear_pointer (&requests, g_ptr_array_unref);
+
+  second = add_watched (session, fixture,
+                        "/segments?size=8000000&seed=34&rate=2000000&fault=cap&conns=2&times=0",
+                        "second", 4, &watch);
+  sl_test_wait_for_state (second, SL_DOWNLOAD_STATE_COMPLETED);
+  sl_test_assert_file_is_entity (second_path, 34, 8000000);
+  /* Not the four it asked for. */
+  g_assert_cmpuint (watch.max_each[1], ==, 2);
+  requests = sl_test_server_requests (fixture->server, "/segments");
+  g_assert_cmpuint (requests->len, >, before + 1);
+  refused = 0;
+  for (guint i = before; i < requests->len; i++)
+    if (((SlTestRequest *) requests->pdata[i])->status == SOUP_STATUS_SERVICE_UNAVAILABLE)
+      refused++;
+  /* A cut connection counts at the server until its next write, so a refusal may still
+   * come now and then. */
+  g_test_message ("%u of %u requests of the second refused", refused, requests->len - before);
+
+  g_signal_handlers_disconnect_by_data (first, &watch);
+  g_signal_handlers_disconnect_by_data (second, &watch);
+  g_assert_finalize_object (session);
+}
+
+/* The session's speed limit holds over all downloads together, and lifting it lets them
+ * run free at once. */
+static void
+test_max_speed (Fixture       *fixture,
+                gconstpointer  data)
+{
+  SlSession *session = sl_session_new (NULL);
+  ConnectionWatch watch = { session, 0, { 0 } };
+  SlDownload *downloads[2];
+  gint64 started = g_get_monotonic_time ();
+
+  sl_session_set_max_speed (session, 1000000);
+  g_assert_cmpuint (sl_session_get_max_speed (session), ==, 1000000);
+  downloads[0] = add_watched (session, fixture, "/file?size=1000000&seed=35", "a", 1, &watch);
+  downloads[1] = add_watched (session, fixture, "/file?size=1000000&seed=36", "b", 1, &watch);
+  sl_test_wait_until (NULL, all_completed, session, WAIT_MS);
+  /* 2 MB at 1 MB/s, less the two buckets' 50 ms bursts. */
+  g_assert_cmpint (g_get_monotonic_time () - started, >=, 1900 * G_TIME_SPAN_MILLISECOND);
+  /* Both ran at once, sharing it. */
+  g_assert_cmpuint (watch.max_total, ==, 2);
+
+  for (guint i = 0; i < G_N_ELEMENTS (downloads); i++)
+    g_signal_handlers_disconnect_by_data (downloads[i], &watch);
   g_assert_finalize_object (session);
 }
 
@@ -868,6 +1034,9 @@ main (int    argc,
   ADD ("request-headers", test_request_headers);
   ADD ("connections", test_connections);
   ADD ("speed-limit", test_speed_limit);
+  ADD ("host-shares", test_host_shares);
+  ADD ("host-cap-remembered", test_host_cap_remembered);
+  ADD ("max-speed", test_max_speed);
   ADD ("move", test_move);
   ADD ("restart", test_restart);
   ADD ("restore-orphan", test_restore_orphan);

@@ -35,6 +35,15 @@ static const char * const error_kind_names[] = {
 
 G_STATIC_ASSERT (G_N_ELEMENTS (error_kind_names) == SL_ERROR_KIND_USER + 1);
 
+static const char * const checksum_state_names[] = {
+  [SL_CHECKSUM_STATE_NONE] = "none",
+  [SL_CHECKSUM_STATE_PENDING] = "pending",
+  [SL_CHECKSUM_STATE_VERIFIED] = "verified",
+  [SL_CHECKSUM_STATE_MISMATCH] = "mismatch",
+};
+
+G_STATIC_ASSERT (G_N_ELEMENTS (checksum_state_names) == SL_CHECKSUM_STATE_MISMATCH + 1);
+
 /**
  * sl_download_state_to_string:
  * @state: a state
@@ -164,4 +173,42 @@ sl_error_kind_is (const char  *name,
                   SlErrorKind  kind)
 {
   return g_strcmp0 (name, sl_error_kind_to_string (kind)) == 0;
+}
+
+/**
+ * sl_checksum_state_to_string:
+ * @state: where a checksum's check stands
+ *
+ * Returns: its name on D-Bus (Download1.ChecksumState): `none`, `pending`, `verified` or
+ *   `mismatch`
+ */
+const char *
+sl_checksum_state_to_string (SlChecksumState state)
+{
+  g_return_val_if_fail ((guint) state < G_N_ELEMENTS (checksum_state_names), "none");
+
+  return checksum_state_names[state];
+}
+
+/**
+ * sl_checksum_state_from_string:
+ * @name: (nullable): the name of a checksum state
+ * @state: (out): return location for the state
+ *
+ * Returns: whether @name is the name of a checksum state; @state is left alone when it is not
+ */
+gboolean
+sl_checksum_state_from_string (const char      *name,
+                               SlChecksumState *state)
+{
+  for (guint i = 0; name != NULL && i < G_N_ELEMENTS (checksum_state_names); i++)
+    {
+      if (g_str_equal (name, checksum_state_names[i]))
+        {
+          *state = (SlChecksumState) i;
+          return TRUE;
+        }
+    }
+
+  return FALSE;
 }

@@ -23,4 +23,8 @@ gboolean    sl_error_kind_from_string      (const char      *name,
 gboolean    sl_error_kind_is               (const char      *name,
                                             SlErrorKind      kind);
 
+const char *sl_checksum_state_to_string    (SlChecksumState  state);
+gboolean    sl_checksum_state_from_string  (const char      *name,
+                                            SlChecksumState *state);
+
 G_END_DECLS

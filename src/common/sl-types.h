@@ -86,6 +86,23 @@ typedef enum
  *
  * Error codes in the %SL_DOWNLOAD_ERROR domain.
  */
+/**
+ * SlChecksumState:
+ * @SL_CHECKSUM_STATE_NONE: no checksum was given
+ * @SL_CHECKSUM_STATE_PENDING: not checked yet, or being checked
+ * @SL_CHECKSUM_STATE_VERIFIED: the file had the checksum when it was last checked
+ * @SL_CHECKSUM_STATE_MISMATCH: it did not
+ *
+ * Where the check of a download's checksum stands.
+ */
+typedef enum
+{
+  SL_CHECKSUM_STATE_NONE,
+  SL_CHECKSUM_STATE_PENDING,
+  SL_CHECKSUM_STATE_VERIFIED,
+  SL_CHECKSUM_STATE_MISMATCH,
+} SlChecksumState;
+
 typedef enum
 {
   SL_DOWNLOAD_ERROR_INVALID_URI,

@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include <gio/gio.h>
 #include <glib/gi18n.h>
 #include <nettle/nettle-meta.h>
 
@@ -178,4 +179,100 @@ sl_checksum_parse_spec (const char      *spec,
                  shown);
   }
   return FALSE;
+}
+
+/* Reads the file in pieces this large: few system calls, little memory. */
+#define FILE_CHUNK (4 * 1024 * 1024)
+
+typedef struct
+{
+  GFile          *file;
+  SlChecksumType  type;
+} FileCheck;
+
+static void
+file_check_free (FileCheck *check)
+{
+  g_object_unref (check->file);
+  g_free (check);
+}
+
+static void
+checksum_file_thread (GTask        *task,
+                      gpointer      source_object,
+                      gpointer      task_data,
+                      GCancellable *cancellable)
+{
+  FileCheck *check = task_data;
+  g_autoptr (GFileInputStream) stream = NULL;
+  g_autoptr (SlChecksum) checksum = NULL;
+  g_autofree guint8 *buffer = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *name = NULL;
+  gssize n;
+
+  checksum = sl_checksum_new (check->type);
+  buffer = g_malloc (FILE_CHUNK);
+  stream = g_file_read (check->file, cancellable, &error);
+  while (stream != NULL &&
+         (n = g_input_stream_read (G_INPUT_STREAM (stream), buffer, FILE_CHUNK, cancellable,
+                                   &error)) > 0)
+    sl_checksum_update (checksum, buffer, n);
+
+  if (error != NULL)
+    {
+      name = g_file_get_parse_name (check->file);
+      g_prefix_error (&error, _("Cannot read “%s”: "), name);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  g_task_return_pointer (task, sl_checksum_get_hex (checksum), g_free);
+}
+
+/**
+ * sl_checksum_file_async:
+ * @file: a file to read
+ * @type: the algorithm
+ * @cancellable: (nullable): to stop reading
+ * @callback: called with the digest
+ * @user_data: for @callback
+ *
+ * Reads @file on a thread of its own and computes its digest.
+ */
+void
+sl_checksum_file_async (GFile               *file,
+                        SlChecksumType       type,
+                        GCancellable        *cancellable,
+                        GAsyncReadyCallback  callback,
+                        gpointer             user_data)
+{
+  g_autoptr (GTask) task = NULL;
+  FileCheck *check;
+
+  g_return_if_fail (G_IS_FILE (file));
+  g_return_if_fail (type < G_N_ELEMENTS (types));
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, sl_checksum_file_async);
+  check = g_new0 (FileCheck, 1);
+  check->file = g_object_ref (file);
+  check->type = type;
+  g_task_set_task_data (task, check, (GDestroyNotify) file_check_free);
+  g_task_run_in_thread (task, checksum_file_thread);
+}
+
+/**
+ * sl_checksum_file_finish:
+ * @result: the result given to the callback
+ * @error: return location for a #GIOError that names the file
+ *
+ * Returns: (transfer full) (nullable): the digest as lowercase hexadecimal, or %NULL
+ */
+char *
+sl_checksum_file_finish (GAsyncResult  *result,
+                         GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
 }

@@ -8,7 +8,7 @@
 
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
 
@@ -36,6 +36,14 @@ gboolean    sl_checksum_parse_spec  (const char      *spec,
                                      SlChecksumType  *type,
                                      char           **hex,
                                      GError         **error);
+
+void        sl_checksum_file_async  (GFile               *file,
+                                     SlChecksumType       type,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data);
+char       *sl_checksum_file_finish (GAsyncResult        *result,
+                                     GError             **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SlChecksum, sl_checksum_free)
 

@@ -86,6 +86,7 @@ struct _SlDownload
   char                *digest;          /* the checksum the file must have, or NULL */
   SlChecksumType       checksum;
   gboolean             checksum_failed;  /* the bytes did not match: a retry starts over */
+  SlChecksumState      checksum_state;
 
   guint                max_retries;
   guint                retry_delay_ms;
@@ -156,7 +157,10 @@ struct _SlDownload
   gint64               window_bytes;
   double               step_rate;        /* bytes/s the last count reached, 0: none yet */
   guint                connection_cap;   /* as many as the server took, once it refused more */
+  guint                most_working;     /* the most connections read from at once */
+  guint                share;            /* as many as its owner lets it have now */
   guint                segment_failures; /* of connections, in a row */
+  guint                refill_source;    /* no more connections until it runs: Retry-After */
   gboolean             probe_request;    /* the request in hand asks for "bytes=0-" */
   gboolean             probe_refused;    /* the server refused it: ask without a range */
   gboolean             splittable;       /* the answer in hand proved ranges of the entity */
@@ -164,6 +168,7 @@ struct _SlDownload
   gint64               primary_claim;    /* where the primary's claim starts, or -1 */
   double               median_rate;      /* of the connections, when there were three */
   GPtrArray           *segments;         /* of Segment */
+  guint                connections;      /* open now, as last notified */
 
   StopAction           stop;
   GError              *stop_error;
@@ -228,6 +233,9 @@ enum {
   PROP_HTTP_STATUS,
   PROP_ERROR_KIND,
   PROP_ERROR_MESSAGE,
+  PROP_CONNECTIONS,
+  PROP_SPEED_LIMIT,
+  PROP_CHECKSUM_STATE,
   N_PROPS
 };
 
@@ -237,6 +245,7 @@ enum {
   COMPLETED,
   CHECKPOINT,
   RESTARTED,
+  CONNECTIONS_REFUSED,
   N_SIGNALS
 };
 
@@ -491,6 +500,7 @@ static void
 stop_timers (SlDownload *self)
 {
   stop_adapting (self);
+  g_clear_handle_id (&self->refill_source, g_source_remove);
   g_clear_handle_id (&self->tick_source, g_source_remove);
   g_clear_handle_id (&self->retry_source, g_source_remove);
   if (self->network_monitor != NULL)
@@ -540,6 +550,28 @@ conclude (SlDownload      *self,
   g_signal_emit (self, signals[COMPLETED], 0, error);
 }
 
+/* Connections open: the first request's while it is out or read, and every segment's. */
+static void
+update_connections (SlDownload *self)
+{
+  guint n = self->segments->len + (self->sending || self->running ? 1 : 0);
+
+  if (n == self->connections)
+    return;
+  self->connections = n;
+  notify (self, PROP_CONNECTIONS);
+}
+
+static void
+set_checksum_state (SlDownload      *self,
+                    SlChecksumState  state)
+{
+  if (self->checksum_state == state)
+    return;
+  self->checksum_state = state;
+  notify (self, PROP_CHECKSUM_STATE);
+}
+
 static void
 release_primary_claim (SlDownload *self)
 {
@@ -555,6 +587,7 @@ drop_request (SlDownload *self)
   /* Every connection is idle by now: their claims go with them. */
   g_ptr_array_set_size (self->segments, 0);
   release_primary_claim (self);
+  update_connections (self);
   g_clear_object (&self->transfer);
   g_clear_object (&self->message);
   g_clear_object (&self->cancellable);
@@ -818,6 +851,7 @@ drop_segment (SlDownload *self,
   if (segment->start >= 0 && sl_segment_map_get_claim_end (self->done, segment->start) >= 0)
     sl_segment_map_release (self->done, segment->start);
   g_ptr_array_remove (self->segments, segment);
+  update_connections (self);
 }
 
 static gboolean
@@ -844,6 +878,18 @@ static guint
 active_connections (SlDownload *self)
 {
   return self->segments->len + (self->running && self->primary_claim >= 0 ? 1 : 0);
+}
+
+/* Connections whose answer came and is being read: those a server took. */
+static guint
+working_connections (SlDownload *self)
+{
+  guint n = self->running && self->primary_claim >= 0 ? 1 : 0;
+
+  for (guint i = 0; i < self->segments->len; i++)
+    if (((Segment *) self->segments->pdata[i])->running)
+      n++;
+  return n;
 }
 
 /* A claim that could give up its upper half. */
@@ -980,10 +1026,11 @@ take_work (SlDownload *self,
 static void
 fill_connections (SlDownload *self)
 {
-  guint cap = MIN (self->adaptive ? self->wanted : self->max_connections, self->connection_cap);
+  guint cap = MIN (MIN (self->adaptive ? self->wanted : self->max_connections,
+                        self->connection_cap), self->share);
 
   if (!is_segmented (self) || self->stop != STOP_NONE ||
-      self->state != SL_DOWNLOAD_STATE_RUNNING)
+      self->state != SL_DOWNLOAD_STATE_RUNNING || self->refill_source != 0)
     return;
 
   while (active_connections (self) < cap)
@@ -999,6 +1046,35 @@ fill_connections (SlDownload *self)
       segment->next = start;
       g_ptr_array_add (self->segments, segment);
       send_segment (self, segment);
+    }
+  update_connections (self);
+}
+
+/* Gives up connections beyond the share, newest first: one being sent is cancelled, one that
+ * reads stops where it is, and the rest of its claim is anybody's. The primary stays. */
+static void
+shed_connections (SlDownload *self)
+{
+  guint keeping = active_connections (self);
+
+  for (guint i = 0; i < self->segments->len; i++)
+    if (((Segment *) self->segments->pdata[i])->handed_on)
+      keeping--;
+
+  for (guint i = self->segments->len; i > 0 && keeping > MAX (self->share, 1); i--)
+    {
+      Segment *segment = self->segments->pdata[i - 1];
+
+      if (segment->handed_on)
+        continue;
+      if (segment->sending)
+        sl_transfer_cancel (segment->transfer);
+      else if (!segment->running ||
+               !sl_transfer_set_end (segment->transfer,
+                                     sl_transfer_get_position (segment->transfer)))
+        continue;
+      segment->handed_on = TRUE;
+      keeping--;
     }
 }
 
@@ -1028,6 +1104,16 @@ stop_splitting (SlDownload *self,
     }
 }
 
+static gboolean
+refill_cb (gpointer user_data)
+{
+  SlDownload *self = user_data;
+
+  self->refill_source = 0;
+  fill_connections (self);
+  return G_SOURCE_REMOVE;
+}
+
 /* A connection failed, or the server wants fewer: it is given up, and after a few failures
  * in a row no more are opened than there are. @cap_to_current: the server said it takes no
  * more. The last connection's failure is the download's, retried as any: takes @error. */
@@ -1037,11 +1123,26 @@ connection_failed (SlDownload *self,
                    guint       retry_after_s,
                    GError     *error)
 {
-  if (cap_to_current || ++self->segment_failures >= MAX_SEGMENT_FAILURES)
-    self->connection_cap = MAX (active_connections (self), 1);
+  gboolean repeated = ++self->segment_failures >= MAX_SEGMENT_FAILURES;
+
+  /* A refusal caps at the connections still open, never below as many as were read from at
+   * once: one with fewer open comes from a server that counts a closed connection a moment
+   * longer. Refusals that repeat cap at what reads. */
+  if (repeated)
+    self->connection_cap = MAX (working_connections (self), 1);
+  else if (cap_to_current)
+    self->connection_cap = MIN (self->connection_cap,
+                                MAX (MAX (active_connections (self), self->most_working), 1));
+  if (cap_to_current)
+    g_signal_emit (self, signals[CONNECTIONS_REFUSED], 0, self->connection_cap);
 
   if (active_connections (self) > 0)
     {
+      /* A server that refused one asked for time, a second at least, before another. */
+      if (cap_to_current && self->refill_source == 0)
+        self->refill_source = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT,
+                                                          CLAMP (retry_after_s, 1, 60),
+                                                          refill_cb, self, NULL);
       g_clear_error (&error);
       check_segments (self);
       return;
@@ -1108,16 +1209,17 @@ on_segment_done (GObject      *object,
         gint64 reached = sl_transfer_get_handed (segment->transfer);
         gint64 claim_end = sl_segment_map_get_claim_end (self->done, segment->start);
 
-        /* An answer that brought nothing at all is a fault. The claim goes on with the next
-         * request over the same connection, or, once it is done or has been cut short, what
-         * did not come is anybody's again. */
-        if (reached == segment->next)
+        /* An answer that brought nothing at all, unless it was told to stop, is a fault.
+         * The claim goes on with the next request over the same connection, or, once it is
+         * done or has been cut short, what did not come is anybody's again. */
+        if (reached == segment->next && !segment->handed_on)
           segment_failed (self, segment, FALSE, 0,
                           g_error_new (SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_NETWORK,
                                        _("The server closed the connection without sending "
                                          "anything")));
         else if (reached == segment->request_end && reached < claim_end &&
-                 self->stop == STOP_NONE && !self->no_split && !segment->handed_on)
+                 self->stop == STOP_NONE && !self->no_split && !segment->handed_on &&
+                 active_connections (self) <= self->share)
           {
             segment->next = reached;
             send_segment (self, segment);
@@ -1180,7 +1282,10 @@ on_segment_sent (GObject      *object,
       else if (g_error_matches (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_NETWORK))
         segment_failed (self, segment, FALSE, 0, g_steal_pointer (&error));
       else
-        segment_failed (self, segment, FALSE, 0, network_error (error));
+        /* A host that refuses another connection takes as many as it has. */
+        segment_failed (self, segment,
+                        g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED), 0,
+                        network_error (error));
       return;
     }
 
@@ -1221,6 +1326,7 @@ on_segment_sent (GObject      *object,
         sl_transfer_set_end (segment->transfer, segment->request_end);
       g_signal_connect (segment->transfer, "written", G_CALLBACK (on_segment_written), self);
       segment->running = TRUE;
+      self->most_working = MAX (self->most_working, working_connections (self));
       sl_transfer_run_async (segment->transfer, segment->next, NULL, self->cancellable,
                              on_segment_done, g_object_ref (self));
       break;
@@ -1550,6 +1656,7 @@ on_transfer_done (GObject      *object,
   g_assert (transfer == self->transfer);
   end = sl_transfer_run_finish (transfer, result, &error);
   self->running = FALSE;
+  update_connections (self);
   g_signal_handlers_disconnect_by_data (transfer, self);
   if (self->adopt_end == 0)
     self->offset = sl_transfer_get_handed (transfer);
@@ -1684,6 +1791,7 @@ start_streaming (SlDownload *self)
   g_signal_connect (self->transfer, "written", G_CALLBACK (on_transfer_written), self);
   g_signal_connect (self->transfer, "overlap-matched", G_CALLBACK (on_overlap_matched), self);
   self->running = TRUE;
+  update_connections (self);
   sl_transfer_run_async (self->transfer, adopting ? self->adopt_end : self->offset,
                          adopting ? self->adopt_tail : NULL, self->cancellable,
                          on_transfer_done, g_object_ref (self));
@@ -2034,6 +2142,7 @@ on_send_done (GObject      *object,
 
   answered = sl_transfer_send_finish (SL_TRANSFER (object), result, &error);
   self->sending = FALSE;
+  update_connections (self);
 
   if (self->message != NULL)
     {
@@ -2152,6 +2261,7 @@ send_request (SlDownload *self)
   sl_transfer_set_stall_timeout (self->transfer, self->stall_timeout_s);
   sl_transfer_set_limiter (self->transfer, self->limiter);
   self->sending = TRUE;
+  update_connections (self);
   sl_transfer_send_async (self->transfer, self->session, self->message, self->cancellable,
                           on_send_done, g_object_ref (self));
 }
@@ -2253,6 +2363,8 @@ begin_attempt (SlDownload *self)
       reset_bytes (self);
     }
   self->checksum_failed = FALSE;
+  if (self->digest != NULL)
+    set_checksum_state (self, SL_CHECKSUM_STATE_PENDING);
 
   if (!self->file_open && self->partial_path != NULL)
     {
@@ -2441,7 +2553,10 @@ on_completed (GObject      *object,
     {
       /* The bytes that did not match stay, but a retry does not resume into them. */
       if (g_error_matches (error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_CHECKSUM))
-        self->checksum_failed = TRUE;
+        {
+          self->checksum_failed = TRUE;
+          set_checksum_state (self, SL_CHECKSUM_STATE_MISMATCH);
+        }
       conclude (self, SL_DOWNLOAD_STATE_FAILED, error);
       return;
     }
@@ -2479,6 +2594,9 @@ complete_as (SlDownload *self,
   if (self->total < 0)
     set_total (self, bytes_done (self));
 
+  /* The writer compared every byte with the checksum before the rename. */
+  if (self->digest != NULL)
+    set_checksum_state (self, SL_CHECKSUM_STATE_VERIFIED);
   g_signal_emit (self, signals[FINISHED], 0, self->destination);
   conclude (self, SL_DOWNLOAD_STATE_COMPLETED, NULL);
 }
@@ -2811,6 +2929,18 @@ sl_download_get_property (GObject    *object,
       g_value_set_string (value, sl_download_get_error_message (self));
       break;
 
+    case PROP_CONNECTIONS:
+      g_value_set_uint (value, self->connections);
+      break;
+
+    case PROP_SPEED_LIMIT:
+      g_value_set_uint64 (value, sl_rate_limiter_get_rate (self->limiter));
+      break;
+
+    case PROP_CHECKSUM_STATE:
+      g_value_set_enum (value, self->checksum_state);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -2899,6 +3029,22 @@ sl_download_class_init (SlDownloadClass *klass)
     g_param_spec_string ("error-message", NULL, NULL, NULL,
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * SlDownload:connections:
+   *
+   * How many connections the download has open now.
+   */
+  properties[PROP_CONNECTIONS] =
+    g_param_spec_uint ("connections", NULL, NULL, 0, SL_DOWNLOAD_MAX_CONNECTIONS, 0,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SPEED_LIMIT] =
+    g_param_spec_uint64 ("speed-limit", NULL, NULL, 0, G_MAXUINT64, 0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_CHECKSUM_STATE] =
+    g_param_spec_enum ("checksum-state", NULL, NULL, SL_TYPE_CHECKSUM_STATE,
+                       SL_CHECKSUM_STATE_NONE,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -2960,6 +3106,19 @@ sl_download_class_init (SlDownloadClass *klass)
   signals[RESTARTED] =
     g_signal_new ("restarted", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                   NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+
+  /**
+   * SlDownload::connections-refused:
+   * @self: the download
+   * @taken: how many connections the server took
+   *
+   * The server refused one more connection (503, 429, 403, or a refused connect): the
+   * download uses no more than @taken from now on, and its owner may remember that of the
+   * host.
+   */
+  signals[CONNECTIONS_REFUSED] =
+    g_signal_new ("connections-refused", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                  NULL, NULL, G_TYPE_NONE, 1, G_TYPE_UINT);
 }
 
 static void
@@ -2972,6 +3131,7 @@ sl_download_init (SlDownload *self)
   self->max_connections = 1;
   self->limiter = sl_rate_limiter_new (NULL);
   self->connection_cap = G_MAXUINT;
+  self->share = G_MAXUINT;
   self->primary_claim = -1;
   self->segments = g_ptr_array_new_with_free_func ((GDestroyNotify) segment_free);
   sl_progress_init (&self->progress);
@@ -3274,6 +3434,7 @@ sl_download_set_checksum (SlDownload  *self,
   if (spec == NULL)
     {
       g_clear_pointer (&self->digest, g_free);
+      set_checksum_state (self, SL_CHECKSUM_STATE_NONE);
       return TRUE;
     }
 
@@ -3283,7 +3444,136 @@ sl_download_set_checksum (SlDownload  *self,
   g_free (self->digest);
   self->digest = hex;
   self->checksum = type;
+  /* A completed download's file was checked before it got its name. */
+  set_checksum_state (self, self->state == SL_DOWNLOAD_STATE_COMPLETED
+                              ? SL_CHECKSUM_STATE_VERIFIED : SL_CHECKSUM_STATE_PENDING);
   return TRUE;
+}
+
+/**
+ * sl_download_get_checksum:
+ * @self: a download
+ *
+ * Returns: (transfer full) (nullable): the checksum the file must have, as "sha256=HEX", or
+ *   %NULL for none
+ */
+char *
+sl_download_get_checksum (SlDownload *self)
+{
+  g_return_val_if_fail (SL_IS_DOWNLOAD (self), NULL);
+
+  if (self->digest == NULL)
+    return NULL;
+  return g_strdup_printf ("%s=%s", sl_checksum_type_name (self->checksum), self->digest);
+}
+
+SlChecksumState
+sl_download_get_checksum_state (SlDownload *self)
+{
+  g_return_val_if_fail (SL_IS_DOWNLOAD (self), SL_CHECKSUM_STATE_NONE);
+
+  return self->checksum_state;
+}
+
+static void
+on_file_checked (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  SlDownload *self = g_task_get_source_object (task);
+  SlChecksumState before = GPOINTER_TO_UINT (g_task_get_task_data (task));
+  g_autoptr (GError) error = NULL;
+  g_autofree char *actual = sl_checksum_file_finish (result, &error);
+  g_autofree char *name = NULL;
+
+  /* A file that cannot be read was not checked; the state stays what it was. */
+  if (actual == NULL)
+    {
+      set_checksum_state (self, before);
+      g_task_return_new_error (task, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_FILE, "%s",
+                               error->message);
+      return;
+    }
+
+  /* The file may have been changed or removed meanwhile, or the checksum given again. */
+  if (self->digest == NULL || g_ascii_strcasecmp (actual, self->digest) != 0)
+    {
+      set_checksum_state (self, self->digest != NULL ? SL_CHECKSUM_STATE_MISMATCH
+                                                     : SL_CHECKSUM_STATE_NONE);
+      name = g_file_get_basename (self->destination);
+      g_task_return_new_error (task, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_CHECKSUM,
+                               _("“%s” no longer matches its checksum: expected %s=%s, got %s"),
+                               name, sl_checksum_type_name (self->checksum),
+                               self->digest ? self->digest : "", actual);
+      return;
+    }
+
+  set_checksum_state (self, SL_CHECKSUM_STATE_VERIFIED);
+  g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * sl_download_verify_async:
+ * @self: a completed download with a checksum
+ * @cancellable: (nullable): to stop reading
+ * @callback: called once the file is checked
+ * @user_data: for @callback
+ *
+ * Checks the completed file again against the download's checksum, reading it from disk;
+ * #SlDownload:checksum-state is %SL_CHECKSUM_STATE_PENDING meanwhile.
+ */
+void
+sl_download_verify_async (SlDownload          *self,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_autoptr (GTask) task = NULL;
+
+  g_return_if_fail (SL_IS_DOWNLOAD (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, sl_download_verify_async);
+  if (self->state != SL_DOWNLOAD_STATE_COMPLETED || self->destination == NULL)
+    {
+      g_task_return_new_error (task, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT,
+                               _("Only a completed download can be verified"));
+      return;
+    }
+  if (self->digest == NULL)
+    {
+      g_autofree char *name = g_file_get_basename (self->destination);
+
+      g_task_return_new_error (task, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_INVALID_ARGUMENT,
+                               _("“%s” has no checksum to verify against"), name);
+      return;
+    }
+
+  g_task_set_task_data (task, GUINT_TO_POINTER (self->checksum_state), NULL);
+  set_checksum_state (self, SL_CHECKSUM_STATE_PENDING);
+  sl_checksum_file_async (self->destination, self->checksum, cancellable, on_file_checked,
+                          g_steal_pointer (&task));
+}
+
+/**
+ * sl_download_verify_finish:
+ * @self: a download
+ * @result: the result given to the callback
+ * @error: return location for an error: %SL_DOWNLOAD_ERROR_CHECKSUM with both digests when
+ *   the file does not match, %SL_DOWNLOAD_ERROR_FILE when it cannot be read,
+ *   %SL_DOWNLOAD_ERROR_INVALID_ARGUMENT when there is nothing to verify
+ *
+ * Returns: whether the file has the checksum
+ */
+gboolean
+sl_download_verify_finish (SlDownload    *self,
+                           GAsyncResult  *result,
+                           GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /**
@@ -3327,7 +3617,10 @@ sl_download_set_speed_limit (SlDownload *self,
 {
   g_return_if_fail (SL_IS_DOWNLOAD (self));
 
+  if (sl_rate_limiter_get_rate (self->limiter) == bytes_per_second)
+    return;
   sl_rate_limiter_set_rate (self->limiter, bytes_per_second);
+  notify (self, PROP_SPEED_LIMIT);
 }
 
 guint64
@@ -3336,6 +3629,68 @@ sl_download_get_speed_limit (SlDownload *self)
   g_return_val_if_fail (SL_IS_DOWNLOAD (self), 0);
 
   return sl_rate_limiter_get_rate (self->limiter);
+}
+
+/**
+ * sl_download_set_parent_limiter:
+ * @self: a download that has not started
+ * @parent: (nullable): a bucket shared with other downloads, such as a global speed limit
+ *
+ * Every read of the download also asks @parent, beside its own limit.
+ */
+void
+sl_download_set_parent_limiter (SlDownload    *self,
+                                SlRateLimiter *parent)
+{
+  SlRateLimiter *limiter;
+
+  g_return_if_fail (SL_IS_DOWNLOAD (self));
+  g_return_if_fail (self->transfer == NULL);
+
+  limiter = sl_rate_limiter_new (parent);
+  sl_rate_limiter_set_rate (limiter, sl_rate_limiter_get_rate (self->limiter));
+  sl_rate_limiter_unref (self->limiter);
+  self->limiter = limiter;
+}
+
+/**
+ * sl_download_set_connection_share:
+ * @self: a download
+ * @share: the most connections it may have open now, at least 1, or %G_MAXUINT for as many
+ *   as it was given
+ *
+ * Lets an owner share a host's connections between downloads: above @share, connections
+ * end where they are and give their parts back; below it, the download opens more as its
+ * own rules allow.
+ */
+void
+sl_download_set_connection_share (SlDownload *self,
+                                  guint       share)
+{
+  g_return_if_fail (SL_IS_DOWNLOAD (self));
+  g_return_if_fail (share >= 1);
+
+  if (self->share == share)
+    return;
+  self->share = share;
+  if (self->state != SL_DOWNLOAD_STATE_RUNNING || self->stop != STOP_NONE)
+    return;
+  shed_connections (self);
+  fill_connections (self);
+}
+
+/**
+ * sl_download_get_connections:
+ * @self: a download
+ *
+ * Returns: how many connections it has open now
+ */
+guint
+sl_download_get_connections (SlDownload *self)
+{
+  g_return_val_if_fail (SL_IS_DOWNLOAD (self), 0);
+
+  return self->connections;
 }
 
 /**
@@ -3538,6 +3893,9 @@ sl_download_restore_state (SlDownload      *self,
 
   set_http_status (self, http_status);
   set_error (self, error);
+  /* A completed file was checked before its rename. */
+  if (self->digest != NULL && state == SL_DOWNLOAD_STATE_COMPLETED)
+    set_checksum_state (self, SL_CHECKSUM_STATE_VERIFIED);
   set_state (self, state);
 }
 

@@ -49,9 +49,13 @@ void             sl_download_set_max_connections  (SlDownload           *self,
                                                    guint                 connections);
 void             sl_download_set_adaptive_connections (SlDownload       *self,
                                                    guint                 cap);
+void             sl_download_set_connection_share (SlDownload           *self,
+                                                   guint                 share);
 void             sl_download_set_speed_limit      (SlDownload           *self,
                                                    guint64               bytes_per_second);
 guint64          sl_download_get_speed_limit      (SlDownload           *self);
+void             sl_download_set_parent_limiter   (SlDownload           *self,
+                                                   SlRateLimiter        *parent);
 void             sl_download_set_stall_timeout    (SlDownload           *self,
                                                    guint                 seconds);
 void             sl_download_set_checkpoint_interval (SlDownload        *self,
@@ -107,5 +111,15 @@ guint            sl_download_get_http_status      (SlDownload           *self);
 SlErrorKind      sl_download_get_error_kind       (SlDownload           *self);
 const char      *sl_download_get_error_message    (SlDownload           *self);
 const GError    *sl_download_get_error            (SlDownload           *self);
+guint            sl_download_get_connections      (SlDownload           *self);
+char            *sl_download_get_checksum         (SlDownload           *self);
+SlChecksumState  sl_download_get_checksum_state   (SlDownload           *self);
+void             sl_download_verify_async         (SlDownload           *self,
+                                                   GCancellable         *cancellable,
+                                                   GAsyncReadyCallback   callback,
+                                                   gpointer              user_data);
+gboolean         sl_download_verify_finish        (SlDownload           *self,
+                                                   GAsyncResult         *result,
+                                                   GError              **error);
 
 G_END_DECLS

@@ -18,12 +18,18 @@
 #include "sl-uri.h"
 
 /* SlSession owns every download: it is their list (a GListModel in queue order), their
- * scheduler (at most max-active transfers, at most max-per-host to one host, the next queued
- * one starting as another ends), and the bridge to the store, which records every state change
- * and every checkpoint so that the list survives a crash. */
+ * scheduler (at most max-active transfers, at most max-per-host connections to one host, the
+ * next queued one starting as another ends), and the bridge to the store, which records every
+ * state change and every checkpoint so that the list survives a crash.
+ *
+ * A host's connections are shared evenly between its active downloads, and a queued download
+ * that could start but for its host's connections takes part in the sharing, so that the
+ * others make room for it. A host that refused an extra connection gets no more connections
+ * than it took then, for HOST_CAP_SECONDS. */
 
 #define DEFAULT_MAX_ACTIVE   3
-#define DEFAULT_MAX_PER_HOST 2
+#define DEFAULT_MAX_PER_HOST 8
+#define HOST_CAP_SECONDS     (24 * 60 * 60)
 /* The most the limits go: as many connections as the HTTP session allows. */
 #define MAX_CONNECTIONS      256
 /* The list shows only bytes a restart resumes from, so it moves once per checkpoint. */
@@ -37,6 +43,15 @@ typedef struct
   char          *host;
   gboolean       interrupted;  /* paused by a shutdown: recorded as running */
 } Entry;
+
+/* What a host took when it refused one more connection, until when that holds (unix time,
+ * seconds), and the download that found it (compared, never followed). */
+typedef struct
+{
+  guint          connections;
+  gint64         until;
+  gconstpointer  finder;
+} HostCap;
 
 struct _SlSession
 {
@@ -52,6 +67,8 @@ struct _SlSession
 
   guint        max_active;
   guint        max_per_host;
+  SlRateLimiter *limiter;    /* every download's reads: the global speed limit */
+  GHashTable  *host_caps;    /* host → HostCap */
   guint        n_active;
   guint        schedule_source;
   gboolean     shutting_down;
@@ -92,6 +109,7 @@ enum {
   PROP_0,
   PROP_MAX_ACTIVE,
   PROP_MAX_PER_HOST,
+  PROP_MAX_SPEED,
   PROP_N_ACTIVE,
   N_PROPS
 };
@@ -99,6 +117,7 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 static void queue_schedule (SlSession *self);
+static void save_host_caps (SlSession *self);
 
 static gboolean
 is_active (SlDownloadState state)
@@ -294,6 +313,65 @@ on_checkpoint (SlDownload *download,
   confirm_checkpoints (self);
 }
 
+/* Connections opened or closed: the host's share may change hands. */
+static void
+on_connections_changed (SlDownload *download,
+                        GParamSpec *pspec,
+                        Entry      *entry)
+{
+  queue_schedule (entry->session);
+}
+
+/* The most connections @host may have now. */
+static guint
+host_limit (SlSession  *self,
+            const char *host)
+{
+  HostCap *cap = g_hash_table_lookup (self->host_caps, host);
+
+  if (cap != NULL && cap->until <= g_get_real_time () / G_USEC_PER_SEC)
+    {
+      g_hash_table_remove (self->host_caps, host);
+      cap = NULL;
+    }
+  return cap != NULL ? MIN (cap->connections, self->max_per_host) : self->max_per_host;
+}
+
+/* The host took no more connections than it has open now: it gets no more for a day. */
+static void
+on_connections_refused (SlDownload *download,
+                        guint       taken,
+                        Entry      *entry)
+{
+  SlSession *self = entry->session;
+  guint open = 0;
+  HostCap *cap;
+
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *other = g_ptr_array_index (self->entries, i);
+
+      if (other != entry && g_str_equal (other->host, entry->host))
+        open += sl_download_get_connections (other->download);
+    }
+
+  /* What one download found stands for the day; that download may lower it as it learns
+   * more. Another's refusal with fewer open comes from the moment a server counts a closed
+   * connection of the first, and that download caps itself. */
+  cap = g_hash_table_lookup (self->host_caps, entry->host);
+  if (host_limit (self, entry->host) < self->max_per_host && cap->finder != entry)
+    return;
+
+  cap = g_new0 (HostCap, 1);
+  cap->finder = entry;
+  cap->connections = MAX (open + taken, 1);
+  cap->until = g_get_real_time () / G_USEC_PER_SEC + HOST_CAP_SECONDS;
+  g_debug ("%s takes no more than %u connections for now", entry->host, cap->connections);
+  g_hash_table_insert (self->host_caps, g_strdup (entry->host), cap);
+  save_host_caps (self);
+  queue_schedule (self);
+}
+
 static Entry *
 entry_new (SlSession     *self,
            SlDownload    *download,
@@ -307,11 +385,16 @@ entry_new (SlSession     *self,
   entry->host = host_of (sl_download_get_uri (download));
   sl_download_set_checkpoint_interval (download, CHECKPOINT_MS);
   sl_download_set_confirms_checkpoints (download, TRUE);
+  sl_download_set_parent_limiter (download, self->limiter);
 
   g_signal_connect (download, "notify::state", G_CALLBACK (on_state_changed), entry);
   g_signal_connect (download, "notify::filename", G_CALLBACK (on_name_changed), entry);
   g_signal_connect (download, "notify::uri", G_CALLBACK (on_uri_changed), entry);
   g_signal_connect (download, "checkpoint", G_CALLBACK (on_checkpoint), entry);
+  g_signal_connect (download, "notify::connections", G_CALLBACK (on_connections_changed),
+                    entry);
+  g_signal_connect (download, "connections-refused", G_CALLBACK (on_connections_refused),
+                    entry);
 
   g_ptr_array_add (self->entries, entry);
   g_hash_table_insert (self->by_download, download, entry);
@@ -357,13 +440,38 @@ start (SlSession  *self,
   sl_download_start (download);
 }
 
-/* Starts queued downloads, in queue order, while there is room overall and for their host. */
+/* How a host's connections are used: by how many active downloads, how many connections
+ * they have open (at least one each), and how many queued downloads wait for them. */
+typedef struct
+{
+  guint downloads;
+  guint connections;
+  guint waiting;
+  guint shared;     /* downloads given their share so far, in queue order */
+} HostUse;
+
+static HostUse *
+host_use (GHashTable *uses,
+          const char *host)
+{
+  HostUse *use = g_hash_table_lookup (uses, host);
+
+  if (use == NULL)
+    {
+      use = g_new0 (HostUse, 1);
+      g_hash_table_insert (uses, (gpointer) host, use);
+    }
+  return use;
+}
+
+/* Starts queued downloads, in queue order, while there is room overall and for their host,
+ * and shares each host's connections between its active downloads. */
 static gboolean
 schedule_cb (gpointer user_data)
 {
   SlSession *self = user_data;
-  g_autoptr (GHashTable) per_host = g_hash_table_new (g_str_hash, g_str_equal);
-  guint active = 0;
+  g_autoptr (GHashTable) uses = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  guint active = 0, waiting = 0;
 
   self->schedule_source = 0;
   if (self->shutting_down)
@@ -375,28 +483,59 @@ schedule_cb (gpointer user_data)
 
       if (is_active (sl_download_get_state (entry->download)))
         {
-          guint n = GPOINTER_TO_UINT (g_hash_table_lookup (per_host, entry->host));
+          HostUse *use = host_use (uses, entry->host);
 
-          g_hash_table_insert (per_host, entry->host, GUINT_TO_POINTER (n + 1));
+          use->downloads++;
+          use->connections += MAX (sl_download_get_connections (entry->download), 1);
           active++;
         }
     }
 
-  for (guint i = 0; i < self->entries->len && active < self->max_active; i++)
+  for (guint i = 0; i < self->entries->len && active + waiting < self->max_active; i++)
     {
       Entry *entry = g_ptr_array_index (self->entries, i);
-      guint n;
+      HostUse *use;
+      guint limit;
 
       if (sl_download_get_state (entry->download) != SL_DOWNLOAD_STATE_QUEUED)
         continue;
 
-      n = GPOINTER_TO_UINT (g_hash_table_lookup (per_host, entry->host));
-      if (n >= self->max_per_host)
+      use = host_use (uses, entry->host);
+      limit = host_limit (self, entry->host);
+      if (use->downloads + use->waiting >= limit)
         continue;
+      /* Its host's connections are in use: the others make room, and it starts then. */
+      if (use->connections >= limit)
+        {
+          use->waiting++;
+          waiting++;
+          continue;
+        }
 
-      g_hash_table_insert (per_host, entry->host, GUINT_TO_POINTER (n + 1));
+      use->downloads++;
+      use->connections++;
       active++;
       start (self, entry->download);
+    }
+
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+      HostUse *use;
+      guint limit, members;
+
+      if (!is_active (sl_download_get_state (entry->download)))
+        continue;
+
+      use = g_hash_table_lookup (uses, entry->host);
+      limit = host_limit (self, entry->host);
+      members = use->downloads + use->waiting;
+      /* What does not divide evenly goes to those ahead in the queue. */
+      sl_download_set_connection_share (entry->download,
+                                        MAX (limit / members +
+                                               (use->shared < limit % members ? 1 : 0),
+                                             1));
+      use->shared++;
     }
 
   return G_SOURCE_REMOVE;
@@ -519,10 +658,10 @@ apply_request_options (SlDownload  *download,
     return FALSE;
 
   /* Validated when the download was added; a stored row out of range is left at one.
-   * 0 adds connections while they pay. */
+   * None, or 0, adds connections while they pay. */
   if (!lookup_option (options, "connections", G_VARIANT_TYPE_UINT32, &connections, error))
     return FALSE;
-  if (connections != NULL && g_variant_get_uint32 (connections) == 0)
+  if (connections == NULL || g_variant_get_uint32 (connections) == 0)
     sl_download_set_adaptive_connections (download, SL_DOWNLOAD_DEFAULT_CONNECTIONS);
   else if (connections != NULL && g_variant_get_uint32 (connections) <= SL_DOWNLOAD_MAX_CONNECTIONS)
     sl_download_set_max_connections (download, g_variant_get_uint32 (connections));
@@ -710,12 +849,95 @@ offer_orphans (SlSession *self)
     }
 }
 
+/* The settings the store keeps, by key: the limits, and what hosts took. */
+#define SETTING_MAX_ACTIVE   "max-active"
+#define SETTING_MAX_PER_HOST "max-per-host"
+#define SETTING_MAX_SPEED    "max-speed"
+#define SETTING_HOST_CAPS    "host-caps"
+
+static void
+save_setting (SlSession  *self,
+              const char *key,
+              GVariant   *value)
+{
+  if (self->store != NULL)
+    sl_store_set_setting (self->store, key, value);
+  else
+    g_variant_unref (g_variant_ref_sink (value));
+}
+
+static void
+save_host_caps (SlSession *self)
+{
+  GVariantBuilder builder;
+  GHashTableIter iter;
+  const char *host;
+  HostCap *cap;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{s(ux)}"));
+  g_hash_table_iter_init (&iter, self->host_caps);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &host, (gpointer *) &cap))
+    g_variant_builder_add (&builder, "{s(ux)}", host, cap->connections, cap->until);
+  save_setting (self, SETTING_HOST_CAPS, g_variant_builder_end (&builder));
+}
+
+/* Takes the settings the store kept; a value of the wrong type or out of range is left at
+ * its default, saying so. */
+static void
+load_settings (SlSession *self)
+{
+  g_autoptr (GVariant) settings = NULL;
+  g_autoptr (GVariant) caps = NULL;
+  g_autoptr (GError) error = NULL;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  guint32 number;
+  guint64 speed;
+
+  settings = sl_store_load_settings (self->store, &error);
+  if (settings == NULL)
+    {
+      g_warning ("Cannot load the settings: %s", error->message);
+      return;
+    }
+
+  if (g_variant_lookup (settings, SETTING_MAX_ACTIVE, "u", &number) && number >= 1 &&
+      number <= MAX_CONNECTIONS)
+    self->max_active = number;
+  if (g_variant_lookup (settings, SETTING_MAX_PER_HOST, "u", &number) && number >= 1 &&
+      number <= MAX_CONNECTIONS)
+    self->max_per_host = number;
+  if (g_variant_lookup (settings, SETTING_MAX_SPEED, "t", &speed))
+    sl_rate_limiter_set_rate (self->limiter, speed);
+
+  caps = g_variant_lookup_value (settings, SETTING_HOST_CAPS, G_VARIANT_TYPE ("a{s(ux)}"));
+  if (caps != NULL)
+    {
+      GVariantIter iter;
+      const char *host;
+      gint64 until;
+
+      g_variant_iter_init (&iter, caps);
+      while (g_variant_iter_next (&iter, "{&s(ux)}", &host, &number, &until))
+        {
+          HostCap *cap;
+
+          if (until <= now || number < 1)
+            continue;
+          cap = g_new0 (HostCap, 1);
+          cap->connections = number;
+          cap->until = MIN (until, now + HOST_CAP_SECONDS);
+          g_hash_table_insert (self->host_caps, g_strdup (host), cap);
+        }
+    }
+}
+
 static void
 load (SlSession *self)
 {
   g_autoptr (GPtrArray) records = NULL;
   g_autoptr (GError) error = NULL;
 
+  load_settings (self);
   records = sl_store_load (self->store, &error);
   if (records == NULL)
     {
@@ -795,6 +1017,8 @@ sl_session_finalize (GObject *object)
   g_ptr_array_unref (self->unconfirmed);
   g_hash_table_unref (self->by_download);
   g_hash_table_unref (self->by_id);
+  g_hash_table_unref (self->host_caps);
+  sl_rate_limiter_unref (self->limiter);
 
   G_OBJECT_CLASS (sl_session_parent_class)->finalize (object);
 }
@@ -815,6 +1039,10 @@ sl_session_get_property (GObject    *object,
 
     case PROP_MAX_PER_HOST:
       g_value_set_uint (value, self->max_per_host);
+      break;
+
+    case PROP_MAX_SPEED:
+      g_value_set_uint64 (value, sl_rate_limiter_get_rate (self->limiter));
       break;
 
     case PROP_N_ACTIVE:
@@ -844,6 +1072,10 @@ sl_session_set_property (GObject      *object,
       sl_session_set_max_per_host (self, g_value_get_uint (value));
       break;
 
+    case PROP_MAX_SPEED:
+      sl_session_set_max_speed (self, g_value_get_uint64 (value));
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -865,6 +1097,9 @@ sl_session_class_init (SlSessionClass *klass)
   properties[PROP_MAX_PER_HOST] =
     g_param_spec_uint ("max-per-host", NULL, NULL, 1, MAX_CONNECTIONS, DEFAULT_MAX_PER_HOST,
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_MAX_SPEED] =
+    g_param_spec_uint64 ("max-speed", NULL, NULL, 0, G_MAXUINT64, 0,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_N_ACTIVE] =
     g_param_spec_uint ("n-active", NULL, NULL, 0, G_MAXUINT, 0,
                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
@@ -883,6 +1118,8 @@ sl_session_init (SlSession *self)
   self->unconfirmed = g_ptr_array_new_with_free_func ((GDestroyNotify) confirmation_free);
   self->by_download = g_hash_table_new (NULL, NULL);
   self->by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
+  self->host_caps = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->limiter = sl_rate_limiter_new (NULL);
   self->default_directory = g_file_new_for_path (downloads ? downloads : g_get_home_dir ());
   /* Connection limits well above libsoup's defaults (2 per host): the scheduler's own limits
    * are the ones that hold, and they can be raised. */
@@ -924,7 +1161,8 @@ sl_session_new (SlStore *store)
  * @self: a session
  * @uri: an http or https URI
  * @options: (nullable): an a{sv} of `directory` s, `filename` s, `referrer` s, `cookies` s,
- *   `user-agent` s, `headers` a{ss}, `paused` b, `connections` u, `checksum` s
+ *   `user-agent` s, `headers` a{ss}, `paused` b, `connections` u (0, the default, for
+ *   automatic), `speed-limit` t, `checksum` s
  * @error: return location for an error
  *
  * Adds a download at the end of the queue. It starts when its turn comes, unless `paused`.
@@ -1311,6 +1549,7 @@ sl_session_set_max_active (SlSession *self,
     return;
 
   self->max_active = max_active;
+  save_setting (self, SETTING_MAX_ACTIVE, g_variant_new_uint32 (max_active));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_ACTIVE]);
   queue_schedule (self);
 }
@@ -1334,8 +1573,69 @@ sl_session_set_max_per_host (SlSession *self,
     return;
 
   self->max_per_host = max_per_host;
+  save_setting (self, SETTING_MAX_PER_HOST, g_variant_new_uint32 (max_per_host));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_PER_HOST]);
   queue_schedule (self);
+}
+
+/**
+ * sl_session_set_speed_limit:
+ * @self: a session
+ * @download: one of its downloads
+ * @bytes_per_second: the most it may read, or 0 for no limit
+ *
+ * Limits @download at once, also while it runs, and keeps the limit with it across
+ * restarts.
+ */
+void
+sl_session_set_speed_limit (SlSession  *self,
+                            SlDownload *download,
+                            guint64     bytes_per_second)
+{
+  Entry *entry;
+  GVariantDict dict;
+
+  g_return_if_fail (SL_IS_SESSION (self));
+  entry = g_hash_table_lookup (self->by_download, download);
+  g_return_if_fail (entry != NULL);
+
+  sl_download_set_speed_limit (download, bytes_per_second);
+
+  g_variant_dict_init (&dict, entry->record->options);
+  g_variant_dict_insert (&dict, "speed-limit", "t", bytes_per_second);
+  g_clear_pointer (&entry->record->options, g_variant_unref);
+  entry->record->options = g_variant_ref_sink (g_variant_dict_end (&dict));
+  persist (entry);
+}
+
+guint64
+sl_session_get_max_speed (SlSession *self)
+{
+  g_return_val_if_fail (SL_IS_SESSION (self), 0);
+
+  return sl_rate_limiter_get_rate (self->limiter);
+}
+
+/**
+ * sl_session_set_max_speed:
+ * @self: a session
+ * @bytes_per_second: the most all downloads together may read, or 0 for no limit
+ *
+ * Takes effect at once, also on running downloads; each download's own limit applies
+ * within it.
+ */
+void
+sl_session_set_max_speed (SlSession *self,
+                          guint64    bytes_per_second)
+{
+  g_return_if_fail (SL_IS_SESSION (self));
+
+  if (sl_rate_limiter_get_rate (self->limiter) == bytes_per_second)
+    return;
+
+  sl_rate_limiter_set_rate (self->limiter, bytes_per_second);
+  save_setting (self, SETTING_MAX_SPEED, g_variant_new_uint64 (bytes_per_second));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_SPEED]);
 }
 
 /**

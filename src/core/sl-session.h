@@ -48,6 +48,12 @@ void         sl_session_set_max_active        (SlSession    *self,
 guint        sl_session_get_max_per_host      (SlSession    *self);
 void         sl_session_set_max_per_host      (SlSession    *self,
                                                guint         max_per_host);
+void         sl_session_set_speed_limit       (SlSession    *self,
+                                               SlDownload   *download,
+                                               guint64       bytes_per_second);
+guint64      sl_session_get_max_speed         (SlSession    *self);
+void         sl_session_set_max_speed         (SlSession    *self,
+                                               guint64       bytes_per_second);
 guint        sl_session_get_n_active          (SlSession    *self);
 GFile       *sl_session_get_default_directory (SlSession    *self);
 void         sl_session_set_default_directory (SlSession    *self,

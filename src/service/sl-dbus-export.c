@@ -43,12 +43,16 @@ typedef enum
   PROP_HTTP_STATUS,
   PROP_ERROR_KIND,
   PROP_ERROR,
+  PROP_CONNECTIONS,
+  PROP_SPEED_LIMIT,
+  PROP_CHECKSUM,
+  PROP_CHECKSUM_STATE,
   N_PROPS
 } Prop;
 
 static const char * const prop_names[N_PROPS] = {
   "Uri", "Filename", "Directory", "State", "BytesReceived", "BytesTotal", "Speed",
-  "HttpStatus", "ErrorKind", "Error",
+  "HttpStatus", "ErrorKind", "Error", "Connections", "SpeedLimit", "Checksum", "ChecksumState",
 };
 
 /* What the bus knows of a download. Strings are valid UTF-8, never NULL. */
@@ -58,12 +62,16 @@ typedef struct
   char            *filename;
   char            *directory;
   char            *error;
+  char            *checksum;
   guint64          bytes_received;
   gint64           bytes_total;
   guint64          speed;
   guint32          http_status;
   SlDownloadState  state;
   SlErrorKind      error_kind;
+  guint32          connections;
+  guint64          speed_limit;
+  SlChecksumState  checksum_state;
 } Published;
 
 typedef struct
@@ -190,6 +198,12 @@ published_read (Published  *published,
   published->http_status = sl_download_get_http_status (download);
   published->state = sl_download_get_state (download);
   published->error_kind = sl_download_get_error_kind (download);
+  published->connections = sl_download_get_connections (download);
+  published->speed_limit = sl_download_get_speed_limit (download);
+  published->checksum = sl_download_get_checksum (download);
+  if (published->checksum == NULL)
+    published->checksum = g_strdup ("");
+  published->checksum_state = sl_download_get_checksum_state (download);
 }
 
 static void
@@ -199,6 +213,7 @@ published_clear (Published *published)
   g_clear_pointer (&published->filename, g_free);
   g_clear_pointer (&published->directory, g_free);
   g_clear_pointer (&published->error, g_free);
+  g_clear_pointer (&published->checksum, g_free);
 }
 
 /* Returns: (transfer floating) */
@@ -228,6 +243,14 @@ published_get (const Published *published,
       return g_variant_new_string (sl_error_kind_to_string (published->error_kind));
     case PROP_ERROR:
       return g_variant_new_string (published->error);
+    case PROP_CONNECTIONS:
+      return g_variant_new_uint32 (published->connections);
+    case PROP_SPEED_LIMIT:
+      return g_variant_new_uint64 (published->speed_limit);
+    case PROP_CHECKSUM:
+      return g_variant_new_string (published->checksum);
+    case PROP_CHECKSUM_STATE:
+      return g_variant_new_string (sl_checksum_state_to_string (published->checksum_state));
     case N_PROPS:
     default:
       g_return_val_if_reached (NULL);
@@ -261,6 +284,14 @@ published_differ (const Published *a,
       return a->error_kind != b->error_kind;
     case PROP_ERROR:
       return g_strcmp0 (a->error, b->error) != 0;
+    case PROP_CONNECTIONS:
+      return a->connections != b->connections;
+    case PROP_SPEED_LIMIT:
+      return a->speed_limit != b->speed_limit;
+    case PROP_CHECKSUM:
+      return g_strcmp0 (a->checksum, b->checksum) != 0;
+    case PROP_CHECKSUM_STATE:
+      return a->checksum_state != b->checksum_state;
     case N_PROPS:
     default:
       g_return_val_if_reached (TRUE);
@@ -533,6 +564,42 @@ lookup_path (SlDBusExport *self,
 
 /* Method calls and properties of a download */
 
+typedef struct
+{
+  SlDBusExport          *export;
+  GDBusMethodInvocation *invocation;
+} VerifyCall;
+
+static VerifyCall *
+verify_call_new (SlDBusExport          *self,
+                 GDBusMethodInvocation *invocation)
+{
+  VerifyCall *call = g_new0 (VerifyCall, 1);
+
+  call->export = g_object_ref (self);
+  call->invocation = invocation;
+  return call;
+}
+
+static void
+on_verified (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  VerifyCall *call = user_data;
+  g_autoptr (GError) error = NULL;
+
+  flush_dirty (call->export);
+  if (sl_download_verify_finish (SL_DOWNLOAD (object), result, &error))
+    g_dbus_method_invocation_return_value (call->invocation, NULL);
+  else
+    g_dbus_method_invocation_return_gerror (call->invocation, error);
+
+  release (call->export);
+  g_object_unref (call->export);
+  g_free (call);
+}
+
 static void
 download_method_call (GDBusConnection       *connection,
                       const char            *sender,
@@ -573,6 +640,19 @@ download_method_call (GDBusConnection       *connection,
 
       g_variant_get (parameters, "(b)", &delete_file);
       sl_session_remove (self->session, download, delete_file);
+    }
+  else if (g_str_equal (method_name, "SetSpeedLimit"))
+    {
+      guint64 bytes_per_second;
+
+      g_variant_get (parameters, "(t)", &bytes_per_second);
+      sl_session_set_speed_limit (self->session, download, bytes_per_second);
+    }
+  else if (g_str_equal (method_name, "Verify"))
+    {
+      /* Answered once the file is read. */
+      sl_download_verify_async (download, NULL, on_verified, verify_call_new (self, invocation));
+      return;
     }
   else if (g_str_equal (method_name, "RefreshLink"))
     {
@@ -753,7 +833,8 @@ static const GDBusInterfaceVTable object_manager_vtable = {
 
 /* Method calls on the manager */
 
-/* A client set MaxActive or MaxPerHost: the session takes them, clamped to what it allows. */
+/* A client set MaxActive, MaxPerHost or MaxSpeed: the session takes them, clamped to what it
+ * allows, and keeps them. */
 static void
 on_limits_changed (SlDBusManager1 *skeleton,
                    GParamSpec     *pspec,
@@ -767,6 +848,7 @@ on_limits_changed (SlDBusManager1 *skeleton,
 
   sl_session_set_max_active (self->session, max_active);
   sl_session_set_max_per_host (self->session, max_per_host);
+  sl_session_set_max_speed (self->session, sl_dbus_manager1_get_max_speed (skeleton));
   if (sl_dbus_manager1_get_max_active (skeleton) != max_active)
     sl_dbus_manager1_set_max_active (skeleton, max_active);
   if (sl_dbus_manager1_get_max_per_host (skeleton) != max_per_host)
@@ -1063,10 +1145,12 @@ sl_dbus_export_register (SlDBusExport     *self,
       sl_dbus_manager1_set_max_active (manager_skeleton, sl_session_get_max_active (self->session));
       sl_dbus_manager1_set_max_per_host (manager_skeleton,
                                          sl_session_get_max_per_host (self->session));
+      sl_dbus_manager1_set_max_speed (manager_skeleton, sl_session_get_max_speed (self->session));
     }
   g_signal_connect (manager_skeleton, "notify::max-active", G_CALLBACK (on_limits_changed), self);
   g_signal_connect (manager_skeleton, "notify::max-per-host", G_CALLBACK (on_limits_changed),
                     self);
+  g_signal_connect (manager_skeleton, "notify::max-speed", G_CALLBACK (on_limits_changed), self);
   g_signal_connect (manager_skeleton, "handle-add", G_CALLBACK (on_handle_add), self);
   g_signal_connect (manager_skeleton, "handle-pause-all", G_CALLBACK (on_handle_pause_all), self);
   g_signal_connect (manager_skeleton, "handle-resume-all",
