@@ -819,9 +819,9 @@ connection_lost_error (const GError *error)
  * is the primary: it keeps the download's single-connection rules, and a fault of its own
  * while others run costs only its claim. */
 
-/* The least each half of a split keeps, and the least near the end, once what is left to do
- * is within four of these per connection (a smaller split would cost more in requests than
- * it saves). */
+/* The least each half of a split keeps (or a second's worth at the median connection's
+ * speed, if more), and the least near the end, once what is left to do is within four of
+ * these per connection (a smaller split would cost more in requests than it saves). */
 #define MIN_SPLIT           (1024 * 1024)
 #define MIN_SPLIT_AT_END    (64 * 1024)
 /* A claim is fetched in requests of at most this much, over one kept-alive connection, so
@@ -923,6 +923,10 @@ steal_work (SlDownload *self,
   gint64 least = remaining <= (gint64) self->max_connections * 4 * MIN_SPLIT ? MIN_SPLIT_AT_END
                                                                              : MIN_SPLIT;
   g_autoptr (GArray) victims = g_array_new (FALSE, FALSE, sizeof (Victim));
+
+  /* Before the end, a half is also worth a second of a connection at the others' pace. */
+  if (least == MIN_SPLIT)
+    least = MAX (least, (gint64) self->median_rate);
 
   for (guint i = 0; i <= self->segments->len; i++)
     {
@@ -1386,7 +1390,8 @@ check_segments (SlDownload *self)
  * as the cap allows, one that does not keeps one or two. A step that scales almost linearly
  * (ADAPT_LINEAR) says the server caps each connection, and the count doubles twice at once.
  * Under a speed limit, a count that reaches the limit is enough. Each step is measured over
- * ADAPT_WINDOW_US and ADAPT_BYTES at least, from when all its connections read. */
+ * ADAPT_WINDOW_US and ADAPT_BYTES at least, from when all its connections read; a step that
+ * scales almost linearly shows it in half of that, and is taken then. */
 #define ADAPT_LINEAR     1.80
 #define ADAPT_DOUBLE     1.20
 #define ADAPT_KEEP       1.05
@@ -1444,13 +1449,19 @@ adapt_cb (gpointer user_data)
       return G_SOURCE_CONTINUE;
     }
 
-  if (now - self->window_us < ADAPT_WINDOW_US ||
-      (bytes_done (self) - self->window_bytes < ADAPT_BYTES && now - self->window_us < ADAPT_MAX_US))
+  if (now - self->window_us < ADAPT_WINDOW_US / 2 ||
+      (bytes_done (self) - self->window_bytes < ADAPT_BYTES / 2 &&
+       now - self->window_us < ADAPT_MAX_US))
     return G_SOURCE_CONTINUE;
 
   rate = (bytes_done (self) - self->window_bytes) * (double) G_USEC_PER_SEC /
          (now - self->window_us);
   gain = self->step_rate > 0 ? rate / self->step_rate : G_MAXDOUBLE;
+  if ((now - self->window_us < ADAPT_WINDOW_US ||
+       (bytes_done (self) - self->window_bytes < ADAPT_BYTES &&
+        now - self->window_us < ADAPT_MAX_US)) &&
+      !(self->step_rate > 0 && gain >= ADAPT_LINEAR))
+    return G_SOURCE_CONTINUE;
   self->window_us = 0;
 
   if (sl_rate_limiter_is_limited (self->limiter) &&
