@@ -1036,6 +1036,9 @@ test_settings_kept (Fixture       *f,
   value = get_manager_property (f, "MaxPerHost");
   g_assert_cmpuint (g_variant_get_uint32 (value), ==, 8);
   g_clear_pointer (&value, g_variant_unref);
+  value = get_manager_property (f, "DefaultConnections");
+  g_assert_cmpuint (g_variant_get_uint32 (value), ==, 0);
+  g_clear_pointer (&value, g_variant_unref);
   value = get_manager_property (f, "MaxSpeed");
   g_assert_cmpuint (g_variant_get_uint64 (value), ==, 0);
   g_clear_pointer (&value, g_variant_unref);
@@ -1043,6 +1046,7 @@ test_settings_kept (Fixture       *f,
   set_manager_property (f, "MaxActive", g_variant_new_uint32 (5));
   set_manager_property (f, "MaxPerHost", g_variant_new_uint32 (3));
   set_manager_property (f, "MaxSpeed", g_variant_new_uint64 (2500000));
+  set_manager_property (f, "DefaultConnections", g_variant_new_uint32 (3));
   /* Out of range: clamped. */
   set_manager_property (f, "MaxActive", g_variant_new_uint32 (100000));
   daemon_kill (f, SIGTERM);
@@ -1057,6 +1061,13 @@ test_settings_kept (Fixture       *f,
   g_clear_pointer (&value, g_variant_unref);
   value = get_manager_property (f, "MaxSpeed");
   g_assert_cmpuint (g_variant_get_uint64 (value), ==, 2500000);
+  g_clear_pointer (&value, g_variant_unref);
+  value = get_manager_property (f, "DefaultConnections");
+  g_assert_cmpuint (g_variant_get_uint32 (value), ==, 3);
+  g_clear_pointer (&value, g_variant_unref);
+  set_manager_property (f, "DefaultConnections", g_variant_new_uint32 (99));
+  value = get_manager_property (f, "DefaultConnections");
+  g_assert_cmpuint (g_variant_get_uint32 (value), ==, 16);
 }
 
 static GVariant *

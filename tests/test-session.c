@@ -455,6 +455,33 @@ test_speed_limit (Fixture       *fixture,
   g_assert_finalize_object (session);
 }
 
+/* Without the `connections` option, the session's default holds: automatic at first, one
+ * plain request once it is 1. */
+static void
+test_default_connections (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  SlSession *session = sl_session_new (NULL);
+  g_autoptr (GPtrArray) requests = NULL;
+  SlDownload *download;
+
+  g_assert_cmpuint (sl_session_get_connections (session), ==, 0);
+  download = add (session, fixture, "/file?size=300000&seed=37", "automatic", FALSE);
+  sl_test_wait_for_state (download, SL_DOWNLOAD_STATE_COMPLETED);
+  requests = sl_test_server_requests (fixture->server, "/file");
+  g_assert_cmpstr (((SlTestRequest *) requests->pdata[0])->range, ==, "bytes=0-");
+  g_clear_pointer (&requests, g_ptr_array_unref);
+
+  sl_session_set_connections (session, 1);
+  download = add (session, fixture, "/file?size=300000&seed=38", "one", FALSE);
+  sl_test_wait_for_state (download, SL_DOWNLOAD_STATE_COMPLETED);
+  requests = sl_test_server_requests (fixture->server, "/file");
+  g_assert_cmpuint (requests->len, ==, 2);
+  g_assert_null (((SlTestRequest *) requests->pdata[1])->range);
+
+  g_assert_finalize_object (session);
+}
+
 /* What the connections of a session's downloads did, as they went. */
 typedef struct
 {
@@ -1034,6 +1061,7 @@ main (int    argc,
   ADD ("request-headers", test_request_headers);
   ADD ("connections", test_connections);
   ADD ("speed-limit", test_speed_limit);
+  ADD ("default-connections", test_default_connections);
   ADD ("host-shares", test_host_shares);
   ADD ("host-cap-remembered", test_host_cap_remembered);
   ADD ("max-speed", test_max_speed);

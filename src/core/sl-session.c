@@ -67,6 +67,7 @@ struct _SlSession
 
   guint        max_active;
   guint        max_per_host;
+  guint        connections;  /* of downloads added without the option, 0: automatic */
   SlRateLimiter *limiter;    /* every download's reads: the global speed limit */
   GHashTable  *host_caps;    /* host → HostCap */
   guint        n_active;
@@ -110,6 +111,7 @@ enum {
   PROP_MAX_ACTIVE,
   PROP_MAX_PER_HOST,
   PROP_MAX_SPEED,
+  PROP_CONNECTIONS,
   PROP_N_ACTIVE,
   N_PROPS
 };
@@ -603,8 +605,24 @@ check_options (GVariant  *options,
 
 /* Applies the options that travel with a download across restarts: headers and checksum.
  * Every header is checked before any is added, so that a refused one leaves none behind. */
+/* Validated when the download was added; a stored row out of range is left at one. 0 adds
+ * connections while they pay; without the option, the session's default holds. */
+static void
+apply_connections (SlSession  *self,
+                   SlDownload *download,
+                   GVariant   *option)
+{
+  guint connections = option != NULL ? g_variant_get_uint32 (option) : self->connections;
+
+  if (connections == 0)
+    sl_download_set_adaptive_connections (download, SL_DOWNLOAD_DEFAULT_CONNECTIONS);
+  else if (connections <= SL_DOWNLOAD_MAX_CONNECTIONS)
+    sl_download_set_max_connections (download, connections);
+}
+
 static gboolean
-apply_request_options (SlDownload  *download,
+apply_request_options (SlSession   *self,
+                       SlDownload  *download,
                        GVariant    *options,
                        GError     **error)
 {
@@ -657,14 +675,9 @@ apply_request_options (SlDownload  *download,
       !sl_download_set_checksum (download, g_variant_get_string (checksum, NULL), error))
     return FALSE;
 
-  /* Validated when the download was added; a stored row out of range is left at one.
-   * None, or 0, adds connections while they pay. */
   if (!lookup_option (options, "connections", G_VARIANT_TYPE_UINT32, &connections, error))
     return FALSE;
-  if (connections == NULL || g_variant_get_uint32 (connections) == 0)
-    sl_download_set_adaptive_connections (download, SL_DOWNLOAD_DEFAULT_CONNECTIONS);
-  else if (connections != NULL && g_variant_get_uint32 (connections) <= SL_DOWNLOAD_MAX_CONNECTIONS)
-    sl_download_set_max_connections (download, g_variant_get_uint32 (connections));
+  apply_connections (self, download, connections);
 
   if (!lookup_option (options, "speed-limit", G_VARIANT_TYPE_UINT64, &speed_limit, error))
     return FALSE;
@@ -784,7 +797,9 @@ restore (SlSession     *self,
         }
     }
 
-  if (record->options != NULL && !apply_request_options (download, record->options, &error))
+  if (record->options == NULL)
+    apply_connections (self, download, NULL);
+  else if (!apply_request_options (self, download, record->options, &error))
     g_warning ("Download %" G_GINT64_FORMAT ": %s", record->id, error->message);
 
   last_error = error_from_record (record);
@@ -854,6 +869,7 @@ offer_orphans (SlSession *self)
 #define SETTING_MAX_PER_HOST "max-per-host"
 #define SETTING_MAX_SPEED    "max-speed"
 #define SETTING_HOST_CAPS    "host-caps"
+#define SETTING_CONNECTIONS  "connections"
 
 static void
 save_setting (SlSession  *self,
@@ -906,6 +922,9 @@ load_settings (SlSession *self)
   if (g_variant_lookup (settings, SETTING_MAX_PER_HOST, "u", &number) && number >= 1 &&
       number <= MAX_CONNECTIONS)
     self->max_per_host = number;
+  if (g_variant_lookup (settings, SETTING_CONNECTIONS, "u", &number) &&
+      number <= SL_DOWNLOAD_MAX_CONNECTIONS)
+    self->connections = number;
   if (g_variant_lookup (settings, SETTING_MAX_SPEED, "t", &speed))
     sl_rate_limiter_set_rate (self->limiter, speed);
 
@@ -1045,6 +1064,10 @@ sl_session_get_property (GObject    *object,
       g_value_set_uint64 (value, sl_rate_limiter_get_rate (self->limiter));
       break;
 
+    case PROP_CONNECTIONS:
+      g_value_set_uint (value, self->connections);
+      break;
+
     case PROP_N_ACTIVE:
       g_value_set_uint (value, self->n_active);
       break;
@@ -1076,6 +1099,10 @@ sl_session_set_property (GObject      *object,
       sl_session_set_max_speed (self, g_value_get_uint64 (value));
       break;
 
+    case PROP_CONNECTIONS:
+      sl_session_set_connections (self, g_value_get_uint (value));
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1100,6 +1127,9 @@ sl_session_class_init (SlSessionClass *klass)
   properties[PROP_MAX_SPEED] =
     g_param_spec_uint64 ("max-speed", NULL, NULL, 0, G_MAXUINT64, 0,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_CONNECTIONS] =
+    g_param_spec_uint ("connections", NULL, NULL, 0, SL_DOWNLOAD_MAX_CONNECTIONS, 0,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_N_ACTIVE] =
     g_param_spec_uint ("n-active", NULL, NULL, 0, G_MAXUINT, 0,
                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
@@ -1251,7 +1281,7 @@ sl_session_add (SlSession   *self,
       filename = g_variant_dup_string (filename_value, NULL);
     }
 
-  if (!apply_request_options (download, options, error))
+  if (!apply_request_options (self, download, options, error))
     return NULL;
 
   sl_download_set_directory (download, directory);
@@ -1636,6 +1666,37 @@ sl_session_set_max_speed (SlSession *self,
   sl_rate_limiter_set_rate (self->limiter, bytes_per_second);
   save_setting (self, SETTING_MAX_SPEED, g_variant_new_uint64 (bytes_per_second));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_SPEED]);
+}
+
+guint
+sl_session_get_connections (SlSession *self)
+{
+  g_return_val_if_fail (SL_IS_SESSION (self), 0);
+
+  return self->connections;
+}
+
+/**
+ * sl_session_set_connections:
+ * @self: a session
+ * @connections: how many connections a download added without the `connections` option may
+ *   use, 1 to %SL_DOWNLOAD_MAX_CONNECTIONS, or 0 (the default) for automatic
+ *
+ * Applies to downloads added or restored from now on.
+ */
+void
+sl_session_set_connections (SlSession *self,
+                            guint      connections)
+{
+  g_return_if_fail (SL_IS_SESSION (self));
+  g_return_if_fail (connections <= SL_DOWNLOAD_MAX_CONNECTIONS);
+
+  if (self->connections == connections)
+    return;
+
+  self->connections = connections;
+  save_setting (self, SETTING_CONNECTIONS, g_variant_new_uint32 (connections));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONNECTIONS]);
 }
 
 /**

@@ -54,6 +54,9 @@ void         sl_session_set_speed_limit       (SlSession    *self,
 guint64      sl_session_get_max_speed         (SlSession    *self);
 void         sl_session_set_max_speed         (SlSession    *self,
                                                guint64       bytes_per_second);
+guint        sl_session_get_connections       (SlSession    *self);
+void         sl_session_set_connections       (SlSession    *self,
+                                               guint         connections);
 guint        sl_session_get_n_active          (SlSession    *self);
 GFile       *sl_session_get_default_directory (SlSession    *self);
 void         sl_session_set_default_directory (SlSession    *self,

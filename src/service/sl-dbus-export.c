@@ -833,8 +833,8 @@ static const GDBusInterfaceVTable object_manager_vtable = {
 
 /* Method calls on the manager */
 
-/* A client set MaxActive, MaxPerHost or MaxSpeed: the session takes them, clamped to what it
- * allows, and keeps them. */
+/* A client set a setting of Manager1: the session takes them all, clamped to what it allows,
+ * and keeps them. */
 static void
 on_limits_changed (SlDBusManager1 *skeleton,
                    GParamSpec     *pspec,
@@ -842,6 +842,8 @@ on_limits_changed (SlDBusManager1 *skeleton,
 {
   guint max_active = CLAMP (sl_dbus_manager1_get_max_active (skeleton), 1, 256);
   guint max_per_host = CLAMP (sl_dbus_manager1_get_max_per_host (skeleton), 1, 256);
+  guint connections = MIN (sl_dbus_manager1_get_default_connections (skeleton),
+                           SL_DOWNLOAD_MAX_CONNECTIONS);
 
   if (self->session == NULL)
     return;
@@ -849,6 +851,9 @@ on_limits_changed (SlDBusManager1 *skeleton,
   sl_session_set_max_active (self->session, max_active);
   sl_session_set_max_per_host (self->session, max_per_host);
   sl_session_set_max_speed (self->session, sl_dbus_manager1_get_max_speed (skeleton));
+  sl_session_set_connections (self->session, connections);
+  if (sl_dbus_manager1_get_default_connections (skeleton) != connections)
+    sl_dbus_manager1_set_default_connections (skeleton, connections);
   if (sl_dbus_manager1_get_max_active (skeleton) != max_active)
     sl_dbus_manager1_set_max_active (skeleton, max_active);
   if (sl_dbus_manager1_get_max_per_host (skeleton) != max_per_host)
@@ -1146,11 +1151,15 @@ sl_dbus_export_register (SlDBusExport     *self,
       sl_dbus_manager1_set_max_per_host (manager_skeleton,
                                          sl_session_get_max_per_host (self->session));
       sl_dbus_manager1_set_max_speed (manager_skeleton, sl_session_get_max_speed (self->session));
+      sl_dbus_manager1_set_default_connections (manager_skeleton,
+                                                sl_session_get_connections (self->session));
     }
   g_signal_connect (manager_skeleton, "notify::max-active", G_CALLBACK (on_limits_changed), self);
   g_signal_connect (manager_skeleton, "notify::max-per-host", G_CALLBACK (on_limits_changed),
                     self);
   g_signal_connect (manager_skeleton, "notify::max-speed", G_CALLBACK (on_limits_changed), self);
+  g_signal_connect (manager_skeleton, "notify::default-connections",
+                    G_CALLBACK (on_limits_changed), self);
   g_signal_connect (manager_skeleton, "handle-add", G_CALLBACK (on_handle_add), self);
   g_signal_connect (manager_skeleton, "handle-pause-all", G_CALLBACK (on_handle_pause_all), self);
   g_signal_connect (manager_skeleton, "handle-resume-all",
