@@ -116,6 +116,7 @@ struct _SlTestServer
 
   guint         max_streams;   /* the most bodies sent at once, guarded by mutex */
   guint64       bytes_sent;    /* body bytes of finished responses, guarded by mutex */
+  guint         counting;      /* which reset of the counts, guarded by mutex */
 
   /* Only touched from the server thread. */
   GList        *streams;
@@ -355,6 +356,7 @@ sl_test_server_reset_counts (SlTestServer *self)
   g_ptr_array_set_size (self->log, 0);
   self->max_streams = 0;
   self->bytes_sent = 0;
+  self->counting++;
   g_mutex_unlock (&self->mutex);
 }
 
@@ -377,6 +379,7 @@ typedef struct
   guint64            offset;     /* next byte of the entity (or data) to send */
   guint64            remaining;  /* bytes of this response not handed to libsoup yet */
   guint64            sent;       /* bytes of this response handed to libsoup */
+  guint              counting;   /* the server's counting when it started */
   CutAction          cut_action;
   guint64            cut_after;
   gsize              chunk;
@@ -390,8 +393,10 @@ typedef struct
 static void
 stream_free (Stream *stream)
 {
+  /* A response from before the counts were reset is not counted, even if it ends after. */
   g_mutex_lock (&stream->server->mutex);
-  stream->server->bytes_sent += stream->sent;
+  if (stream->counting == stream->server->counting)
+    stream->server->bytes_sent += stream->sent;
   g_mutex_unlock (&stream->server->mutex);
   stream->server->streams = g_list_remove (stream->server->streams, stream);
   g_signal_handlers_disconnect_by_data (stream->msg, stream);
@@ -537,6 +542,7 @@ stream_start (SlTestServer      *server,
   self->started = g_get_monotonic_time ();
   server->streams = g_list_prepend (server->streams, self);
   g_mutex_lock (&server->mutex);
+  self->counting = server->counting;
   server->max_streams = MAX (server->max_streams, g_list_length (server->streams));
   g_mutex_unlock (&server->mutex);
 

@@ -356,6 +356,52 @@ test_pause_resume (Fixture       *fixture,
   g_assert_finalize_object (download);
 }
 
+/* A paused download with holes given a new link to the same entity (another path of the
+ * server) goes on there with its connections, and fetches only what it did not have. */
+static void
+test_refresh_keeps_parts (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  SlDownload *download = new_download (fixture, "", 4);
+  g_autofree char *path = NULL;
+  g_autofree char *other = NULL;
+  g_autoptr (GBytes) resume_data = NULL;
+  g_autoptr (GError) error = NULL;
+  gint64 received;
+  Watch watch;
+
+  watch_init (&watch, download);
+  sl_download_start (download);
+  sl_test_wait_until (NULL, half_done, &watch, WAIT_MS);
+  sl_download_pause_async (download, NULL, on_paused, &resume_data);
+  sl_test_wait_until (NULL, is_set, &resume_data, WAIT_MS);
+  received = sl_download_get_bytes_received (download);
+  g_assert_cmpint (received, <, SIZE);
+  {
+    g_autoptr (SlResumeData) parsed = sl_resume_data_parse (resume_data, &error);
+    g_autofree char *map = sl_segment_map_to_string (parsed->done);
+
+    g_test_message ("paused with %s", map);
+  }
+
+  path = g_strdup_printf ("/file?size=%d&seed=5&rate=" RATE, SIZE);
+  other = sl_test_server_url (fixture->server, path);
+  sl_download_refresh_link (download, other, &error);
+  g_assert_no_error (error);
+  sl_test_server_reset_counts (fixture->server);
+  run_to_entity (fixture, download, &watch, 5);
+  g_assert_cmpuint (watch.restarts, ==, 0);
+  g_assert_cmpuint (sl_test_server_request_count (fixture->server, "/segments"), ==, 0);
+  g_assert_cmpuint (sl_test_server_request_count (fixture->server, "/file"), >=, 2);
+  /* What it had was not fetched again: the rest, and what cut requests had sent. */
+  g_test_message ("%" G_GINT64_FORMAT " kept, %" G_GUINT64_FORMAT " fetched after", received,
+                  sl_test_server_bytes_sent (fixture->server));
+  g_assert_cmpuint (sl_test_server_bytes_sent (fixture->server), <=, SIZE - received + SIZE / 4);
+
+  watch_clear (&watch);
+  g_assert_finalize_object (download);
+}
+
 /* A speed limit holds over all the connections together: the download takes at least as long
  * as the limit allows (less the one burst a bucket starts with); lifted while it runs, the
  * rest comes at full speed. */
@@ -461,6 +507,7 @@ main (int   argc,
   ADD ("connection-cap", test_fault, &cap);
   ADD ("entity-changes", test_fault, &etag);
   ADD ("pause-resume", test_pause_resume, NULL);
+  ADD ("refresh-keeps-parts", test_refresh_keeps_parts, NULL);
   ADD ("adaptive", test_adaptive, GINT_TO_POINTER (FALSE));
   ADD ("adaptive-limited", test_adaptive, GINT_TO_POINTER (TRUE));
   ADD ("limited", test_limited, GUINT_TO_POINTER (1));
