@@ -44,6 +44,21 @@ static const char * const checksum_state_names[] = {
 
 G_STATIC_ASSERT (G_N_ELEMENTS (checksum_state_names) == SL_CHECKSUM_STATE_MISMATCH + 1);
 
+/* The position of @name among @n_names @names, or -1. */
+static int
+find_name (const char * const *names,
+           guint               n_names,
+           const char         *name)
+{
+  for (guint i = 0; name != NULL && i < n_names; i++)
+    {
+      if (g_str_equal (name, names[i]))
+        return (int) i;
+    }
+
+  return -1;
+}
+
 /**
  * sl_download_state_to_string:
  * @state: a state
@@ -70,16 +85,12 @@ gboolean
 sl_download_state_from_string (const char      *name,
                                SlDownloadState *state)
 {
-  for (guint i = 0; name != NULL && i < G_N_ELEMENTS (state_names); i++)
-    {
-      if (g_str_equal (name, state_names[i]))
-        {
-          *state = (SlDownloadState) i;
-          return TRUE;
-        }
-    }
+  int i = find_name (state_names, G_N_ELEMENTS (state_names), name);
 
-  return FALSE;
+  if (i < 0)
+    return FALSE;
+  *state = (SlDownloadState) i;
+  return TRUE;
 }
 
 /**
@@ -149,16 +160,12 @@ gboolean
 sl_error_kind_from_string (const char  *name,
                            SlErrorKind *kind)
 {
-  for (guint i = 0; name != NULL && i < G_N_ELEMENTS (error_kind_names); i++)
-    {
-      if (g_str_equal (name, error_kind_names[i]))
-        {
-          *kind = (SlErrorKind) i;
-          return TRUE;
-        }
-    }
+  int i = find_name (error_kind_names, G_N_ELEMENTS (error_kind_names), name);
 
-  return FALSE;
+  if (i < 0)
+    return FALSE;
+  *kind = (SlErrorKind) i;
+  return TRUE;
 }
 
 /**
@@ -201,14 +208,10 @@ gboolean
 sl_checksum_state_from_string (const char      *name,
                                SlChecksumState *state)
 {
-  for (guint i = 0; name != NULL && i < G_N_ELEMENTS (checksum_state_names); i++)
-    {
-      if (g_str_equal (name, checksum_state_names[i]))
-        {
-          *state = (SlChecksumState) i;
-          return TRUE;
-        }
-    }
+  int i = find_name (checksum_state_names, G_N_ELEMENTS (checksum_state_names), name);
 
-  return FALSE;
+  if (i < 0)
+    return FALSE;
+  *state = (SlChecksumState) i;
+  return TRUE;
 }
