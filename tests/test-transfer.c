@@ -575,6 +575,57 @@ test_send_and_run (Fixture       *f,
   sl_test_server_quit_unref (server);
 }
 
+/* Sends @message over @session and runs it to its end at @end; returns how it ended. */
+static SlTransferEnd
+send_and_run_to (Fixture     *f,
+                 SoupSession *session,
+                 SoupMessage *message,
+                 gint64       end)
+{
+  g_autoptr (SlTransfer) transfer = sl_transfer_new (f->writer);
+
+  f->done = FALSE;
+  sl_transfer_set_stall_timeout (transfer, 30);
+  sl_transfer_send_async (transfer, session, message, NULL, on_send_done, f);
+  wait_done (f);
+  g_assert_no_error (f->error);
+  sl_transfer_set_end (transfer, end);
+  f->done = FALSE;
+  sl_transfer_run_async (transfer, 0, NULL, NULL, on_run_done, f);
+  wait_done (f);
+  g_assert_no_error (f->error);
+  return f->end;
+}
+
+/* A range that ends where its body ends reads the body to its end, so that its connection
+ * serves the next request; one cut inside its body drops it. */
+static void
+test_end_keeps_connection (Fixture       *f,
+                           gconstpointer  data)
+{
+  SlTestServer *server = sl_test_server_new ();
+  g_autofree char *url = sl_test_server_url (server, "/file?size=300000&seed=16");
+  SoupSession *session = soup_session_new ();
+  g_autoptr (SoupMessage) first = soup_message_new ("GET", url);
+  g_autoptr (SoupMessage) second = soup_message_new ("GET", url);
+  g_autoptr (SoupMessage) third = soup_message_new ("GET", url);
+  g_autoptr (GBytes) entity = sl_test_entity (16, 300000);
+
+  g_assert_cmpint (send_and_run_to (f, session, first, 300000), ==, SL_TRANSFER_ENDED);
+  assert_partial_holds (f, 0, entity);
+  g_assert_cmpint (send_and_run_to (f, session, second, 100000), ==, SL_TRANSFER_RANGE_DONE);
+  g_assert_cmpint (send_and_run_to (f, session, third, 300000), ==, SL_TRANSFER_ENDED);
+
+  g_assert_cmpuint (soup_message_get_connection_id (first), !=, 0);
+  g_assert_cmpuint (soup_message_get_connection_id (second), ==,
+                    soup_message_get_connection_id (first));
+  g_assert_cmpuint (soup_message_get_connection_id (third), !=,
+                    soup_message_get_connection_id (second));
+
+  g_object_unref (session);
+  sl_test_server_quit_unref (server);
+}
+
 /* Under a limit, the body takes at least as long as the limit allows (less the one burst a
  * new bucket starts with), and lands whole. */
 static void
@@ -662,6 +713,7 @@ main (int   argc,
   ADD ("stalled", test_stalled);
   ADD ("send-stalled", test_send_stalled);
   ADD ("send-and-run", test_send_and_run);
+  ADD ("end-keeps-connection", test_end_keeps_connection);
   ADD ("limited", test_limited);
   ADD ("limited-cancel", test_limited_cancel);
 

@@ -72,6 +72,8 @@ struct _SlTransfer
   gulong         outer_handler;
 
   gint64         stop_at;         /* where the range ends, G_MAXINT64 for the body's end */
+  gint64         body_end;        /* where the body ends, by its length, or G_MAXINT64 */
+  gboolean       draining;        /* at the end of the range and of the body: reading EOF */
 
   gboolean       ended;
   SlTransferEnd  outcome;
@@ -194,6 +196,7 @@ sl_transfer_init (SlTransfer *self)
   self->buffer_size = DEFAULT_BUFFER_SIZE;
   self->cancellable = g_cancellable_new ();
   self->stop_at = G_MAXINT64;
+  self->body_end = G_MAXINT64;
 }
 
 /**
@@ -506,6 +509,14 @@ on_read_done (GObject      *object,
       self->reserved = 0;
     }
 
+  /* The range was all there; only the end of its body was awaited. Anything but that end
+   * (libsoup gives nothing past a body's length) leaves the connection to be dropped. */
+  if (self->draining && n != 0)
+    {
+      end_with (self, SL_TRANSFER_RANGE_DONE, NULL);
+      return;
+    }
+
   if (n < 0)
     {
       /* What arrived before the error is good: keep it. */
@@ -593,7 +604,19 @@ read_more (SlTransfer *self)
   if (self->handed + (gint64) self->fill >= self->stop_at)
     {
       handover_buffer (self);
-      end_with (self, SL_TRANSFER_RANGE_DONE, NULL);
+      /* A range that ends with its body reads on to the body's end, which is closed, and
+       * so gives its connection back for the next request. */
+      if (self->handed < self->body_end)
+        {
+          end_with (self, SL_TRANSFER_RANGE_DONE, NULL);
+          return;
+        }
+      self->draining = TRUE;
+      ensure_buffer (self);
+      self->reading = TRUE;
+      watch_stall (self);
+      g_input_stream_read_async (self->body, self->buffer, 1, G_PRIORITY_DEFAULT,
+                                 self->cancellable, on_read_done, g_object_ref (self));
       return;
     }
 
@@ -739,6 +762,15 @@ sl_transfer_run_async (SlTransfer          *self,
       self->overlap = g_bytes_ref (overlap);
       self->overlap_left = g_bytes_get_size (overlap);
     }
+  if (self->message != NULL)
+    {
+      SoupMessageHeaders *headers = soup_message_get_response_headers (self->message);
+
+      /* The body starts with the overlap, if any. */
+      if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH)
+        self->body_end = offset - (gint64) self->overlap_left +
+                         soup_message_headers_get_content_length (headers);
+    }
   self->task = g_task_new (self, NULL, callback, user_data);
   g_task_set_source_tag (self->task, sl_transfer_run_async);
   connect_outer (self, cancellable);
@@ -774,7 +806,8 @@ sl_transfer_run_finish (SlTransfer    *self,
  *
  * Moves the end of what the transfer fetches, before or while it runs: it stops once the
  * bytes before @end are handed to the writer, and ends with %SL_TRANSFER_RANGE_DONE without
- * reading the rest of the body. Another transfer may then fetch from @end on. The end may also
+ * reading the rest of the body (or with %SL_TRANSFER_ENDED when @end is where a body of known
+ * length ends, which is then read to its end and keeps its connection). Another transfer may then fetch from @end on. The end may also
  * move later again, up to the end of the body, or to G_MAXINT64 for the body's end.
  *
  * A transfer that still has an overlap to compare cannot be cut short.
