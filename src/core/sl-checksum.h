@@ -1,14 +1,15 @@
 /* sl-checksum.h
  *
  * A running message digest (MD5, SHA-1, SHA-256, SHA-512) through Nettle, which uses the CPU's
- * SHA instructions where it has them, and the "ALGORITHM=HEX" form users give checksums in.
+ * SHA instructions where it has them, the "ALGORITHM=HEX" form users give checksums in, and the
+ * digest of a whole file, read on a thread.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
 
@@ -36,6 +37,14 @@ gboolean    sl_checksum_parse_spec  (const char      *spec,
                                      SlChecksumType  *type,
                                      char           **hex,
                                      GError         **error);
+
+void        sl_checksum_file_async  (GFile               *file,
+                                     SlChecksumType       type,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data);
+char       *sl_checksum_file_finish (GAsyncResult        *result,
+                                     GError             **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SlChecksum, sl_checksum_free)
 
