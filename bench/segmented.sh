@@ -4,9 +4,9 @@
 # same connection budget (-x8), all against one private nginx on 127.0.0.1. See
 # bench/README.md.
 #
-# Usage: bench/segmented.sh [--runs N] [--sluicectl PATH] [--quick]
+# Usage: bench/segmented.sh [--runs N] [--sluicectl PATH] [--quick] [--case NAME]...
 # Environment: SLUICECTL, RUNS (default 5), BENCH_TMPDIR, CAPPED_MB (256), UNCAPPED_MB (1024),
-#              LIMIT_MB (100), NGINX_CPU (0), CLIENT_CPU (1)
+#              LIMIT_MB (100), NGINX_CPU (0), CLIENT_CPU (1), CASES (all)
 
 set -Eeuo pipefail
 export LC_ALL=C
@@ -23,22 +23,33 @@ UNCAPPED_MB=${UNCAPPED_MB:-1024}
 LIMIT_MB=${LIMIT_MB:-100}
 NGINX_CPU=${NGINX_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
+ALL_CASES=(capped uncapped limit-conn-4 limit-rate checksum)
+read -r -a CASES <<<"${CASES:-}"
 
 while (($#)); do
     case $1 in
         --runs) RUNS=$2; shift ;;
         --sluicectl) SLUICECTL=$2; shift ;;
         --quick) CAPPED_MB=64; UNCAPPED_MB=256; LIMIT_MB=50; RUNS=5 ;;
+        --case) CASES+=("$2"); shift ;;
         -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
         *) die "unknown argument: $1" ;;
     esac
     shift
 done
 [[ $RUNS =~ ^[0-9]+$ ]] && ((RUNS >= 5 && RUNS <= 100)) || die "RUNS must be 5 to 100"
+((${#CASES[@]})) || CASES=("${ALL_CASES[@]}")
+for c in "${CASES[@]}"; do
+    [[ " ${ALL_CASES[*]} " == *" $c "* ]] || die "unknown case $c (cases: ${ALL_CASES[*]})"
+done
+selected() { [[ " ${CASES[*]} " == *" $1 "* ]]; }
 
 # ------------------------------------------------------------ packages
 need=()
-command -v aria2c >/dev/null 2>&1 || need+=(aria2)
+# Only the checksum and limit-rate cases do without aria2c.
+if selected capped || selected uncapped || selected limit-conn-4; then
+    command -v aria2c >/dev/null 2>&1 || need+=(aria2)
+fi
 command -v taskset >/dev/null 2>&1 || need+=(util-linux)
 [[ -x /usr/bin/time ]] || need+=(time)
 NGINX=$(command -v nginx 2>/dev/null || echo /usr/sbin/nginx)
@@ -165,12 +176,14 @@ big_size=$((UNCAPPED_MB * 1048576))
 limit_size=$((LIMIT_MB * 1048576))
 base_url="http://127.0.0.1:$port"
 
-bench_case capped "$base_url/capped/capped.bin" "$capped_size" \
+selected capped && bench_case capped "$base_url/capped/capped.bin" "$capped_size" \
     sluice-x8 sluice-adaptive aria2-tuned aria2-default
-bench_case uncapped "$base_url/big.bin" "$big_size" sluice-x8 sluice-adaptive sluice-x1 aria2-tuned
-bench_case limit-conn-4 "$base_url/conn4/capped.bin" "$capped_size" sluice-x8 aria2-tuned
-bench_case limit-rate "$base_url/limit.bin" "$limit_size" sluice-limit
-bench_case checksum "$base_url/big.bin" "$big_size" sluice-x1 sluice-sha256
+selected uncapped && bench_case uncapped "$base_url/big.bin" "$big_size" \
+    sluice-x8 sluice-adaptive sluice-x1 aria2-tuned
+selected limit-conn-4 && bench_case limit-conn-4 "$base_url/conn4/capped.bin" "$capped_size" \
+    sluice-x8 aria2-tuned
+selected limit-rate && bench_case limit-rate "$base_url/limit.bin" "$limit_size" sluice-limit
+selected checksum && bench_case checksum "$base_url/big.bin" "$big_size" sluice-x1 sluice-sha256
 
 # ------------------------------------------------------------ report
 printf '\nSegmented downloads, medians of %d alternating rounds; nginx on CPU %s, clients on CPU %s\n' \
@@ -185,21 +198,31 @@ for key in $(printf '%s\n' "${!RESULTS[@]}" | sort); do
 done
 
 ratio() { echo "scale=3; $1 / $2" | bc; }
-cx8=$(col capped/sluice-x8 1); cad=$(col capped/sluice-adaptive 1); cat=$(col capped/aria2-tuned 1)
-ceiling=$(echo "scale=3; $capped_size / (8 * 25 * 1048576)" | bc)
-ux8=$(col uncapped/sluice-x8 1); uad=$(col uncapped/sluice-adaptive 1); ux1=$(col uncapped/sluice-x1 1)
-lx8=$(col limit-conn-4/sluice-x8 1); lat=$(col limit-conn-4/aria2-tuned 1)
-lim=$(col limit-rate/sluice-limit 1)
 printf '\nratios (speed, higher is better):\n'
-printf '  capped, -x 8 vs aria2c tuned:            %sx (target >= 1.1)\n' "$(ratio "$cat" "$cx8")"
-printf '  capped, -x 8 vs the 8 x 25 MiB/s ceiling: %sx (target >= 0.93)\n' "$(ratio "$ceiling" "$cx8")"
-printf '  capped, no -x vs -x 8:                   %sx (target >= 0.90)\n' "$(ratio "$cx8" "$cad")"
-printf '  capped, CPU/GiB -x 8 vs aria2c tuned:    %sx (target <= 1.0)\n' \
-    "$(ratio "$(col capped/sluice-x8 2)" "$(col capped/aria2-tuned 2)")"
-printf '  uncapped, -x 8 vs -x 1:                  %sx (target >= 0.95)\n' "$(ratio "$ux1" "$ux8")"
-printf '  uncapped, no -x vs -x 1:                 %sx\n' "$(ratio "$ux1" "$uad")"
-printf '  limit_conn 4, -x 8 vs aria2c tuned:      %sx (target >= 1.0, no failure)\n' "$(ratio "$lat" "$lx8")"
-printf '  checksum, with vs without (-x 1):        %sx (target <= 1.1)\n' \
-    "$(ratio "$(col checksum/sluice-sha256 1)" "$(col checksum/sluice-x1 1)")"
-printf '  --limit-rate 10M: %s MiB/s over %.1f s   (target within 5%% of 10)\n' \
-    "$(echo "scale=3; $LIMIT_MB / $lim" | bc)" "$lim"
+if selected capped; then
+    cx8=$(col capped/sluice-x8 1); cad=$(col capped/sluice-adaptive 1); cat=$(col capped/aria2-tuned 1)
+    ceiling=$(echo "scale=3; $capped_size / (8 * 25 * 1048576)" | bc)
+    printf '  capped, -x 8 vs aria2c tuned:            %sx (target >= 1.1)\n' "$(ratio "$cat" "$cx8")"
+    printf '  capped, -x 8 vs the 8 x 25 MiB/s ceiling: %sx (target >= 0.93)\n' "$(ratio "$ceiling" "$cx8")"
+    printf '  capped, no -x vs -x 8:                   %sx (target >= 0.90)\n' "$(ratio "$cx8" "$cad")"
+    printf '  capped, CPU/GiB -x 8 vs aria2c tuned:    %sx (target <= 1.0)\n' \
+        "$(ratio "$(col capped/sluice-x8 2)" "$(col capped/aria2-tuned 2)")"
+fi
+if selected uncapped; then
+    ux8=$(col uncapped/sluice-x8 1); uad=$(col uncapped/sluice-adaptive 1); ux1=$(col uncapped/sluice-x1 1)
+    printf '  uncapped, -x 8 vs -x 1:                  %sx (target >= 0.95)\n' "$(ratio "$ux1" "$ux8")"
+    printf '  uncapped, no -x vs -x 1:                 %sx\n' "$(ratio "$ux1" "$uad")"
+fi
+if selected limit-conn-4; then
+    lx8=$(col limit-conn-4/sluice-x8 1); lat=$(col limit-conn-4/aria2-tuned 1)
+    printf '  limit_conn 4, -x 8 vs aria2c tuned:      %sx (target >= 1.0, no failure)\n' "$(ratio "$lat" "$lx8")"
+fi
+if selected checksum; then
+    printf '  checksum, with vs without (-x 1):        %sx (target <= 1.1)\n' \
+        "$(ratio "$(col checksum/sluice-sha256 1)" "$(col checksum/sluice-x1 1)")"
+fi
+if selected limit-rate; then
+    lim=$(col limit-rate/sluice-limit 1)
+    printf '  --limit-rate 10M: %s MiB/s over %.1f s   (target within 5%% of 10)\n' \
+        "$(echo "scale=3; $LIMIT_MB / $lim" | bc)" "$lim"
+fi

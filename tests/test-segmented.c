@@ -402,6 +402,62 @@ test_refresh_keeps_parts (Fixture       *fixture,
   g_assert_finalize_object (download);
 }
 
+/* Segments land out of order, so the digest reads back what it did not see extend the first
+ * bytes, before and after a pause with holes in the file; a wrong digest fails the download
+ * and keeps its bytes. */
+static void
+test_checksum (Fixture       *fixture,
+               gconstpointer  data)
+{
+  g_autofree char *good = sl_test_entity_sha256 (5, SIZE);
+  g_autofree char *spec = g_strconcat ("sha256=", good, NULL);
+  g_autofree char *bad = g_strdup (good);
+  g_autofree char *bad_spec = NULL;
+  g_autofree char *path = g_build_filename (fixture->dir_path, "file", NULL);
+  g_autofree char *partial = g_build_filename (fixture->dir_path, "file.part", NULL);
+  const char *kept[] = { "file.part", NULL };
+  g_autoptr (GBytes) resume_data = NULL;
+  g_autoptr (GError) error = NULL;
+  SlDownload *download = new_download (fixture, "", 4);
+  Watch watch;
+
+  g_assert_true (sl_download_set_checksum (download, spec, &error));
+  g_assert_no_error (error);
+  watch_init (&watch, download);
+  sl_download_start (download);
+  sl_test_wait_until (NULL, half_done, &watch, WAIT_MS);
+  sl_download_pause_async (download, NULL, on_paused, &resume_data);
+  sl_test_wait_until (NULL, is_set, &resume_data, WAIT_MS);
+  watch_clear (&watch);
+  g_assert_finalize_object (download);
+
+  download = sl_download_new_from_resume_data (fixture->session, resume_data, &error);
+  g_assert_no_error (error);
+  sl_download_set_max_connections (download, 4);
+  g_assert_true (sl_download_set_checksum (download, spec, &error));
+  watch_init (&watch, download);
+  run_to_entity (fixture, download, &watch, 5);
+  g_assert_cmpuint (watch.restarts, ==, 0);
+  watch_clear (&watch);
+  g_assert_finalize_object (download);
+  g_assert_cmpint (g_unlink (path), ==, 0);
+
+  bad[0] = bad[0] == '0' ? '1' : '0';
+  bad_spec = g_strconcat ("sha256=", bad, NULL);
+  download = new_download (fixture, "", 4);
+  g_assert_true (sl_download_set_checksum (download, bad_spec, &error));
+  watch_init (&watch, download);
+  sl_download_start (download);
+  sl_test_wait_until (NULL, watch_done, &watch, WAIT_MS);
+  g_assert_error (watch.error, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_CHECKSUM);
+  g_assert_nonnull (strstr (watch.error->message, good));
+  g_assert_nonnull (strstr (watch.error->message, bad));
+  sl_test_assert_dir_is (fixture->dir, kept);
+  sl_test_assert_file_is_entity (partial, 5, SIZE);
+  watch_clear (&watch);
+  g_assert_finalize_object (download);
+}
+
 /* A speed limit holds over all the connections together: the download takes at least as long
  * as the limit allows (less the one burst a bucket starts with); lifted while it runs, the
  * rest comes at full speed. */
@@ -508,6 +564,7 @@ main (int   argc,
   ADD ("entity-changes", test_fault, &etag);
   ADD ("pause-resume", test_pause_resume, NULL);
   ADD ("refresh-keeps-parts", test_refresh_keeps_parts, NULL);
+  ADD ("checksum", test_checksum, NULL);
   ADD ("adaptive", test_adaptive, GINT_TO_POINTER (FALSE));
   ADD ("adaptive-limited", test_adaptive, GINT_TO_POINTER (TRUE));
   ADD ("limited", test_limited, GUINT_TO_POINTER (1));

@@ -1,7 +1,8 @@
 /* sl-checksum.h
  *
  * A running message digest (MD5, SHA-1, SHA-256, SHA-512) through Nettle, which uses the CPU's
- * SHA instructions where it has them, and the "ALGORITHM=HEX" form users give checksums in.
+ * SHA instructions where it has them, the "ALGORITHM=HEX" form users give checksums in, and the
+ * digest of a whole file, read on a thread.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */

@@ -18,6 +18,7 @@
 
 #include "sl-file-writer.h"
 #include "sl-checksum.h"
+#include "sl-file-hasher.h"
 #include "sl-filename.h"
 #include "sl-segment-map.h"
 #include "sl-types.h"
@@ -26,12 +27,14 @@
  * fdatasync, rename) in order, on a worker thread, so the main loop never waits on the disk.
  * Each operation is a GTask run by a GThreadPool of at most one thread: the pool's queue keeps
  * the operations in the order they were asked for, and the tasks return to the caller's main
- * context. The caller bounds how many writes it has in flight. */
+ * context. The caller bounds how many writes it has in flight.
+ *
+ * With a checksum to check, an SlFileHasher keeps the digest up on a thread of its own: each
+ * write lends it the buffer, and returns once the hasher gives it back, so the writes go on
+ * while it hashes and still return in order. Every other job waits until the hasher has given
+ * back the writes before it, and holds it still while it runs. */
 
 #define MAX_NUMBERED 10000
-#define HASH_CHUNK   (1024 * 1024)
-/* How much a write job reads back at most to hash bytes other writes put there. */
-#define HASH_CATCH_UP (8 * 1024 * 1024)
 /* How much of an adopted partial file's end is compared with the server's bytes. */
 #define ADOPT_OVERLAP (64 * 1024)
 
@@ -48,10 +51,9 @@ struct _SlFileWriter
   GStrv        orphans;        /* numbered partial files that may be adopted; copied likewise */
   GStrv        claimed;        /* partial files other downloads own, even closed; likewise */
 
-  /* The digest of the file's first bytes, kept up as writes land; worker thread only. */
-  SlChecksum  *hash;
-  gint64       hashed;         /* the bytes it has taken */
-  SlSegmentMap *landed;        /* the bytes known to be in the file */
+  /* The digest of the file's first bytes, kept up as writes land, while fd is open; worker
+   * thread only. */
+  SlFileHasher *hasher;
 };
 
 G_DEFINE_FINAL_TYPE (SlFileWriter, sl_file_writer, G_TYPE_OBJECT)
@@ -90,6 +92,7 @@ typedef struct
   guint64 device;            /* open: the identity the partial file was recorded with */
   guint64 inode;
   char   *found;             /* open: where a missing partial file was found renamed */
+  GError *error;             /* write: what it returns, once the hasher gave the buffer back */
 } Job;
 
 /* What a create job found. */
@@ -131,6 +134,7 @@ job_free (Job *job)
   g_free (job->found);
   g_strfreev (job->orphans);
   g_strfreev (job->claimed);
+  g_clear_error (&job->error);
   /* A write whose result was never collected still owns its buffer. */
   g_free (job->buffer);
   g_free (job);
@@ -152,6 +156,8 @@ set_errno_error (GError    **error,
 static void
 close_fd (SlFileWriter *self)
 {
+  /* The hasher reads the file: it stops first. */
+  g_clear_pointer (&self->hasher, sl_file_hasher_free);
   if (self->fd >= 0)
     {
       close (self->fd);
@@ -442,10 +448,17 @@ do_open (SlFileWriter *self,
   g_task_return_int (task, usable);
 }
 
-static void hash_written (SlFileWriter *self,
-                          const guint8 *buffer,
-                          gint64        offset,
-                          gsize         length);
+static void
+return_write (gpointer data)
+{
+  g_autoptr (GTask) task = data;
+  Job *job = g_task_get_task_data (task);
+
+  if (job->error != NULL)
+    g_task_return_error (task, g_steal_pointer (&job->error));
+  else
+    g_task_return_boolean (task, TRUE);
+}
 
 static void
 do_write (SlFileWriter *self,
@@ -455,100 +468,20 @@ do_write (SlFileWriter *self,
   int saved_errno = 0;
 
   if (!write_all (self->fd, job->buffer, job->length, job->offset, &job->written, &saved_errno))
+    set_errno_error (&job->error, saved_errno, _("Cannot write to"), self->path);
+  else
     {
-      GError *error = NULL;
-
-      hash_written (self, job->buffer, job->offset, job->written);
-      set_errno_error (&error, saved_errno, _("Cannot write to"), self->path);
-      g_task_return_error (task, error);
-      return;
+      /* Start writeback now, without waiting for it, so that the fdatasync of a pause or of
+       * the completion only has the last few buffers left to flush. */
+      sync_file_range (self->fd, job->offset, job->length, SYNC_FILE_RANGE_WRITE);
     }
 
-  /* Start writeback now, without waiting for it, so that the fdatasync of a pause or of the
-   * completion only has the last few buffers left to flush. */
-  sync_file_range (self->fd, job->offset, job->length, SYNC_FILE_RANGE_WRITE);
-  hash_written (self, job->buffer, job->offset, job->written);
-
-  g_task_return_boolean (task, TRUE);
-}
-
-/* Hashes what the file holds from where the digest stands, up to @until (at most @budget
- * bytes, -1: no bound), by reading it back. */
-static gboolean
-hash_from_disk (SlFileWriter  *self,
-                gint64         until,
-                gint64         budget,
-                GError       **error)
-{
-  g_autofree guint8 *buffer = NULL;
-
-  while (self->hashed < until && budget != 0)
-    {
-      gsize want = MIN ((gint64) HASH_CHUNK, until - self->hashed);
-      ssize_t n;
-
-      if (budget > 0)
-        want = MIN ((gint64) want, budget);
-      if (buffer == NULL)
-        buffer = g_malloc (HASH_CHUNK);
-      n = pread (self->fd, buffer, want, self->hashed);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          set_errno_error (error, errno, _("Cannot read"), self->path);
-          return FALSE;
-        }
-      if (n == 0)
-        break;
-
-      sl_checksum_update (self->hash, buffer, n);
-      self->hashed += n;
-      if (budget > 0)
-        budget -= n;
-    }
-
-  return TRUE;
-}
-
-/* After a write of @length bytes at @offset landed: the digest takes them from the buffer if
- * they follow what it has, then whatever other writes put after them, a bounded amount at a
- * time, so that little is left to hash when the last byte arrives. */
-static void
-hash_written (SlFileWriter *self,
-              const guint8 *buffer,
-              gint64        offset,
-              gsize         length)
-{
-  if (self->hash == NULL || length == 0)
-    return;
-
-  sl_segment_map_mark_done (self->landed, offset, offset + length);
-  if (self->hashed >= offset && self->hashed < offset + (gint64) length)
-    {
-      gsize skip = self->hashed - offset;
-
-      sl_checksum_update (self->hash, buffer + skip, length - skip);
-      self->hashed = offset + length;
-    }
-  /* A read-back that fails only leaves the rest to the completion, which reports it. */
-  hash_from_disk (self, sl_segment_map_get_prefix (self->landed), HASH_CATCH_UP, NULL);
-}
-
-static void
-forget_hash_after (SlFileWriter *self,
-                   gint64        length)
-{
-  if (self->hash == NULL)
-    return;
-
-  sl_segment_map_set_total (self->landed, length);
-  sl_segment_map_set_total (self->landed, -1);
-  if (self->hashed > length)
-    {
-      sl_checksum_reset (self->hash);
-      self->hashed = 0;
-    }
+  /* What a failed write got onto the disk counts for the digest too. */
+  if (self->hasher != NULL)
+    sl_file_hasher_add (self->hasher, job->buffer, job->offset, job->written, return_write,
+                        g_object_ref (task));
+  else
+    return_write (g_object_ref (task));
 }
 
 static gboolean
@@ -595,24 +528,27 @@ do_complete (SlFileWriter *self,
     {
       g_autofree char *actual = NULL;
       struct stat st;
+      int saved_errno = 0;
 
-      /* What the writes did not hash as they landed is read back now. */
-      if (self->hash == NULL || sl_checksum_get_type (self->hash) != job->checksum)
+      /* What the hasher did not take as the writes landed is read back now. */
+      if (self->hasher == NULL ||
+          sl_file_hasher_get_checksum_type (self->hasher) != job->checksum)
         {
-          g_clear_pointer (&self->hash, sl_checksum_free);
-          self->hash = sl_checksum_new (job->checksum);
-          self->hashed = 0;
+          g_clear_pointer (&self->hasher, sl_file_hasher_free);
+          self->hasher = sl_file_hasher_new (job->checksum, self->fd, NULL);
+          sl_file_hasher_pause (self->hasher);
         }
-      if (fstat (self->fd, &st) < 0 || !hash_from_disk (self, st.st_size, -1, &error))
+      if (fstat (self->fd, &st) < 0)
+        saved_errno = errno;
+      else
+        actual = sl_file_hasher_finish (self->hasher, st.st_size, &saved_errno);
+      g_clear_pointer (&self->hasher, sl_file_hasher_free);
+      if (actual == NULL)
         {
-          if (error == NULL)
-            set_errno_error (&error, errno, _("Cannot read"), self->path);
+          set_errno_error (&error, saved_errno, _("Cannot read"), self->path);
           g_task_return_error (task, error);
           return;
         }
-      actual = sl_checksum_get_hex (self->hash);
-      g_clear_pointer (&self->hash, sl_checksum_free);
-      g_clear_pointer (&self->landed, sl_segment_map_free);
 
       if (g_ascii_strcasecmp (actual, job->digest) != 0)
         {
@@ -680,6 +616,11 @@ run_job (gpointer data,
   Job *job = g_task_get_task_data (task);
   GError *error = NULL;
 
+  /* Anything but a write waits until the hasher gave back the writes before it, so that
+   * results come back in the order asked, and keeps it still: it may cut or close the file. */
+  if (job->op != OP_WRITE && self->hasher != NULL)
+    sl_file_hasher_pause (self->hasher);
+
   switch (job->op)
     {
     case OP_CREATE:
@@ -695,7 +636,8 @@ run_job (gpointer data,
       break;
 
     case OP_TRUNCATE:
-      forget_hash_after (self, job->offset);
+      if (self->hasher != NULL)
+        sl_file_hasher_forget_after (self->hasher, job->offset);
       if (self->fd < 0 || ftruncate (self->fd, job->offset) < 0)
         {
           set_errno_error (&error, self->fd < 0 ? EBADF : errno, _("Cannot truncate"),
@@ -707,15 +649,10 @@ run_job (gpointer data,
       break;
 
     case OP_HASH:
-      g_clear_pointer (&self->hash, sl_checksum_free);
-      g_clear_pointer (&self->landed, sl_segment_map_free);
-      self->hash = sl_checksum_new (job->checksum);
-      self->hashed = 0;
-      self->landed = job->on_disk != NULL ? sl_segment_map_copy (job->on_disk)
-                                          : sl_segment_map_new (-1);
-      sl_segment_map_set_total (self->landed, -1);
+      /* The bytes on disk already are read back on the hasher's thread, once resumed. */
+      g_clear_pointer (&self->hasher, sl_file_hasher_free);
       if (self->fd >= 0)
-        hash_from_disk (self, sl_segment_map_get_prefix (self->landed), HASH_CATCH_UP, NULL);
+        self->hasher = sl_file_hasher_new (job->checksum, self->fd, job->on_disk);
       g_task_return_boolean (task, TRUE);
       break;
 
@@ -774,6 +711,9 @@ run_job (gpointer data,
     default:
       g_assert_not_reached ();
     }
+
+  if (job->op != OP_WRITE && self->hasher != NULL)
+    sl_file_hasher_resume (self->hasher);
 }
 
 static void
@@ -787,8 +727,6 @@ sl_file_writer_finalize (GObject *object)
     g_thread_pool_free (self->pool, FALSE, FALSE);
   close_fd (self);
   g_free (self->path);
-  sl_checksum_free (self->hash);
-  sl_segment_map_free (self->landed);
   g_strfreev (self->orphans);
   g_strfreev (self->claimed);
 
