@@ -23,7 +23,7 @@ UNCAPPED_MB=${UNCAPPED_MB:-1024}
 LIMIT_MB=${LIMIT_MB:-100}
 NGINX_CPU=${NGINX_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
-ALL_CASES=(capped uncapped limit-conn-4 limit-rate checksum)
+ALL_CASES=(capped uncapped limit-conn-4 limit-rate checksum checksum-wire)
 read -r -a CASES <<<"${CASES:-}"
 
 while (($#)); do
@@ -106,6 +106,7 @@ http {
     root $WORK/www;
     location /capped/ { alias $WORK/www/; limit_rate 25m; }
     location /conn4/ { alias $WORK/www/; limit_rate 25m; limit_conn per_client 4; }
+    location /wire/ { alias $WORK/www/; limit_rate 400m; }
   }
 }
 EOF
@@ -184,6 +185,8 @@ selected limit-conn-4 && bench_case limit-conn-4 "$base_url/conn4/capped.bin" "$
     sluice-x8 aria2-tuned
 selected limit-rate && bench_case limit-rate "$base_url/limit.bin" "$limit_size" sluice-limit
 selected checksum && bench_case checksum "$base_url/big.bin" "$big_size" sluice-x1 sluice-sha256
+selected checksum-wire && bench_case checksum-wire "$base_url/wire/big.bin" "$big_size" \
+    sluice-x1 sluice-sha256
 
 # ------------------------------------------------------------ report
 printf '\nSegmented downloads, medians of %d alternating rounds; nginx on CPU %s, clients on CPU %s\n' \
@@ -220,6 +223,10 @@ fi
 if selected checksum; then
     printf '  checksum, with vs without (-x 1):        %sx (target <= 1.1)\n' \
         "$(ratio "$(col checksum/sluice-sha256 1)" "$(col checksum/sluice-x1 1)")"
+fi
+if selected checksum-wire; then
+    printf '  checksum at 400 MiB/s, with vs without:  %sx (target <= 1.1)\n' \
+        "$(ratio "$(col checksum-wire/sluice-sha256 1)" "$(col checksum-wire/sluice-x1 1)")"
 fi
 if selected limit-rate; then
     lim=$(col limit-rate/sluice-limit 1)
