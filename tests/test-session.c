@@ -622,6 +622,54 @@ test_host_cap_remembered (Fixture       *fixture,
   g_assert_finalize_object (session);
 }
 
+/* The settings a store keeps come back with a new session; one that is damaged (another
+ * type, out of range) is left at its default, saying so, and a host's cap holds until it
+ * expires. */
+static void
+test_settings_restored (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  SlStore *store = open_store (fixture);
+  SlSession *session;
+  ConnectionWatch watch = { NULL, 0, { 0 } };
+  SlDownload *download;
+  g_autoptr (GError) error = NULL;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  sl_store_set_setting (store, "max-active", g_variant_new_uint32 (7));
+  sl_store_set_setting (store, "max-per-host", g_variant_new_uint32 (0));
+  sl_store_set_setting (store, "max-speed", g_variant_new_string ("fast"));
+  sl_store_set_setting (store, "connections", g_variant_new_uint32 (1));
+  sl_store_set_setting (store, "host-caps",
+                        g_variant_new_parsed ("{'127.0.0.1': (uint32 2, int64 %x), "
+                                              "'gone.example': (uint32 1, int64 %x)}",
+                                              now + 3600, now - 1));
+  sl_store_flush_sync (store, &error);
+  g_assert_no_error (error);
+
+  g_test_expect_message ("Sluice", G_LOG_LEVEL_WARNING,
+                         "Ignoring the setting “max-per-host”: 0 is not within 1–256");
+  g_test_expect_message ("Sluice", G_LOG_LEVEL_WARNING,
+                         "Ignoring the setting “max-speed”: it is of type s, not t");
+  session = sl_session_new (store);
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (sl_session_get_max_active (session), ==, 7);
+  g_assert_cmpuint (sl_session_get_max_per_host (session), ==, 8);
+  g_assert_cmpuint (sl_session_get_max_speed (session), ==, 0);
+  g_assert_cmpuint (sl_session_get_connections (session), ==, 1);
+
+  /* Four asked for, two the host took before. */
+  watch.session = session;
+  download = add_watched (session, fixture, "/file?size=8000000&seed=39&rate=2000000", "capped",
+                          4, &watch);
+  sl_test_wait_for_state (download, SL_DOWNLOAD_STATE_COMPLETED);
+  g_assert_cmpuint (watch.max_each[0], ==, 2);
+
+  g_signal_handlers_disconnect_by_data (download, &watch);
+  g_assert_finalize_object (session);
+  g_object_unref (store);
+}
+
 /* The session's speed limit holds over all downloads together, and lifting it lets them
  * run free at once. */
 static void
@@ -1062,6 +1110,7 @@ main (int    argc,
   ADD ("connections", test_connections);
   ADD ("speed-limit", test_speed_limit);
   ADD ("default-connections", test_default_connections);
+  ADD ("settings-restored", test_settings_restored);
   ADD ("host-shares", test_host_shares);
   ADD ("host-cap-remembered", test_host_cap_remembered);
   ADD ("max-speed", test_max_speed);

@@ -603,8 +603,6 @@ check_options (GVariant  *options,
   return TRUE;
 }
 
-/* Applies the options that travel with a download across restarts: headers and checksum.
- * Every header is checked before any is added, so that a refused one leaves none behind. */
 /* Validated when the download was added; a stored row out of range is left at one. 0 adds
  * connections while they pay; without the option, the session's default holds. */
 static void
@@ -620,6 +618,9 @@ apply_connections (SlSession  *self,
     sl_download_set_max_connections (download, connections);
 }
 
+/* Applies the options that travel with a download across restarts: headers, checksum,
+ * connections and speed limit. Every header is checked before any is added, so that a
+ * refused one leaves none behind. */
 static gboolean
 apply_request_options (SlSession   *self,
                        SlDownload  *download,
@@ -897,6 +898,39 @@ save_host_caps (SlSession *self)
   save_setting (self, SETTING_HOST_CAPS, g_variant_builder_end (&builder));
 }
 
+/* Reads the number @key of @settings into @value if it is there, of type u or t (as the
+ * width of @value, @type) and within [@min, @max]; one that is not is left, saying so. */
+static gboolean
+setting_number (GVariant           *settings,
+                const char         *key,
+                const GVariantType *type,
+                guint64             min,
+                guint64             max,
+                guint64            *value)
+{
+  g_autoptr (GVariant) found = g_variant_lookup_value (settings, key, NULL);
+  guint64 number;
+
+  if (found == NULL)
+    return FALSE;
+  if (!g_variant_is_of_type (found, type))
+    {
+      g_warning ("Ignoring the setting “%s”: it is of type %s, not %s", key,
+                 g_variant_get_type_string (found), g_variant_type_peek_string (type));
+      return FALSE;
+    }
+  number = g_variant_is_of_type (found, G_VARIANT_TYPE_UINT64) ? g_variant_get_uint64 (found)
+                                                               : g_variant_get_uint32 (found);
+  if (number < min || number > max)
+    {
+      g_warning ("Ignoring the setting “%s”: %" G_GUINT64_FORMAT " is not within %"
+                 G_GUINT64_FORMAT "–%" G_GUINT64_FORMAT, key, number, min, max);
+      return FALSE;
+    }
+  *value = number;
+  return TRUE;
+}
+
 /* Takes the settings the store kept; a value of the wrong type or out of range is left at
  * its default, saying so. */
 static void
@@ -906,8 +940,7 @@ load_settings (SlSession *self)
   g_autoptr (GVariant) caps = NULL;
   g_autoptr (GError) error = NULL;
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
-  guint32 number;
-  guint64 speed;
+  guint64 number;
 
   settings = sl_store_load_settings (self->store, &error);
   if (settings == NULL)
@@ -916,34 +949,42 @@ load_settings (SlSession *self)
       return;
     }
 
-  if (g_variant_lookup (settings, SETTING_MAX_ACTIVE, "u", &number) && number >= 1 &&
-      number <= MAX_CONNECTIONS)
+  if (setting_number (settings, SETTING_MAX_ACTIVE, G_VARIANT_TYPE_UINT32, 1, MAX_CONNECTIONS,
+                      &number))
     self->max_active = number;
-  if (g_variant_lookup (settings, SETTING_MAX_PER_HOST, "u", &number) && number >= 1 &&
-      number <= MAX_CONNECTIONS)
+  if (setting_number (settings, SETTING_MAX_PER_HOST, G_VARIANT_TYPE_UINT32, 1, MAX_CONNECTIONS,
+                      &number))
     self->max_per_host = number;
-  if (g_variant_lookup (settings, SETTING_CONNECTIONS, "u", &number) &&
-      number <= SL_DOWNLOAD_MAX_CONNECTIONS)
+  if (setting_number (settings, SETTING_CONNECTIONS, G_VARIANT_TYPE_UINT32, 0,
+                      SL_DOWNLOAD_MAX_CONNECTIONS, &number))
     self->connections = number;
-  if (g_variant_lookup (settings, SETTING_MAX_SPEED, "t", &speed))
-    sl_rate_limiter_set_rate (self->limiter, speed);
+  if (setting_number (settings, SETTING_MAX_SPEED, G_VARIANT_TYPE_UINT64, 0, G_MAXUINT64,
+                      &number))
+    sl_rate_limiter_set_rate (self->limiter, number);
 
-  caps = g_variant_lookup_value (settings, SETTING_HOST_CAPS, G_VARIANT_TYPE ("a{s(ux)}"));
+  caps = g_variant_lookup_value (settings, SETTING_HOST_CAPS, NULL);
+  if (caps != NULL && !g_variant_is_of_type (caps, G_VARIANT_TYPE ("a{s(ux)}")))
+    {
+      g_warning ("Ignoring the setting “%s”: it is of type %s, not a{s(ux)}", SETTING_HOST_CAPS,
+                 g_variant_get_type_string (caps));
+      g_clear_pointer (&caps, g_variant_unref);
+    }
   if (caps != NULL)
     {
       GVariantIter iter;
       const char *host;
+      guint32 connections;
       gint64 until;
 
       g_variant_iter_init (&iter, caps);
-      while (g_variant_iter_next (&iter, "{&s(ux)}", &host, &number, &until))
+      while (g_variant_iter_next (&iter, "{&s(ux)}", &host, &connections, &until))
         {
           HostCap *cap;
 
-          if (until <= now || number < 1)
+          if (until <= now || connections < 1)
             continue;
           cap = g_new0 (HostCap, 1);
-          cap->connections = number;
+          cap->connections = connections;
           cap->until = MIN (until, now + HOST_CAP_SECONDS);
           g_hash_table_insert (self->host_caps, g_strdup (host), cap);
         }
