@@ -215,6 +215,25 @@ test_reservations (void)
   g_assert_cmpuint (allowed, ==, 20 * 1000);
 }
 
+/* The limit that holds is the lowest in the chain, whichever bucket has it. */
+static void
+test_limit (void)
+{
+  g_autoptr (SlRateLimiter) global = sl_rate_limiter_new (NULL);
+  g_autoptr (SlRateLimiter) own = sl_rate_limiter_new (global);
+
+  g_assert_cmpuint (sl_rate_limiter_get_limit (own), ==, 0);
+  sl_rate_limiter_set_rate (global, 3000);
+  g_assert_cmpuint (sl_rate_limiter_get_limit (own), ==, 3000);
+  sl_rate_limiter_set_rate (own, 5000);
+  g_assert_cmpuint (sl_rate_limiter_get_limit (own), ==, 3000);
+  sl_rate_limiter_set_rate (own, 1000);
+  g_assert_cmpuint (sl_rate_limiter_get_limit (own), ==, 1000);
+  sl_rate_limiter_set_rate (global, 0);
+  g_assert_cmpuint (sl_rate_limiter_get_limit (own), ==, 1000);
+  g_assert_cmpuint (sl_rate_limiter_get_limit (global), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -222,6 +241,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/rate-limiter/unlimited", test_unlimited);
+  g_test_add_func ("/rate-limiter/limit", test_limit);
   g_test_add_func ("/rate-limiter/single-reader", test_single_reader);
   g_test_add_func ("/rate-limiter/shared-and-nested", test_shared_and_nested);
   g_test_add_func ("/rate-limiter/change-rate", test_change_rate);

@@ -495,6 +495,38 @@ test_limited (Fixture       *fixture,
   g_assert_finalize_object (download);
 }
 
+/* Under a speed limit, even a download given eight connections opens only as many as the limit
+ * needs: two of 2 MB/s for 4 MB/s. Lifted, it opens the rest. */
+static void
+test_limit_needs (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  SlDownload *download = new_download (fixture, "", 8);
+  Watch watch;
+
+  sl_download_set_speed_limit (download, 4 * 1000 * 1000);
+  watch_init (&watch, download);
+  sl_download_start (download);
+  sl_test_wait_until (NULL, half_done, &watch, WAIT_MS);
+  g_test_message ("at most %u at once under the limit",
+                  sl_test_server_max_concurrent (fixture->server));
+  g_assert_cmpuint (sl_test_server_max_concurrent (fixture->server), >=, 2);
+  g_assert_cmpuint (sl_test_server_max_concurrent (fixture->server), <=, 3);
+
+  sl_download_set_speed_limit (download, 0);
+  sl_test_wait_until (NULL, watch_done, &watch, WAIT_MS);
+  g_assert_no_error (watch.error);
+  g_assert_cmpuint (sl_test_server_max_concurrent (fixture->server), >=, 6);
+  {
+    g_autofree char *path = g_build_filename (fixture->dir_path, "file", NULL);
+
+    sl_test_assert_file_is_entity (path, 5, SIZE);
+  }
+
+  watch_clear (&watch);
+  g_assert_finalize_object (download);
+}
+
 /* Adaptive: against a server that caps each connection, the download adds connections while
  * they pay, beyond two; under a speed limit that one connection reaches, it keeps to one. */
 static void
@@ -569,6 +601,7 @@ main (int   argc,
   ADD ("adaptive-limited", test_adaptive, GINT_TO_POINTER (TRUE));
   ADD ("limited", test_limited, GUINT_TO_POINTER (1));
   ADD ("limited-segments", test_limited, GUINT_TO_POINTER (4));
+  ADD ("limit-needs", test_limit_needs, NULL);
 
   return g_test_run ();
 }

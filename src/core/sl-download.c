@@ -835,6 +835,14 @@ connection_lost_error (const GError *error)
 static void fill_connections  (SlDownload *self);
 static void check_segments    (SlDownload *self);
 
+/* Whether connections are added one step at a time: when asked to, and under a speed limit,
+ * which takes only as many as it needs. */
+static gboolean
+is_adapting (SlDownload *self)
+{
+  return self->adaptive || sl_rate_limiter_is_limited (self->limiter);
+}
+
 static void
 segment_free (Segment *segment)
 {
@@ -1030,7 +1038,7 @@ take_work (SlDownload *self,
 static void
 fill_connections (SlDownload *self)
 {
-  guint cap = MIN (MIN (self->adaptive ? self->wanted : self->max_connections,
+  guint cap = MIN (MIN (is_adapting (self) ? self->wanted : self->max_connections,
                         self->connection_cap), self->share);
 
   if (!is_segmented (self) || self->stop != STOP_NONE ||
@@ -1429,6 +1437,8 @@ adapt_cb (gpointer user_data)
   SlDownload *self = user_data;
   gint64 now = g_get_monotonic_time ();
   guint cap = MIN (self->max_connections, self->connection_cap);
+  guint64 limit = sl_rate_limiter_get_limit (self->limiter);
+  guint reading;
   double rate, gain;
 
   if (!is_segmented (self) || self->frozen || self->stop != STOP_NONE || self->wanted >= cap)
@@ -1463,9 +1473,9 @@ adapt_cb (gpointer user_data)
       !(self->step_rate > 0 && gain >= ADAPT_LINEAR))
     return G_SOURCE_CONTINUE;
   self->window_us = 0;
+  reading = MAX (reading_connections (self), 1);
 
-  if (sl_rate_limiter_is_limited (self->limiter) &&
-      rate >= 0.9 * sl_rate_limiter_get_rate (self->limiter))
+  if (limit > 0 && rate >= 0.9 * limit)
     self->frozen = TRUE;
   else if (gain >= ADAPT_LINEAR && self->step_rate > 0)
     self->wanted = MIN (self->wanted * 4, cap);
@@ -1475,7 +1485,10 @@ adapt_cb (gpointer user_data)
     self->wanted = MIN (self->wanted + 1, cap);
   else
     self->frozen = TRUE;
-  g_debug ("%u connections: %.1f MB/s (%.2f×)%s", reading_connections (self), rate / 1e6,
+  /* Under a limit, no more than the limit needs at the pace each has. */
+  if (limit > 0 && rate > 0)
+    self->wanted = MIN (self->wanted, MAX ((guint) (limit * reading / rate + 0.999), reading));
+  g_debug ("%u connections: %.1f MB/s (%.2f×)%s", reading, rate / 1e6,
            gain == G_MAXDOUBLE ? 0 : gain, self->frozen ? ", enough" : "");
   self->step_rate = MAX (self->step_rate, rate);
 
@@ -1486,7 +1499,7 @@ adapt_cb (gpointer user_data)
 static void
 start_adapting (SlDownload *self)
 {
-  if (!self->adaptive || self->frozen || self->adapt_source != 0)
+  if (!is_adapting (self) || self->frozen || self->adapt_source != 0)
     return;
 
   self->window_us = 0;
@@ -1610,7 +1623,7 @@ start_segments (SlDownload *self)
   self->median_rate = 0;
   /* Nothing past its claim, nor past the end of the entity, whatever the body holds. */
   sl_transfer_set_end (self->transfer, end);
-  if (self->adaptive)
+  if (is_adapting (self))
     {
       /* Each attempt measures afresh, from what it has. */
       self->wanted = MAX (MIN (self->wanted, self->max_connections), 1);
@@ -3632,6 +3645,14 @@ sl_download_set_speed_limit (SlDownload *self,
     return;
   sl_rate_limiter_set_rate (self->limiter, bytes_per_second);
   notify (self, PROP_SPEED_LIMIT);
+
+  /* Another limit may want other connections: they are found again. */
+  self->frozen = FALSE;
+  if (self->state == SL_DOWNLOAD_STATE_RUNNING && self->primary_claim >= 0)
+    {
+      start_adapting (self);
+      fill_connections (self);
+    }
 }
 
 guint64

@@ -141,6 +141,26 @@ sl_rate_limiter_is_limited (SlRateLimiter *self)
 }
 
 /**
+ * sl_rate_limiter_get_limit:
+ * @self: a bucket
+ *
+ * Returns: the lowest rate of this bucket and those above it, in bytes per second, or 0 when
+ *   none has a limit
+ */
+guint64
+sl_rate_limiter_get_limit (SlRateLimiter *self)
+{
+  guint64 limit = 0;
+
+  g_return_val_if_fail (self != NULL, 0);
+
+  for (; self != NULL; self = self->parent)
+    if (self->rate > 0 && (limit == 0 || self->rate < limit))
+      limit = self->rate;
+  return limit;
+}
+
+/**
  * sl_rate_limiter_allow:
  * @self: a bucket
  * @now_us: the monotonic time

@@ -29,6 +29,7 @@ void           sl_rate_limiter_set_rate   (SlRateLimiter *self,
                                            guint64        bytes_per_second);
 guint64        sl_rate_limiter_get_rate   (SlRateLimiter *self);
 gboolean       sl_rate_limiter_is_limited (SlRateLimiter *self);
+guint64        sl_rate_limiter_get_limit  (SlRateLimiter *self);
 
 gsize          sl_rate_limiter_allow      (SlRateLimiter *self,
                                            gint64         now_us,
