@@ -170,6 +170,9 @@ update (SlDownloadRow *self)
   facts.http_status = sl_dbus_download1_get_http_status (download);
   facts.error_kind = sl_dbus_download1_get_error_kind (download);
   facts.error = sl_dbus_download1_get_error (download);
+  facts.connections = sl_dbus_download1_get_connections (download);
+  facts.speed_limit = sl_dbus_download1_get_speed_limit (download);
+  facts.checksum_state = sl_dbus_download1_get_checksum_state (download);
   known = sl_download_state_from_string (facts.state, &state);
   failed = known && state == SL_DOWNLOAD_STATE_FAILED;
   paused = known && state == SL_DOWNLOAD_STATE_PAUSED;
@@ -191,7 +194,7 @@ update (SlDownloadRow *self)
   g_free (self->status);
   self->status = sl_format_status (&facts);
   gtk_label_set_label (GTK_LABEL (self->status_label), self->status);
-  if (failed)
+  if (sl_format_status_is_error (&facts))
     gtk_widget_add_css_class (self->status_label, "error");
   else
     gtk_widget_remove_css_class (self->status_label, "error");
