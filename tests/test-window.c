@@ -9,7 +9,8 @@
  * added. The application itself, run in this process against a stand-in for the desktop's
  * notification server and file manager on the bus, tells of downloads that end and stays in
  * the background for them. The `sluice` program runs twice, as a desktop would start it. The
- * preferences' Browser Integration page shows each browser and sets them up.
+ * preferences show and set the daemon's limits, and their Browser Integration page shows each
+ * browser and sets them up.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -2010,6 +2011,213 @@ test_second_instance (Fixture       *f,
   g_assert_nonnull (g_subprocess_get_identifier (f->daemon));
 }
 
+/* The daemon's own word on a property of the object at @path. */
+static GVariant *
+daemon_property (Fixture    *f,
+                 const char *path,
+                 const char *iface,
+                 const char *property)
+{
+  g_autoptr (GVariant) reply = NULL;
+  GVariant *value = NULL;
+
+  reply = g_dbus_connection_call_sync (f->connection, BUS_NAME, path,
+                                       "org.freedesktop.DBus.Properties", "Get",
+                                       g_variant_new ("(ss)", iface, property),
+                                       G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
+                                       NULL);
+  if (reply == NULL)
+    return NULL;
+  g_variant_get (reply, "(v)", &value);
+  return value;
+}
+
+/* Another client sets a property, as `gdbus` or `sluicectl` would. */
+static void
+daemon_set_property (Fixture    *f,
+                     const char *path,
+                     const char *iface,
+                     const char *property,
+                     GVariant   *value)
+{
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GError) error = NULL;
+
+  reply = g_dbus_connection_call_sync (f->connection, BUS_NAME, path,
+                                       "org.freedesktop.DBus.Properties", "Set",
+                                       g_variant_new ("(ssv)", iface, property, value), NULL,
+                                       G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  g_assert_no_error (error);
+}
+
+typedef struct
+{
+  Fixture    *f;
+  const char *path;
+  const char *iface;
+  const char *property;
+  GVariant   *value;
+} PropertyWait;
+
+static gboolean
+daemon_property_is (gpointer data)
+{
+  PropertyWait *wait = data;
+  g_autoptr (GVariant) value = daemon_property (wait->f, wait->path, wait->iface,
+                                                wait->property);
+
+  return value != NULL && g_variant_equal (value, wait->value);
+}
+
+/* Waits until the daemon's @property of @path is @value (floating, taken). */
+static void
+wait_daemon_property (Fixture    *f,
+                      const char *path,
+                      const char *iface,
+                      const char *property,
+                      GVariant   *value)
+{
+  g_autoptr (GVariant) wanted = g_variant_ref_sink (value);
+  PropertyWait wait = { f, path, iface, property, wanted };
+
+  if (!sl_test_iterate_until (NULL, daemon_property_is, &wait, SHORT_MS))
+    {
+      g_autoptr (GVariant) now = daemon_property (f, path, iface, property);
+      g_autofree char *now_text = now ? g_variant_print (now, TRUE) : g_strdup ("nothing");
+      g_autofree char *wanted_text = g_variant_print (wanted, TRUE);
+
+      g_error ("The daemon's %s of %s is %s, not %s", property, path, now_text, wanted_text);
+    }
+}
+
+#define MANAGER_IFACE  "org.sluice.Downloads.Manager1"
+
+typedef struct
+{
+  SlPreferencesWindow *prefs;
+  gboolean             limited;
+  double               kb_per_second;  /* when limited */
+  double               per_host;
+} LimitsWait;
+
+static gboolean
+prefs_show_limits (gpointer data)
+{
+  LimitsWait *wait = data;
+  GtkWidget *widget = GTK_WIDGET (wait->prefs);
+  GtkWidget *speed_row = GTK_WIDGET (gtk_widget_get_template_child (widget,
+                                                                    SL_TYPE_PREFERENCES_WINDOW,
+                                                                    "speed_row"));
+  GtkAdjustment *speed = GTK_ADJUSTMENT (gtk_widget_get_template_child (
+    widget, SL_TYPE_PREFERENCES_WINDOW, "max_speed_adjustment"));
+  GtkAdjustment *per_host = GTK_ADJUSTMENT (gtk_widget_get_template_child (
+    widget, SL_TYPE_PREFERENCES_WINDOW, "max_per_host_adjustment"));
+
+  return gtk_widget_is_sensitive (speed_row) &&
+         adw_expander_row_get_enable_expansion (ADW_EXPANDER_ROW (speed_row)) == wait->limited &&
+         (!wait->limited || gtk_adjustment_get_value (speed) == wait->kb_per_second) &&
+         gtk_adjustment_get_value (per_host) == wait->per_host;
+}
+
+static void
+wait_prefs_limits (SlPreferencesWindow *prefs,
+                   gboolean             limited,
+                   double               kb_per_second,
+                   double               per_host)
+{
+  LimitsWait wait = { prefs, limited, kb_per_second, per_host };
+
+  sl_test_wait_until (NULL, prefs_show_limits, &wait, SHORT_MS);
+}
+
+static gboolean
+widget_is_insensitive (gpointer data)
+{
+  return !gtk_widget_is_sensitive (data);
+}
+
+/* The preferences show the daemon's speed limit and connections per server, when opened and
+ * as any client changes them, and set them on the daemon; a daemon that died and came back
+ * shows the limits it kept. */
+static void
+test_preferences_limits (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr (GSettings) settings = g_settings_new ("org.sluice.Sluice");
+  SlPreferencesWindow *prefs;
+  GtkWidget *speed_row;
+  GtkAdjustment *speed;
+  GtkAdjustment *per_host;
+
+  daemon_set_property (f, MANAGER_PATH, MANAGER_IFACE, "MaxSpeed",
+                       g_variant_new_uint64 (1500000));
+  open_window (f);
+
+  /* GTK owns the window; the test's own reference sees it finalised. */
+  prefs = g_object_ref (sl_preferences_window_new (GTK_WINDOW (f->window), settings, f->list));
+  gtk_window_present (GTK_WINDOW (prefs));
+  speed_row = GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (prefs),
+                                                         SL_TYPE_PREFERENCES_WINDOW,
+                                                         "speed_row"));
+  speed = GTK_ADJUSTMENT (gtk_widget_get_template_child (GTK_WIDGET (prefs),
+                                                         SL_TYPE_PREFERENCES_WINDOW,
+                                                         "max_speed_adjustment"));
+  per_host = GTK_ADJUSTMENT (gtk_widget_get_template_child (GTK_WIDGET (prefs),
+                                                            SL_TYPE_PREFERENCES_WINDOW,
+                                                            "max_per_host_adjustment"));
+  wait_prefs_limits (prefs, TRUE, 1500, 8);
+
+  /* The person sets them: they reach the daemon. */
+  gtk_adjustment_set_value (speed, 2500);
+  wait_daemon_property (f, MANAGER_PATH, MANAGER_IFACE, "MaxSpeed",
+                        g_variant_new_uint64 (2500000));
+  gtk_adjustment_set_value (per_host, 4);
+  wait_daemon_property (f, MANAGER_PATH, MANAGER_IFACE, "MaxPerHost", g_variant_new_uint32 (4));
+  adw_expander_row_set_enable_expansion (ADW_EXPANDER_ROW (speed_row), FALSE);
+  wait_daemon_property (f, MANAGER_PATH, MANAGER_IFACE, "MaxSpeed", g_variant_new_uint64 (0));
+  /* Turned on again, the limit is the one shown last. */
+  adw_expander_row_set_enable_expansion (ADW_EXPANDER_ROW (speed_row), TRUE);
+  wait_daemon_property (f, MANAGER_PATH, MANAGER_IFACE, "MaxSpeed",
+                        g_variant_new_uint64 (2500000));
+
+  /* Another client changes them: the page follows. */
+  daemon_set_property (f, MANAGER_PATH, MANAGER_IFACE, "MaxSpeed",
+                       g_variant_new_uint64 (750000));
+  wait_prefs_limits (prefs, TRUE, 750, 4);
+  daemon_set_property (f, MANAGER_PATH, MANAGER_IFACE, "MaxPerHost", g_variant_new_uint32 (12));
+  daemon_set_property (f, MANAGER_PATH, MANAGER_IFACE, "MaxSpeed", g_variant_new_uint64 (0));
+  wait_prefs_limits (prefs, FALSE, 0, 12);
+  /* Showing the daemon's values, rounded to kB/s, sends nothing back. */
+  daemon_set_property (f, MANAGER_PATH, MANAGER_IFACE, "MaxSpeed",
+                       g_variant_new_uint64 (1234567));
+  wait_prefs_limits (prefs, TRUE, 1235, 12);
+  sl_test_run_for (100);
+  {
+    g_autoptr (GVariant) value = daemon_property (f, MANAGER_PATH, MANAGER_IFACE, "MaxSpeed");
+
+    g_assert_cmpuint (g_variant_get_uint64 (value), ==, 1234567);
+  }
+
+  /* The daemon goes: nothing can be set until it is back, with the limits it kept. */
+  restarted_daemons_use_test_dirs (f);
+  kill_daemon (f, SIGTERM);
+  sl_test_wait_until (NULL, widget_is_insensitive, speed_row, SHORT_MS);
+  wait_exit (f->daemon, START_MS);
+  g_clear_object (&f->daemon);
+  wait_prefs_limits (prefs, TRUE, 1235, 12);
+  gtk_adjustment_set_value (speed, 400);
+  wait_daemon_property (f, MANAGER_PATH, MANAGER_IFACE, "MaxSpeed",
+                        g_variant_new_uint64 (400000));
+
+  gtk_window_destroy (GTK_WINDOW (prefs));
+  g_assert_finalize_object (prefs);
+  /* The daemon the window started again, once the window is gone: it would start another. */
+  gtk_window_destroy (GTK_WINDOW (f->window));
+  g_assert_finalize_object (g_steal_pointer (&f->window));
+  g_assert_finalize_object (g_steal_pointer (&f->list));
+  kill_daemon (f, SIGTERM);
+}
+
 /* The Browser Integration page of the preferences: a row per browser with its state, and
  * Set Up writing the manifests under the test's home folder, as `sluicectl browser install`
  * does. No daemon is needed for it. */
@@ -2097,13 +2305,16 @@ test_preferences_browsers (void)
   g_setenv ("SLUICE_BROWSER_HOST", host, TRUE);
 
   /* GTK owns the window; the test's own reference sees it finalised. */
-  prefs = g_object_ref (sl_preferences_window_new (NULL, settings));
+  prefs = g_object_ref (sl_preferences_window_new (NULL, settings, NULL));
   gtk_window_present (GTK_WINDOW (prefs));
 
   adw_preferences_window_set_visible_page_name (ADW_PREFERENCES_WINDOW (prefs), "browsers");
   page = adw_preferences_window_get_visible_page (ADW_PREFERENCES_WINDOW (prefs));
   g_assert_nonnull (page);
   g_assert_cmpstr (adw_preferences_page_get_title (page), ==, "Browser Integration");
+  /* Without the daemon's list, its limits cannot be set. */
+  g_assert_false (gtk_widget_is_sensitive (GTK_WIDGET (
+    gtk_widget_get_template_child (GTK_WIDGET (prefs), SL_TYPE_PREFERENCES_WINDOW, "speed_row"))));
 
   /* A row per browser of the user's folders, in the order of the table. */
   locations = sl_manifest_locations (&n_locations);
@@ -2144,7 +2355,7 @@ test_preferences_browsers (void)
   g_assert_finalize_object (prefs);
 
   /* GTK owns the window; the test's own reference sees it finalised. */
-  prefs = g_object_ref (sl_preferences_window_new (NULL, settings));
+  prefs = g_object_ref (sl_preferences_window_new (NULL, settings, NULL));
   gtk_window_present (GTK_WINDOW (prefs));
   list = GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (prefs),
                                                     SL_TYPE_PREFERENCES_WINDOW, "browser_list"));
@@ -2207,6 +2418,7 @@ main (int   argc,
   ADD_TEST ("/window/copy-paste-drop", test_copy_paste);
   ADD_TEST ("/window/notifications", test_notifications);
   ADD_TEST ("/window/second-instance", test_second_instance);
+  ADD_TEST ("/window/preferences-limits", test_preferences_limits);
   g_test_add_func ("/window/preferences-browsers", test_preferences_browsers);
 
 #undef ADD_TEST
