@@ -255,17 +255,43 @@ call_done_cb (GObject      *source,
     }
 }
 
-/* Calls a Download1 method; a refusal is shown, the result comes as property changes. */
+/* Calls a Download1 method of @download; a refusal is shown, the result comes as property
+ * changes. */
+static void
+call_on (SlDownloadRow   *self,
+         SlDBusDownload1 *download,
+         const char      *method,
+         GVariant        *parameters)
+{
+  g_dbus_proxy_call (G_DBUS_PROXY (download), method, parameters, G_DBUS_CALL_FLAGS_NONE, -1,
+                     NULL, call_done_cb, g_object_ref (self));
+}
+
 static void
 call (SlDownloadRow *self,
       const char    *method,
       GVariant      *parameters)
 {
-  if (self->download == NULL)
-    return;
+  if (self->download != NULL)
+    call_on (self, self->download, method, parameters);
+}
 
-  g_dbus_proxy_call (G_DBUS_PROXY (self->download), method, parameters,
-                     G_DBUS_CALL_FLAGS_NONE, -1, NULL, call_done_cb, g_object_ref (self));
+/* A dialog acts on the download it was opened for: while it is open, the row may come to
+ * show another one, as rows are recycled. */
+#define DIALOG_DOWNLOAD_KEY "sl-download"
+
+static void
+set_dialog_download (GtkWidget       *dialog,
+                     SlDBusDownload1 *download)
+{
+  g_object_set_data_full (G_OBJECT (dialog), DIALOG_DOWNLOAD_KEY, g_object_ref (download),
+                          g_object_unref);
+}
+
+static SlDBusDownload1 *
+get_dialog_download (AdwMessageDialog *dialog)
+{
+  return g_object_get_data (G_OBJECT (dialog), DIALOG_DOWNLOAD_KEY);
 }
 
 static void
@@ -344,7 +370,7 @@ on_delete_response (AdwMessageDialog *dialog,
                     SlDownloadRow    *self)
 {
   if (g_str_equal (response, "delete"))
-    call (self, "Remove", g_variant_new ("(b)", TRUE));
+    call_on (self, get_dialog_download (dialog), "Remove", g_variant_new ("(b)", TRUE));
 }
 
 static void
@@ -372,6 +398,7 @@ remove_and_delete_action (GtkWidget  *widget,
                                               ADW_RESPONSE_DESTRUCTIVE);
   adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
   adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  set_dialog_download (dialog, self->download);
   g_signal_connect_object (dialog, "response", G_CALLBACK (on_delete_response), self, 0);
   gtk_window_present (GTK_WINDOW (dialog));
 }
@@ -406,7 +433,7 @@ on_link_response (AdwMessageDialog *dialog,
     return;
 
   uri = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (entry))));
-  call (self, "RefreshLink", g_variant_new ("(s)", uri));
+  call_on (self, get_dialog_download (dialog), "RefreshLink", g_variant_new ("(s)", uri));
 }
 
 static void
@@ -442,6 +469,7 @@ refresh_link_action (GtkWidget  *widget,
   adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "refresh");
   adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
   g_signal_connect (entry, "changed", G_CALLBACK (on_link_entry_changed), dialog);
+  set_dialog_download (dialog, self->download);
   g_signal_connect_object (dialog, "response", G_CALLBACK (on_link_response), self, 0);
   gtk_window_present (GTK_WINDOW (dialog));
 }
