@@ -58,6 +58,90 @@ test_status (void)
   assert_status ("Canceled", "canceled", 0, -1, 0, 0, "user", "");
 }
 
+/* What a download adds to its status: connections and its own limit while it has not ended,
+ * and for a completed one what the check of its checksum found. */
+static void
+test_status_details (void)
+{
+  static const struct
+  {
+    SlDownloadFacts facts;
+    const char     *text;
+    gboolean        is_error;
+  } cases[] = {
+    { { "running", 1000000, 2000000, 1000000, 206, "", "", 4, 0, "pending", NULL },
+      "1.0 MB of 2.0 MB — 1.0 MB/s — 1 second left · 4 connections", FALSE },
+    { { "running", 1000000, 2000000, 1000000, 206, "", "", 1, 0, "none", NULL },
+      "1.0 MB of 2.0 MB — 1.0 MB/s — 1 second left", FALSE },
+    { { "running", 1000000, 2000000, 500000, 206, "", "", 2, 500000, "none", NULL },
+      "1.0 MB of 2.0 MB — 500.0 kB/s — 2 seconds left · 2 connections · limited to 500.0 kB/s",
+      FALSE },
+    { { "running", 1000, -1, 0, 200, "", "", 1, 1000000, "none", NULL },
+      "1.0 kB · limited to 1.0 MB/s", FALSE },
+    { { "queued", 0, -1, 0, 0, "", "", 0, 1000000, "pending", NULL },
+      "Queued · limited to 1.0 MB/s", FALSE },
+    { { "paused", 1000000, 2000000, 0, 206, "", "", 0, 2500000, "none", NULL },
+      "Paused — 1.0 MB of 2.0 MB · limited to 2.5 MB/s", FALSE },
+    { { "waiting", 0, -1, 0, 0, "network", "refused", 0, 1000, "none", NULL },
+      "Waiting to retry: refused · limited to 1.0 kB/s", FALSE },
+    /* Connections count only while running; a download that ended has no use for a limit. */
+    { { "paused", 0, -1, 0, 0, "", "", 3, 0, "none", NULL }, "Paused", FALSE },
+    { { "failed", 0, -1, 0, 0, "file", "No space", 0, 1000000, "none", NULL },
+      "Failed: No space", TRUE },
+    { { "completed", 5000, 5000, 0, 200, "", "", 0, 1000000, "none", NULL },
+      "Done — 5.0 kB", FALSE },
+    { { "completed", 5000, 5000, 0, 200, "", "", 0, 0, NULL, NULL }, "Done — 5.0 kB", FALSE },
+    { { "completed", 5000, 5000, 0, 200, "", "", 0, 0, "verified", NULL },
+      "Done — 5.0 kB — Checksum verified", FALSE },
+    { { "completed", 5000, 5000, 0, 200, "", "", 0, 0, "pending", NULL },
+      "Done — 5.0 kB — Checking the checksum…", FALSE },
+    { { "completed", 5000, 5000, 0, 200, "", "", 0, 0, "mismatch", NULL },
+      "Checksum does not match", TRUE },
+    { { "completed", 5000, 5000, 0, 200, "", "", 0, 0, "mismatch", "expected 1, got 2" },
+      "Checksum does not match: expected 1, got 2", TRUE },
+    /* What an earlier Verify found is not shown once the file matches again. */
+    { { "completed", 5000, 5000, 0, 200, "", "", 0, 0, "verified", "expected 1, got 2" },
+      "Done — 5.0 kB — Checksum verified", FALSE },
+    { { "failed", 5000, 5000, 0, 200, "", "mismatch", 0, 0, "mismatch", NULL },
+      "Failed: mismatch", TRUE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *text = sl_format_status (&cases[i].facts);
+      g_autoptr (GString) plain = g_string_new (text);
+
+      g_string_replace (plain, "\u00a0", " ", 0);
+      g_assert_cmpstr (plain->str, ==, cases[i].text);
+      g_assert_cmpint (sl_format_status_is_error (&cases[i].facts), ==, cases[i].is_error);
+    }
+}
+
+static void
+test_rate (void)
+{
+  static const struct
+  {
+    guint64     rate;
+    const char *text;
+  } cases[] = {
+    { 0, "0 bytes/s" },
+    { 1, "1 byte/s" },
+    { 1000, "1.0 kB/s" },
+    { 1500000, "1.5 MB/s" },
+    { G_GUINT64_CONSTANT (2000000000), "2.0 GB/s" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *text = sl_format_rate (cases[i].rate);
+      g_autoptr (GString) plain = g_string_new (text);
+
+      g_string_replace (plain, "\u00a0", " ", 0);
+      g_assert_cmpstr (plain->str, ==, cases[i].text);
+    }
+}
+
 static void
 test_time_left (void)
 {
@@ -298,6 +382,8 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/format/status", test_status);
+  g_test_add_func ("/format/status-details", test_status_details);
+  g_test_add_func ("/format/rate", test_rate);
   g_test_add_func ("/format/time-left", test_time_left);
   g_test_add_func ("/format/fraction", test_fraction);
   g_test_add_func ("/format/under-way", test_under_way);

@@ -3,13 +3,14 @@
  * Each test starts a bus, the loopback HTTP server and the daemon, then a window on the
  * daemon's list, and drives it through its actions as a person would through its buttons and
  * keys: rows follow the daemon's downloads, a row's pause and resume act on the daemon, keys
- * pressed (through the X server) on a row that has the focus act on it, the add dialog adds
- * and opens ready for typing, with the link on the clipboard, search and the state filter
+ * pressed (through the X server) on a row that has the focus act on it, a row's menu limits
+ * its speed and verifies its checksum, the add dialog adds and opens ready for typing, with the link on the clipboard, search and the state filter
  * narrow the rows, the empty state shows when there is nothing, links pasted or dropped are
  * added. The application itself, run in this process against a stand-in for the desktop's
  * notification server and file manager on the bus, tells of downloads that end and stays in
  * the background for them. The `sluice` program runs twice, as a desktop would start it. The
- * preferences' Browser Integration page shows each browser and sets them up.
+ * preferences show and set the daemon's limits, and their Browser Integration page shows each
+ * browser and sets them up.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -268,10 +269,13 @@ fixture_teardown (Fixture       *f,
 
 /* Helpers */
 
+/* Adds a download to the daemon, as another client would, with @checksum ("sha256=HEX")
+ * unless %NULL. */
 static char *
-add_full (Fixture    *f,
-          const char *path_and_query,
-          gboolean    paused)
+add_checked (Fixture    *f,
+             const char *path_and_query,
+             gboolean    paused,
+             const char *checksum)
 {
   g_autofree char *url = sl_test_server_url (f->server, path_and_query);
   g_auto (GVariantDict) options = G_VARIANT_DICT_INIT (NULL);
@@ -280,11 +284,21 @@ add_full (Fixture    *f,
 
   g_variant_dict_insert (&options, "directory", "s", f->downloads);
   g_variant_dict_insert (&options, "paused", "b", paused);
+  if (checksum != NULL)
+    g_variant_dict_insert (&options, "checksum", "s", checksum);
   sl_dbus_manager1_call_add_sync (f->manager, url, g_variant_dict_end (&options), &object_path,
                                   NULL, &error);
   g_assert_no_error (error);
 
   return object_path;
+}
+
+static char *
+add_full (Fixture    *f,
+          const char *path_and_query,
+          gboolean    paused)
+{
+  return add_checked (f, path_and_query, paused, NULL);
 }
 
 /* The daemon's own word on a download's state, not the window's copy. */
@@ -2010,6 +2024,434 @@ test_second_instance (Fixture       *f,
   g_assert_nonnull (g_subprocess_get_identifier (f->daemon));
 }
 
+/* The daemon's own word on a property of the object at @path. */
+static GVariant *
+daemon_property (Fixture    *f,
+                 const char *path,
+                 const char *iface,
+                 const char *property)
+{
+  g_autoptr (GVariant) reply = NULL;
+  GVariant *value = NULL;
+
+  reply = g_dbus_connection_call_sync (f->connection, BUS_NAME, path,
+                                       "org.freedesktop.DBus.Properties", "Get",
+                                       g_variant_new ("(ss)", iface, property),
+                                       G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
+                                       NULL);
+  if (reply == NULL)
+    return NULL;
+  g_variant_get (reply, "(v)", &value);
+  return value;
+}
+
+/* Another client sets a property, as `gdbus` or `sluicectl` would. */
+static void
+daemon_set_property (Fixture    *f,
+                     const char *path,
+                     const char *iface,
+                     const char *property,
+                     GVariant   *value)
+{
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GError) error = NULL;
+
+  reply = g_dbus_connection_call_sync (f->connection, BUS_NAME, path,
+                                       "org.freedesktop.DBus.Properties", "Set",
+                                       g_variant_new ("(ssv)", iface, property, value), NULL,
+                                       G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  g_assert_no_error (error);
+}
+
+typedef struct
+{
+  Fixture    *f;
+  const char *path;
+  const char *iface;
+  const char *property;
+  GVariant   *value;
+} PropertyWait;
+
+static gboolean
+daemon_property_is (gpointer data)
+{
+  PropertyWait *wait = data;
+  g_autoptr (GVariant) value = daemon_property (wait->f, wait->path, wait->iface,
+                                                wait->property);
+
+  return value != NULL && g_variant_equal (value, wait->value);
+}
+
+/* Waits until the daemon's @property of @path is @value (floating, taken). */
+static void
+wait_daemon_property (Fixture    *f,
+                      const char *path,
+                      const char *iface,
+                      const char *property,
+                      GVariant   *value)
+{
+  g_autoptr (GVariant) wanted = g_variant_ref_sink (value);
+  PropertyWait wait = { f, path, iface, property, wanted };
+
+  if (!sl_test_iterate_until (NULL, daemon_property_is, &wait, SHORT_MS))
+    {
+      g_autoptr (GVariant) now = daemon_property (f, path, iface, property);
+      g_autofree char *now_text = now ? g_variant_print (now, TRUE) : g_strdup ("nothing");
+      g_autofree char *wanted_text = g_variant_print (wanted, TRUE);
+
+      g_error ("The daemon's %s of %s is %s, not %s", property, path, now_text, wanted_text);
+    }
+}
+
+#define MANAGER_IFACE  "org.sluice.Downloads.Manager1"
+
+typedef struct
+{
+  SlPreferencesWindow *prefs;
+  gboolean             limited;
+  double               kb_per_second;  /* when limited */
+  double               per_host;
+} LimitsWait;
+
+static gboolean
+prefs_show_limits (gpointer data)
+{
+  LimitsWait *wait = data;
+  GtkWidget *widget = GTK_WIDGET (wait->prefs);
+  GtkWidget *speed_row = GTK_WIDGET (gtk_widget_get_template_child (widget,
+                                                                    SL_TYPE_PREFERENCES_WINDOW,
+                                                                    "speed_row"));
+  GtkAdjustment *speed = GTK_ADJUSTMENT (gtk_widget_get_template_child (
+    widget, SL_TYPE_PREFERENCES_WINDOW, "max_speed_adjustment"));
+  GtkAdjustment *per_host = GTK_ADJUSTMENT (gtk_widget_get_template_child (
+    widget, SL_TYPE_PREFERENCES_WINDOW, "max_per_host_adjustment"));
+
+  return gtk_widget_is_sensitive (speed_row) &&
+         adw_expander_row_get_enable_expansion (ADW_EXPANDER_ROW (speed_row)) == wait->limited &&
+         (!wait->limited || gtk_adjustment_get_value (speed) == wait->kb_per_second) &&
+         gtk_adjustment_get_value (per_host) == wait->per_host;
+}
+
+static void
+wait_prefs_limits (SlPreferencesWindow *prefs,
+                   gboolean             limited,
+                   double               kb_per_second,
+                   double               per_host)
+{
+  LimitsWait wait = { prefs, limited, kb_per_second, per_host };
+
+  sl_test_wait_until (NULL, prefs_show_limits, &wait, SHORT_MS);
+}
+
+static gboolean
+widget_is_insensitive (gpointer data)
+{
+  return !gtk_widget_is_sensitive (data);
+}
+
+/* The preferences show the daemon's speed limit and connections per server, when opened and
+ * as any client changes them, and set them on the daemon; a daemon that died and came back
+ * shows the limits it kept. */
+static void
+test_preferences_limits (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr (GSettings) settings = g_settings_new ("org.sluice.Sluice");
+  SlPreferencesWindow *prefs;
+  GtkWidget *speed_row;
+  GtkAdjustment *speed;
+  GtkAdjustment *per_host;
+
+  daemon_set_property (f, MANAGER_PATH, MANAGER_IFACE, "MaxSpeed",
+                       g_variant_new_uint64 (1500000));
+  open_window (f);
+
+  /* GTK owns the window; the test's own reference sees it finalised. */
+  prefs = g_object_ref (sl_preferences_window_new (GTK_WINDOW (f->window), settings, f->list));
+  gtk_window_present (GTK_WINDOW (prefs));
+  speed_row = GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (prefs),
+                                                         SL_TYPE_PREFERENCES_WINDOW,
+                                                         "speed_row"));
+  speed = GTK_ADJUSTMENT (gtk_widget_get_template_child (GTK_WIDGET (prefs),
+                                                         SL_TYPE_PREFERENCES_WINDOW,
+                                                         "max_speed_adjustment"));
+  per_host = GTK_ADJUSTMENT (gtk_widget_get_template_child (GTK_WIDGET (prefs),
+                                                            SL_TYPE_PREFERENCES_WINDOW,
+                                                            "max_per_host_adjustment"));
+  wait_prefs_limits (prefs, TRUE, 1500, 8);
+
+  /* The person sets them: they reach the daemon. */
+  gtk_adjustment_set_value (speed, 2500);
+  wait_daemon_property (f, MANAGER_PATH, MANAGER_IFACE, "MaxSpeed",
+                        g_variant_new_uint64 (2500000));
+  gtk_adjustment_set_value (per_host, 4);
+  wait_daemon_property (f, MANAGER_PATH, MANAGER_IFACE, "MaxPerHost", g_variant_new_uint32 (4));
+  adw_expander_row_set_enable_expansion (ADW_EXPANDER_ROW (speed_row), FALSE);
+  wait_daemon_property (f, MANAGER_PATH, MANAGER_IFACE, "MaxSpeed", g_variant_new_uint64 (0));
+  /* Turned on again, the limit is the one shown last. */
+  adw_expander_row_set_enable_expansion (ADW_EXPANDER_ROW (speed_row), TRUE);
+  wait_daemon_property (f, MANAGER_PATH, MANAGER_IFACE, "MaxSpeed",
+                        g_variant_new_uint64 (2500000));
+
+  /* Another client changes them: the page follows. */
+  daemon_set_property (f, MANAGER_PATH, MANAGER_IFACE, "MaxSpeed",
+                       g_variant_new_uint64 (750000));
+  wait_prefs_limits (prefs, TRUE, 750, 4);
+  daemon_set_property (f, MANAGER_PATH, MANAGER_IFACE, "MaxPerHost", g_variant_new_uint32 (12));
+  daemon_set_property (f, MANAGER_PATH, MANAGER_IFACE, "MaxSpeed", g_variant_new_uint64 (0));
+  wait_prefs_limits (prefs, FALSE, 0, 12);
+  /* Showing the daemon's values, rounded to kB/s, sends nothing back. */
+  daemon_set_property (f, MANAGER_PATH, MANAGER_IFACE, "MaxSpeed",
+                       g_variant_new_uint64 (1234567));
+  wait_prefs_limits (prefs, TRUE, 1235, 12);
+  sl_test_run_for (100);
+  {
+    g_autoptr (GVariant) value = daemon_property (f, MANAGER_PATH, MANAGER_IFACE, "MaxSpeed");
+
+    g_assert_cmpuint (g_variant_get_uint64 (value), ==, 1234567);
+  }
+
+  /* The daemon goes: nothing can be set until it is back, with the limits it kept. */
+  restarted_daemons_use_test_dirs (f);
+  kill_daemon (f, SIGTERM);
+  sl_test_wait_until (NULL, widget_is_insensitive, speed_row, SHORT_MS);
+  wait_exit (f->daemon, START_MS);
+  g_clear_object (&f->daemon);
+  wait_prefs_limits (prefs, TRUE, 1235, 12);
+  gtk_adjustment_set_value (speed, 400);
+  wait_daemon_property (f, MANAGER_PATH, MANAGER_IFACE, "MaxSpeed",
+                        g_variant_new_uint64 (400000));
+
+  gtk_window_destroy (GTK_WINDOW (prefs));
+  g_assert_finalize_object (prefs);
+  /* The daemon the window started again, once the window is gone: it would start another. */
+  gtk_window_destroy (GTK_WINDOW (f->window));
+  g_assert_finalize_object (g_steal_pointer (&f->window));
+  g_assert_finalize_object (g_steal_pointer (&f->list));
+  kill_daemon (f, SIGTERM);
+}
+
+/* A row's own words */
+
+#define DOWNLOAD_IFACE "org.sluice.Downloads.Download1"
+
+static GtkWidget *
+row_status_label (SlDownloadRow *row)
+{
+  return GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (row), SL_TYPE_DOWNLOAD_ROW,
+                                                    "status_label"));
+}
+
+/* The status line, with the no-break spaces of sizes as plain ones. */
+static char *
+row_status (SlDownloadRow *row)
+{
+  g_autoptr (GString) text = g_string_new (gtk_label_get_text (GTK_LABEL (row_status_label (row))));
+
+  g_string_replace (text, "\u00a0", " ", 0);
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+typedef struct
+{
+  SlDownloadRow *row;
+  const char    *prefix;
+} StatusWait;
+
+static gboolean
+row_status_starts_with (gpointer data)
+{
+  StatusWait *wait = data;
+  g_autofree char *status = row_status (wait->row);
+
+  return g_str_has_prefix (status, wait->prefix);
+}
+
+/* Waits until @row's status line starts with @prefix (or is it). */
+static void
+wait_row_status (SlDownloadRow *row,
+                 const char    *prefix)
+{
+  StatusWait wait = { row, prefix };
+
+  if (!sl_test_iterate_until (NULL, row_status_starts_with, &wait, SHORT_MS))
+    {
+      g_autofree char *status = row_status (row);
+
+      g_error ("The row says “%s”, not “%s”", status, prefix);
+    }
+}
+
+static gboolean
+shows_label (GtkWidget  *widget,
+             const char *text)
+{
+  if (GTK_IS_LABEL (widget) && gtk_widget_get_mapped (widget) &&
+      g_strcmp0 (gtk_label_get_text (GTK_LABEL (widget)), text) == 0)
+    return TRUE;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      if (shows_label (child, text))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Whether @row's context menu, as the Menu key opens it, offers @item (its label without the
+ * mnemonic's underline). */
+static gboolean
+menu_offers (SlDownloadRow *row,
+             const char    *item)
+{
+  GtkPopover *popover;
+  gboolean offered;
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (row), "download.context-menu", NULL));
+  sl_test_wait_until (NULL, row_popover_is_mapped, row, SHORT_MS);
+  popover = row_popover (row);
+  offered = shows_label (GTK_WIDGET (popover), item);
+  gtk_popover_popdown (popover);
+  sl_test_wait_until (NULL, row_popover_is_hidden, row, SHORT_MS);
+  return offered;
+}
+
+/* Limit Speed… asks for a download's own limit, starting from the one it has, and gives it to
+ * the daemon; No Limit takes it off. The row says it is limited. */
+static void
+test_limit_speed (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autofree char *done = add_full (f, "/file?size=1000&seed=50", FALSE);
+  g_autofree char *path = NULL;
+  AdwMessageDialog *dialog;
+  GtkWidget *spin;
+  SlDownloadRow *row;
+
+  wait_daemon_state (f, done, "completed", TRANSFER_MS);
+  path = add_full (f, "/file?size=1000&seed=51", TRUE);
+  open_window (f);
+  wait_rows (f, 2);
+  row = find_row (f, path);
+  wait_row_status (row, "Paused");
+
+  /* Offered for a download that has not ended, not for one that has. */
+  g_assert_true (menu_offers (row, "Limit Speed…"));
+  g_assert_false (menu_offers (find_row (f, done), "Limit Speed…"));
+
+  /* What is typed counts, even before the spin button took it. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (row), "download.limit-speed", NULL));
+  sl_test_wait_until (NULL, message_dialog_shown, NULL, SHORT_MS);
+  dialog = find_message_dialog ();
+  g_assert_false (adw_message_dialog_get_response_enabled (dialog, "no-limit"));
+  spin = find_child_of_type (adw_message_dialog_get_extra_child (dialog),
+                             GTK_TYPE_SPIN_BUTTON);
+  g_assert_nonnull (spin);
+  g_assert_cmpfloat (gtk_spin_button_get_value (GTK_SPIN_BUTTON (spin)), ==, 1000);
+  gtk_editable_set_text (GTK_EDITABLE (spin), "250");
+  adw_message_dialog_response (dialog, "limit");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  wait_daemon_property (f, path, DOWNLOAD_IFACE, "SpeedLimit", g_variant_new_uint64 (250000));
+  wait_row_status (row, "Paused · limited to 250.0 kB/s");
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (row), "download.limit-speed", NULL));
+  sl_test_wait_until (NULL, message_dialog_shown, NULL, SHORT_MS);
+  dialog = find_message_dialog ();
+  spin = find_child_of_type (adw_message_dialog_get_extra_child (dialog),
+                             GTK_TYPE_SPIN_BUTTON);
+  g_assert_cmpfloat (gtk_spin_button_get_value (GTK_SPIN_BUTTON (spin)), ==, 250);
+  g_assert_true (adw_message_dialog_get_response_enabled (dialog, "no-limit"));
+  adw_message_dialog_response (dialog, "no-limit");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  wait_daemon_property (f, path, DOWNLOAD_IFACE, "SpeedLimit", g_variant_new_uint64 (0));
+  {
+    g_autofree char *status = NULL;
+
+    wait_row_status (row, "Paused");
+    sl_test_run_for (100);
+    status = row_status (row);
+    g_assert_cmpstr (status, ==, "Paused");
+  }
+}
+
+/* Changes byte @offset of the file at @path. */
+static void
+change_byte (const char *path,
+             gsize       offset)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *contents = NULL;
+  gsize length;
+
+  g_file_get_contents (path, &contents, &length, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (offset, <, length);
+  contents[offset] ^= 0x01;
+  g_file_set_contents (path, contents, length, &error);
+  g_assert_no_error (error);
+}
+
+static gboolean
+has_css_class (gpointer data)
+{
+  return gtk_widget_has_css_class (data, "error");
+}
+
+static gboolean
+lacks_css_class (gpointer data)
+{
+  return !gtk_widget_has_css_class (data, "error");
+}
+
+/* Verify Checksum is offered for a completed download with a checksum; the daemon reads the
+ * file again, and the row says what it found: a changed byte as an error with both digests,
+ * until the file matches again. */
+static void
+test_verify (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autofree char *sha256 = sl_test_entity_sha256 (60, 5000);
+  g_autofree char *checksum = g_strconcat ("sha256=", sha256, NULL);
+  g_autofree char *path = add_checked (f, "/file?size=5000&seed=60", FALSE, checksum);
+  g_autofree char *file = g_build_filename (f->downloads, "file", NULL);
+  g_autofree char *plain = NULL;
+  g_autofree char *status = NULL;
+  SlDownloadRow *row;
+
+  wait_daemon_state (f, path, "completed", TRANSFER_MS);
+  plain = add_full (f, "/file?size=5000&seed=61", FALSE);
+  wait_daemon_state (f, plain, "completed", TRANSFER_MS);
+  open_window (f);
+  wait_rows (f, 2);
+  row = find_row (f, path);
+
+  /* Checked before it got its name. */
+  wait_row_status (row, "Done — 5.0 kB — Checksum verified");
+  g_assert_true (menu_offers (row, "Verify Checksum"));
+  g_assert_false (menu_offers (find_row (f, plain), "Verify Checksum"));
+
+  change_byte (file, 1234);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (row), "download.verify", NULL));
+  wait_row_status (row, "Checksum does not match: ");
+  sl_test_wait_until (NULL, has_css_class, row_status_label (row), SHORT_MS);
+  status = row_status (row);
+  g_assert_nonnull (strstr (status, sha256));
+  g_assert_nonnull (strstr (status, "got "));
+  {
+    g_autoptr (GVariant) state = daemon_property (f, path, DOWNLOAD_IFACE, "ChecksumState");
+
+    g_assert_cmpstr (g_variant_get_string (state, NULL), ==, "mismatch");
+  }
+
+  /* The file as it was: verified again. */
+  change_byte (file, 1234);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (row), "download.verify", NULL));
+  wait_row_status (row, "Done — 5.0 kB — Checksum verified");
+  sl_test_wait_until (NULL, lacks_css_class, row_status_label (row), SHORT_MS);
+  sl_test_assert_file_is_entity (file, 60, 5000);
+}
+
 /* The Browser Integration page of the preferences: a row per browser with its state, and
  * Set Up writing the manifests under the test's home folder, as `sluicectl browser install`
  * does. No daemon is needed for it. */
@@ -2097,13 +2539,16 @@ test_preferences_browsers (void)
   g_setenv ("SLUICE_BROWSER_HOST", host, TRUE);
 
   /* GTK owns the window; the test's own reference sees it finalised. */
-  prefs = g_object_ref (sl_preferences_window_new (NULL, settings));
+  prefs = g_object_ref (sl_preferences_window_new (NULL, settings, NULL));
   gtk_window_present (GTK_WINDOW (prefs));
 
   adw_preferences_window_set_visible_page_name (ADW_PREFERENCES_WINDOW (prefs), "browsers");
   page = adw_preferences_window_get_visible_page (ADW_PREFERENCES_WINDOW (prefs));
   g_assert_nonnull (page);
   g_assert_cmpstr (adw_preferences_page_get_title (page), ==, "Browser Integration");
+  /* Without the daemon's list, its limits cannot be set. */
+  g_assert_false (gtk_widget_is_sensitive (GTK_WIDGET (
+    gtk_widget_get_template_child (GTK_WIDGET (prefs), SL_TYPE_PREFERENCES_WINDOW, "speed_row"))));
 
   /* A row per browser of the user's folders, in the order of the table. */
   locations = sl_manifest_locations (&n_locations);
@@ -2144,7 +2589,7 @@ test_preferences_browsers (void)
   g_assert_finalize_object (prefs);
 
   /* GTK owns the window; the test's own reference sees it finalised. */
-  prefs = g_object_ref (sl_preferences_window_new (NULL, settings));
+  prefs = g_object_ref (sl_preferences_window_new (NULL, settings, NULL));
   gtk_window_present (GTK_WINDOW (prefs));
   list = GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (prefs),
                                                     SL_TYPE_PREFERENCES_WINDOW, "browser_list"));
@@ -2207,6 +2652,9 @@ main (int   argc,
   ADD_TEST ("/window/copy-paste-drop", test_copy_paste);
   ADD_TEST ("/window/notifications", test_notifications);
   ADD_TEST ("/window/second-instance", test_second_instance);
+  ADD_TEST ("/window/preferences-limits", test_preferences_limits);
+  ADD_TEST ("/window/limit-speed", test_limit_speed);
+  ADD_TEST ("/window/verify", test_verify);
   g_test_add_func ("/window/preferences-browsers", test_preferences_browsers);
 
 #undef ADD_TEST

@@ -34,7 +34,8 @@ preferences_action (GSimpleAction *action,
   SlPreferencesWindow *window;
 
   window = sl_preferences_window_new (sl_application_get_window (self),
-                                      sl_application_get_settings (self));
+                                      sl_application_get_settings (self),
+                                      sl_application_get_list (self));
   gtk_window_present (GTK_WINDOW (window));
 }
 

@@ -22,6 +22,14 @@
 
 #define PULSE_INTERVAL_MS 150
 
+/* Speed limits are given in kB/s, as g_format_size() counts: 1000 bytes. */
+#define BYTES_PER_KB      1000
+#define DEFAULT_LIMIT_KB  1000
+
+/* What the last Verify of a download found wrong, kept with its proxy: a row that shows it
+ * later, or another row, says it too. */
+#define VERIFY_ERROR_KEY  "sl-verify-error"
+
 struct _SlDownloadRow
 {
   GtkWidget        parent_instance;
@@ -115,12 +123,14 @@ enum
   ACTION_OPEN = 1 << 5,
   ACTION_SHOW_IN_FOLDER = 1 << 6,
   ACTION_REMOVE_AND_DELETE = 1 << 7,
+  ACTION_LIMIT_SPEED = 1 << 8,
+  ACTION_VERIFY = 1 << 9,
 };
 
 static const char * const state_actions[] = {
   "download.pause", "download.resume", "download.retry", "download.cancel",
   "download.refresh-link", "download.open", "download.show-in-folder",
-  "download.remove-and-delete",
+  "download.remove-and-delete", "download.limit-speed", "download.verify",
 };
 
 /* Only what changed: every change goes to each button that uses the action, and rows are
@@ -155,6 +165,8 @@ update (SlDownloadRow *self)
   gboolean completed;
   gboolean ended;
   gboolean under_way;
+  gboolean verifiable;
+  const char *checksum;
   double fraction;
 
   if (download == NULL)
@@ -170,12 +182,20 @@ update (SlDownloadRow *self)
   facts.http_status = sl_dbus_download1_get_http_status (download);
   facts.error_kind = sl_dbus_download1_get_error_kind (download);
   facts.error = sl_dbus_download1_get_error (download);
+  facts.connections = sl_dbus_download1_get_connections (download);
+  facts.speed_limit = sl_dbus_download1_get_speed_limit (download);
+  facts.checksum_state = sl_dbus_download1_get_checksum_state (download);
+  facts.verify_error = g_object_get_data (G_OBJECT (download), VERIFY_ERROR_KEY);
   known = sl_download_state_from_string (facts.state, &state);
   failed = known && state == SL_DOWNLOAD_STATE_FAILED;
   paused = known && state == SL_DOWNLOAD_STATE_PAUSED;
   completed = known && state == SL_DOWNLOAD_STATE_COMPLETED;
   ended = completed || (known && state == SL_DOWNLOAD_STATE_CANCELED);
   under_way = known && sl_download_state_is_under_way (state);
+  /* A completed file with a checksum, not being read already. */
+  checksum = sl_dbus_download1_get_checksum (download);
+  verifiable = completed && checksum != NULL && *checksum != '\0' &&
+               g_strcmp0 (facts.checksum_state, "pending") != 0;
 
   filename = sl_dbus_download1_get_filename (download);
   if (filename == NULL || *filename == '\0')
@@ -191,7 +211,7 @@ update (SlDownloadRow *self)
   g_free (self->status);
   self->status = sl_format_status (&facts);
   gtk_label_set_label (GTK_LABEL (self->status_label), self->status);
-  if (failed)
+  if (sl_format_status_is_error (&facts))
     gtk_widget_add_css_class (self->status_label, "error");
   else
     gtk_widget_remove_css_class (self->status_label, "error");
@@ -212,7 +232,9 @@ update (SlDownloadRow *self)
                        (paused || failed || (known && state == SL_DOWNLOAD_STATE_WAITING)
                           ? ACTION_REFRESH_LINK : 0) |
                        (completed
-                          ? ACTION_OPEN | ACTION_SHOW_IN_FOLDER | ACTION_REMOVE_AND_DELETE : 0));
+                          ? ACTION_OPEN | ACTION_SHOW_IN_FOLDER | ACTION_REMOVE_AND_DELETE : 0) |
+                       (!ended ? ACTION_LIMIT_SPEED : 0) |
+                       (verifiable ? ACTION_VERIFY : 0));
 
   /* Buttons for what helps now; the rest is in the menu. A server error offers a new link
    * rather than a retry that would get the same answer. */
@@ -252,17 +274,43 @@ call_done_cb (GObject      *source,
     }
 }
 
-/* Calls a Download1 method; a refusal is shown, the result comes as property changes. */
+/* Calls a Download1 method of @download; a refusal is shown, the result comes as property
+ * changes. */
+static void
+call_on (SlDownloadRow   *self,
+         SlDBusDownload1 *download,
+         const char      *method,
+         GVariant        *parameters)
+{
+  g_dbus_proxy_call (G_DBUS_PROXY (download), method, parameters, G_DBUS_CALL_FLAGS_NONE, -1,
+                     NULL, call_done_cb, g_object_ref (self));
+}
+
 static void
 call (SlDownloadRow *self,
       const char    *method,
       GVariant      *parameters)
 {
-  if (self->download == NULL)
-    return;
+  if (self->download != NULL)
+    call_on (self, self->download, method, parameters);
+}
 
-  g_dbus_proxy_call (G_DBUS_PROXY (self->download), method, parameters,
-                     G_DBUS_CALL_FLAGS_NONE, -1, NULL, call_done_cb, g_object_ref (self));
+/* A dialog acts on the download it was opened for: while it is open, the row may come to
+ * show another one, as rows are recycled. */
+#define DIALOG_DOWNLOAD_KEY "sl-download"
+
+static void
+set_dialog_download (GtkWidget       *dialog,
+                     SlDBusDownload1 *download)
+{
+  g_object_set_data_full (G_OBJECT (dialog), DIALOG_DOWNLOAD_KEY, g_object_ref (download),
+                          g_object_unref);
+}
+
+static SlDBusDownload1 *
+get_dialog_download (AdwMessageDialog *dialog)
+{
+  return g_object_get_data (G_OBJECT (dialog), DIALOG_DOWNLOAD_KEY);
 }
 
 static void
@@ -341,7 +389,7 @@ on_delete_response (AdwMessageDialog *dialog,
                     SlDownloadRow    *self)
 {
   if (g_str_equal (response, "delete"))
-    call (self, "Remove", g_variant_new ("(b)", TRUE));
+    call_on (self, get_dialog_download (dialog), "Remove", g_variant_new ("(b)", TRUE));
 }
 
 static void
@@ -369,6 +417,7 @@ remove_and_delete_action (GtkWidget  *widget,
                                               ADW_RESPONSE_DESTRUCTIVE);
   adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
   adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  set_dialog_download (dialog, self->download);
   g_signal_connect_object (dialog, "response", G_CALLBACK (on_delete_response), self, 0);
   gtk_window_present (GTK_WINDOW (dialog));
 }
@@ -403,7 +452,7 @@ on_link_response (AdwMessageDialog *dialog,
     return;
 
   uri = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (entry))));
-  call (self, "RefreshLink", g_variant_new ("(s)", uri));
+  call_on (self, get_dialog_download (dialog), "RefreshLink", g_variant_new ("(s)", uri));
 }
 
 static void
@@ -439,8 +488,140 @@ refresh_link_action (GtkWidget  *widget,
   adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "refresh");
   adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
   g_signal_connect (entry, "changed", G_CALLBACK (on_link_entry_changed), dialog);
+  set_dialog_download (dialog, self->download);
   g_signal_connect_object (dialog, "response", G_CALLBACK (on_link_response), self, 0);
   gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* Limit speed: a download's own limit, within the one of all downloads. */
+
+static void
+on_limit_response (AdwMessageDialog *dialog,
+                   const char       *response,
+                   SlDownloadRow    *self)
+{
+  GtkSpinButton *spin = g_object_get_data (G_OBJECT (dialog), "sl-spin");
+  guint64 limit;
+
+  if (g_str_equal (response, "no-limit"))
+    limit = 0;
+  else if (g_str_equal (response, "limit"))
+    {
+      /* What was typed and not yet taken. */
+      gtk_spin_button_update (spin);
+      limit = (guint64) gtk_spin_button_get_value_as_int (spin) * BYTES_PER_KB;
+    }
+  else
+    return;
+
+  call_on (self, get_dialog_download (dialog), "SetSpeedLimit", g_variant_new ("(t)", limit));
+}
+
+static void
+limit_speed_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  SlDownloadRow *self = SL_DOWNLOAD_ROW (widget);
+  guint64 limit;
+  GtkWidget *dialog;
+  GtkWidget *box;
+  GtkWidget *spin;
+  GtkWidget *unit;
+
+  if (self->download == NULL)
+    return;
+
+  dialog = adw_message_dialog_new (GTK_WINDOW (gtk_widget_get_root (widget)),
+                                   _("Limit Speed"), NULL);
+  adw_message_dialog_format_body (ADW_MESSAGE_DIALOG (dialog),
+                                  _("“%s” will download no faster than this. The limit for "
+                                    "all downloads together, in Preferences, still applies."),
+                                  gtk_label_get_label (GTK_LABEL (self->name_label)));
+
+  limit = sl_dbus_download1_get_speed_limit (self->download);
+  spin = gtk_spin_button_new_with_range (1, 10000000, 100);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (spin),
+                             limit > 0 ? MAX (1, (limit + BYTES_PER_KB / 2) / BYTES_PER_KB)
+                                       : DEFAULT_LIMIT_KB);
+  gtk_spin_button_set_numeric (GTK_SPIN_BUTTON (spin), TRUE);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (spin), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Maximum speed in kilobytes per second"), -1);
+  /* Translators: kilobytes (1000 bytes) per second */
+  unit = gtk_label_new (_("kB/s"));
+  gtk_widget_add_css_class (unit, "dim-label");
+  box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  gtk_widget_set_halign (box, GTK_ALIGN_CENTER);
+  gtk_box_append (GTK_BOX (box), spin);
+  gtk_box_append (GTK_BOX (box), unit);
+  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), box);
+  g_object_set_data (G_OBJECT (dialog), "sl-spin", spin);
+
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "cancel", _("_Cancel"),
+                                    "no-limit", _("_No Limit"),
+                                    "limit", _("_Limit"),
+                                    NULL);
+  adw_message_dialog_set_response_enabled (ADW_MESSAGE_DIALOG (dialog), "no-limit", limit > 0);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "limit",
+                                              ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "limit");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  set_dialog_download (dialog, self->download);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_limit_response), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+  gtk_widget_grab_focus (spin);
+}
+
+/* Verify: the daemon reads the completed file again. It answers once it is read, which may
+ * take long for a large file; meanwhile ChecksumState is "pending", and the row says so. */
+
+#define CHECKSUM_ERROR "org.sluice.Downloads.Error.Checksum"
+
+static void
+verify_done_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr (SlDownloadRow) self = user_data;
+  SlDBusDownload1 *download = SL_DBUS_DOWNLOAD1 (source);
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *remote = NULL;
+
+  reply = g_dbus_proxy_call_finish (G_DBUS_PROXY (source), result, &error);
+  if (reply != NULL)
+    return;
+
+  remote = g_dbus_error_get_remote_error (error);
+  g_dbus_error_strip_remote_error (error);
+  if (g_strcmp0 (remote, CHECKSUM_ERROR) != 0)
+    {
+      /* The file could not be read, or there was nothing to verify: the request failed. */
+      report_error (self, error->message);
+      return;
+    }
+
+  /* A mismatch stays on the row, as a download's errors do. */
+  g_object_set_data_full (G_OBJECT (download), VERIFY_ERROR_KEY,
+                          g_strdup (error->message), g_free);
+  if (self->download == download)
+    update (self);
+}
+
+static void
+verify_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  SlDownloadRow *self = SL_DOWNLOAD_ROW (widget);
+
+  if (self->download == NULL)
+    return;
+
+  g_object_set_data (G_OBJECT (self->download), VERIFY_ERROR_KEY, NULL);
+  g_dbus_proxy_call (G_DBUS_PROXY (self->download), "Verify", NULL, G_DBUS_CALL_FLAGS_NONE,
+                     G_MAXINT, NULL, verify_done_cb, g_object_ref (self));
 }
 
 /* The context menu: right click, the Menu key or Shift+F10. A click opens it where the
@@ -673,6 +854,9 @@ sl_download_row_class_init (SlDownloadRowClass *klass)
   gtk_widget_class_install_action (widget_class, "download.remove", NULL, remove_action);
   gtk_widget_class_install_action (widget_class, "download.remove-and-delete", NULL,
                                    remove_and_delete_action);
+  gtk_widget_class_install_action (widget_class, "download.limit-speed", NULL,
+                                   limit_speed_action);
+  gtk_widget_class_install_action (widget_class, "download.verify", NULL, verify_action);
   gtk_widget_class_install_action (widget_class, "download.context-menu", NULL,
                                    context_menu_action);
 

@@ -107,6 +107,59 @@ format_amount (const SlDownloadFacts *facts)
   return g_strdup_printf (_("%s of %s"), received, total);
 }
 
+static SlChecksumState
+checksum_state (const SlDownloadFacts *facts)
+{
+  SlChecksumState state = SL_CHECKSUM_STATE_NONE;
+
+  sl_checksum_state_from_string (facts->checksum_state, &state);
+  return state;
+}
+
+/**
+ * sl_format_rate:
+ * @bytes_per_second: a transfer rate
+ *
+ * Returns: (transfer full): the rate for people, "5.2 MB/s"
+ */
+char *
+sl_format_rate (guint64 bytes_per_second)
+{
+  g_autofree char *size = g_format_size (bytes_per_second);
+
+  /* Translators: a transfer rate, as in "5.2 MB/s" */
+  return g_strdup_printf (_("%s/s"), size);
+}
+
+/* What a download that has not ended adds to its status, after a dot: the connections it has
+ * open, when more than one, and its own speed limit, "… · 4 connections · limited to 1.0 MB/s".
+ * Takes @status. */
+static char *
+add_details (const SlDownloadFacts *facts,
+             char                  *status)
+{
+  GString *text = g_string_new (status);
+
+  g_free (status);
+  if (is_state (facts, SL_DOWNLOAD_STATE_RUNNING) && facts->connections > 1)
+    {
+      g_string_append (text, " · ");
+      g_string_append_printf (text, ngettext ("%u connection", "%u connections",
+                                              facts->connections),
+                              facts->connections);
+    }
+  if (facts->speed_limit > 0)
+    {
+      g_autofree char *rate = sl_format_rate (facts->speed_limit);
+
+      g_string_append (text, " · ");
+      /* Translators: a download's own speed limit, as in "limited to 1.0 MB/s" */
+      g_string_append_printf (text, _("limited to %s"), rate);
+    }
+
+  return g_string_free (text, FALSE);
+}
+
 /**
  * sl_format_state_is_under_way:
  * @state: (nullable): a Download1.State
@@ -127,7 +180,10 @@ sl_format_state_is_under_way (const char *state)
  * @facts: what is known of the download
  *
  * Returns: (transfer full): one line for people: "12.3 MB of 100 MB — 5.2 MB/s — 17 s left",
- *   "Paused — 12.3 MB of 100 MB", "Failed: server answered 404 Not Found", "Done — 1.2 GB"…
+ *   "Paused — 12.3 MB of 100 MB", "Failed: server answered 404 Not Found", "Done — 1.2 GB"…;
+ *   a download that has not ended adds its connections (when more than one) and its own
+ *   speed limit, "… · 4 connections · limited to 1.0 MB/s", and a completed one what its
+ *   checksum's check found, "Done — 1.2 GB — Checksum verified"
  */
 char *
 sl_format_status (const SlDownloadFacts *facts)
@@ -137,29 +193,26 @@ sl_format_status (const SlDownloadFacts *facts)
   if (is_state (facts, SL_DOWNLOAD_STATE_RUNNING))
     {
       g_autofree char *speed = NULL;
-      g_autofree char *size = NULL;
       g_autofree char *left = NULL;
 
       if (facts->speed == 0)
-        return g_steal_pointer (&amount);
+        return add_details (facts, g_steal_pointer (&amount));
 
-      size = g_format_size (facts->speed);
-      /* Translators: a transfer rate, as in "5.2 MB/s" */
-      speed = g_strdup_printf (_("%s/s"), size);
+      speed = sl_format_rate (facts->speed);
       if (facts->bytes_total < 0 || (guint64) facts->bytes_total < facts->bytes_received)
-        return g_strdup_printf ("%s — %s", amount, speed);
+        return add_details (facts, g_strdup_printf ("%s — %s", amount, speed));
 
       left = sl_format_time_left ((facts->bytes_total - facts->bytes_received + facts->speed - 1) /
                                   facts->speed);
-      return g_strdup_printf ("%s — %s — %s", amount, speed, left);
+      return add_details (facts, g_strdup_printf ("%s — %s — %s", amount, speed, left));
     }
 
   if (is_state (facts, SL_DOWNLOAD_STATE_QUEUED))
     {
       if (facts->bytes_received == 0)
-        return g_strdup (_("Queued"));
+        return add_details (facts, g_strdup (_("Queued")));
       /* Translators: a queued download that has some of its bytes, "Queued — 1 MB of 2 MB" */
-      return g_strdup_printf (_("Queued — %s"), amount);
+      return add_details (facts, g_strdup_printf (_("Queued — %s"), amount));
     }
 
   if (is_state (facts, SL_DOWNLOAD_STATE_WAITING))
@@ -168,25 +221,50 @@ sl_format_status (const SlDownloadFacts *facts)
           *facts->error)
         {
           /* Translators: a download that will retry by itself, with the last error */
-          return g_strdup_printf (_("Waiting to retry: %s"), facts->error);
+          return add_details (facts, g_strdup_printf (_("Waiting to retry: %s"), facts->error));
         }
-      return g_strdup (_("Waiting for network"));
+      return add_details (facts, g_strdup (_("Waiting for network")));
     }
 
   if (is_state (facts, SL_DOWNLOAD_STATE_PAUSED))
     {
       if (facts->bytes_received == 0)
-        return g_strdup (_("Paused"));
+        return add_details (facts, g_strdup (_("Paused")));
       /* Translators: "Paused — 12.3 MB of 100 MB" */
-      return g_strdup_printf (_("Paused — %s"), amount);
+      return add_details (facts, g_strdup_printf (_("Paused — %s"), amount));
     }
 
   if (is_state (facts, SL_DOWNLOAD_STATE_COMPLETED))
     {
       g_autofree char *size = g_format_size (facts->bytes_received);
+      g_autofree char *done = NULL;
 
-      /* Translators: a finished download and its size, "Done — 1.2 GB" */
-      return g_strdup_printf (_("Done — %s"), size);
+      switch (checksum_state (facts))
+        {
+        case SL_CHECKSUM_STATE_MISMATCH:
+          if (facts->verify_error != NULL && *facts->verify_error != '\0')
+            {
+              /* Translators: a completed file that Verify found changed, with the reason */
+              return g_strdup_printf (_("Checksum does not match: %s"), facts->verify_error);
+            }
+          return g_strdup (_("Checksum does not match"));
+
+        case SL_CHECKSUM_STATE_PENDING:
+          /* Translators: a finished download and its size, "Done — 1.2 GB" */
+          done = g_strdup_printf (_("Done — %s"), size);
+          /* Translators: the file of a completed download is read again, "Done — 1.2 GB —
+           * Checking the checksum…" */
+          return g_strdup_printf ("%s — %s", done, _("Checking the checksum…"));
+
+        case SL_CHECKSUM_STATE_VERIFIED:
+          done = g_strdup_printf (_("Done — %s"), size);
+          /* Translators: "Done — 1.2 GB — Checksum verified" */
+          return g_strdup_printf ("%s — %s", done, _("Checksum verified"));
+
+        case SL_CHECKSUM_STATE_NONE:
+        default:
+          return g_strdup_printf (_("Done — %s"), size);
+        }
     }
 
   if (is_state (facts, SL_DOWNLOAD_STATE_FAILED))
@@ -216,6 +294,21 @@ sl_format_status (const SlDownloadFacts *facts)
     return g_strdup (_("Canceled"));
 
   return g_strdup (facts->state ? facts->state : "");
+}
+
+/**
+ * sl_format_status_is_error:
+ * @facts: what is known of the download
+ *
+ * Returns: whether sl_format_status() tells of something wrong that stays until dealt with:
+ *   a failed download, or a completed one whose file no longer matches its checksum
+ */
+gboolean
+sl_format_status_is_error (const SlDownloadFacts *facts)
+{
+  return is_state (facts, SL_DOWNLOAD_STATE_FAILED) ||
+         (is_state (facts, SL_DOWNLOAD_STATE_COMPLETED) &&
+          checksum_state (facts) == SL_CHECKSUM_STATE_MISMATCH);
 }
 
 /**

@@ -21,10 +21,16 @@ typedef struct
   guint       http_status;
   const char *error_kind;     /* "" when none */
   const char *error;          /* "" when none */
+  guint       connections;    /* Download1.Connections: open now */
+  guint64     speed_limit;    /* Download1.SpeedLimit, bytes per second, 0 for none */
+  const char *checksum_state; /* Download1.ChecksumState; NULL is "none" */
+  const char *verify_error;   /* what the last Verify found wrong, or NULL */
 } SlDownloadFacts;
 
 gboolean   sl_format_state_is_under_way (const char        *state);
 char      *sl_format_status        (const SlDownloadFacts  *facts);
+gboolean   sl_format_status_is_error (const SlDownloadFacts *facts);
+char      *sl_format_rate          (guint64                 bytes_per_second);
 char      *sl_format_time_left     (guint64                 seconds);
 double     sl_format_fraction      (const SlDownloadFacts  *facts);
 char      *sl_format_host          (const char             *uri);

@@ -10,10 +10,16 @@
 #include "sl-browser-setup.h"
 #include "sl-preferences-window.h"
 
-/* Preferences, all GSettings: the window binds each control to its key, and the application
- * carries what concerns the daemon (the maximum of active downloads) over to it. The Browser
- * Integration page shows and sets up the browsers' manifests with the code of `sluicectl
- * browser`, in a thread. */
+/* Preferences. The window's own are GSettings: the window binds each control to its key, and
+ * the application carries the maximum of active downloads over to the daemon. The limits
+ * that only the daemon keeps (connections per server, the speed of all downloads together)
+ * are its Manager1 properties: the page shows the daemon's values as they change, whoever
+ * changes them, and sets them there, saying so when the daemon does not take them. The
+ * Browser Integration page shows and sets up the browsers' manifests with the code of
+ * `sluicectl browser`, in a thread. */
+
+/* The speed is set in kB/s, as g_format_size() counts: 1000 bytes. */
+#define BYTES_PER_KB 1000
 
 struct _SlPreferencesWindow
 {
@@ -26,6 +32,16 @@ struct _SlPreferencesWindow
   GtkWidget            *ask_switch;
   GtkAdjustment        *max_active_adjustment;
   GtkWidget            *notify_switch;
+
+  SlDownloadList       *list;
+  GSignalGroup         *manager_signals;  /* the list's Manager1 */
+  GtkWidget            *max_per_host_row;
+  GtkAdjustment        *max_per_host_adjustment;
+  GtkWidget            *speed_row;
+  GtkAdjustment        *max_speed_adjustment;
+  guint                 pending_sets;     /* Properties.Set calls not answered yet */
+  gboolean              showing_limits;   /* the daemon's values going into the controls */
+  gboolean              limits_refused;   /* a Set failed since the controls showed them */
 
   GtkWidget            *set_up_button;
   GtkListBox           *browser_list;
@@ -95,6 +111,133 @@ choose_folder_action (GtkWidget  *widget,
   g_signal_connect_object (self->chooser, "response", G_CALLBACK (on_chooser_response), self, 0);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
 }
+
+/* The daemon's limits */
+
+static SlDBusManager1 *
+get_manager (SlPreferencesWindow *self)
+{
+  return self->list != NULL ? sl_download_list_get_manager (self->list) : NULL;
+}
+
+/* Shows the daemon's values; without a daemon to set them on, the rows cannot be changed.
+ * While a change of ours is on its way, the controls already show it: what the daemon said
+ * before is not shown again meanwhile. */
+static void
+show_limits (SlPreferencesWindow *self)
+{
+  SlDBusManager1 *manager = get_manager (self);
+  g_autofree char *owner = manager ? g_dbus_proxy_get_name_owner (G_DBUS_PROXY (manager)) : NULL;
+  guint64 max_speed;
+
+  gtk_widget_set_sensitive (self->max_per_host_row, owner != NULL);
+  gtk_widget_set_sensitive (self->speed_row, owner != NULL);
+  if (owner == NULL || self->pending_sets > 0)
+    return;
+
+  self->showing_limits = TRUE;
+  gtk_adjustment_set_value (self->max_per_host_adjustment,
+                            sl_dbus_manager1_get_max_per_host (manager));
+  max_speed = sl_dbus_manager1_get_max_speed (manager);
+  /* Without a limit, the spin button keeps the last one shown, for the next time. */
+  if (max_speed > 0)
+    gtk_adjustment_set_value (self->max_speed_adjustment,
+                              MAX (1, (max_speed + BYTES_PER_KB / 2) / BYTES_PER_KB));
+  adw_expander_row_set_enable_expansion (ADW_EXPANDER_ROW (self->speed_row), max_speed > 0);
+  self->showing_limits = FALSE;
+}
+
+static void
+on_limit_set_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  SlPreferencesWindow *self;
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GError) error = NULL;
+
+  reply = g_dbus_proxy_call_finish (G_DBUS_PROXY (source), result, &error);
+  /* Cancelled when the window goes: then @user_data is no more. */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  self = SL_PREFERENCES_WINDOW (user_data);
+  self->pending_sets--;
+  if (reply == NULL)
+    {
+      g_autofree char *escaped = NULL;
+      g_autofree char *message = NULL;
+
+      g_dbus_error_strip_remote_error (error);
+      /* A toast's title is markup. */
+      escaped = g_markup_escape_text (error->message, -1);
+      message = g_strdup_printf (_("The download service did not take the setting: %s"),
+                                 escaped);
+      adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self), adw_toast_new (message));
+      self->limits_refused = TRUE;
+    }
+
+  /* Back to what the daemon has, once nothing more is on its way. A change it took is shown
+   * when it says so: its PropertiesChanged comes after the answer. */
+  if (self->pending_sets == 0 && self->limits_refused)
+    {
+      self->limits_refused = FALSE;
+      show_limits (self);
+    }
+}
+
+static void
+set_limit (SlPreferencesWindow *self,
+           const char          *property,
+           GVariant            *value)
+{
+  GDBusProxy *manager = G_DBUS_PROXY (get_manager (self));
+
+  self->pending_sets++;
+  g_dbus_proxy_call (manager, "org.freedesktop.DBus.Properties.Set",
+                     g_variant_new ("(ssv)", g_dbus_proxy_get_interface_name (manager), property,
+                                    value),
+                     G_DBUS_CALL_FLAGS_NONE, -1, self->cancellable, on_limit_set_cb, self);
+}
+
+static void
+on_max_per_host_changed (SlPreferencesWindow *self)
+{
+  SlDBusManager1 *manager = get_manager (self);
+  guint max_per_host = (guint) gtk_adjustment_get_value (self->max_per_host_adjustment);
+
+  if (self->showing_limits || manager == NULL ||
+      max_per_host == sl_dbus_manager1_get_max_per_host (manager))
+    return;
+
+  set_limit (self, "MaxPerHost", g_variant_new_uint32 (max_per_host));
+}
+
+static void
+on_max_speed_changed (SlPreferencesWindow *self)
+{
+  SlDBusManager1 *manager = get_manager (self);
+  guint64 max_speed = 0;
+
+  if (self->showing_limits || manager == NULL)
+    return;
+
+  if (adw_expander_row_get_enable_expansion (ADW_EXPANDER_ROW (self->speed_row)))
+    max_speed = (guint64) gtk_adjustment_get_value (self->max_speed_adjustment) * BYTES_PER_KB;
+  if (max_speed == sl_dbus_manager1_get_max_speed (manager))
+    return;
+
+  set_limit (self, "MaxSpeed", g_variant_new_uint64 (max_speed));
+}
+
+static void
+on_manager_changed (SlPreferencesWindow *self)
+{
+  g_signal_group_set_target (self->manager_signals, get_manager (self));
+  show_limits (self);
+}
+
+/* Browsers */
 
 static const char *
 describe_browser (const SlBrowserSetupEntry *entry)
@@ -253,6 +396,10 @@ sl_preferences_window_dispose (GObject *object)
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->browser_rows, g_ptr_array_unref);
+  if (self->manager_signals != NULL)
+    g_signal_group_set_target (self->manager_signals, NULL);
+  g_clear_object (&self->manager_signals);
+  g_clear_object (&self->list);
 
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
@@ -279,6 +426,12 @@ sl_preferences_window_class_init (SlPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SlPreferencesWindow,
                                         max_active_adjustment);
   gtk_widget_class_bind_template_child (widget_class, SlPreferencesWindow, notify_switch);
+  gtk_widget_class_bind_template_child (widget_class, SlPreferencesWindow, max_per_host_row);
+  gtk_widget_class_bind_template_child (widget_class, SlPreferencesWindow,
+                                        max_per_host_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, SlPreferencesWindow, speed_row);
+  gtk_widget_class_bind_template_child (widget_class, SlPreferencesWindow,
+                                        max_speed_adjustment);
   gtk_widget_class_bind_template_child (widget_class, SlPreferencesWindow, set_up_button);
   gtk_widget_class_bind_template_child (widget_class, SlPreferencesWindow, browser_list);
 
@@ -294,6 +447,21 @@ sl_preferences_window_init (SlPreferencesWindow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->cancellable = g_cancellable_new ();
+
+  self->manager_signals = g_signal_group_new (SL_DBUS_TYPE_MANAGER1_PROXY);
+  g_signal_group_connect_swapped (self->manager_signals, "notify::max-per-host",
+                                  G_CALLBACK (show_limits), self);
+  g_signal_group_connect_swapped (self->manager_signals, "notify::max-speed",
+                                  G_CALLBACK (show_limits), self);
+  g_signal_group_connect_swapped (self->manager_signals, "notify::g-name-owner",
+                                  G_CALLBACK (show_limits), self);
+  g_signal_connect_object (self->max_per_host_adjustment, "value-changed",
+                           G_CALLBACK (on_max_per_host_changed), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->max_speed_adjustment, "value-changed",
+                           G_CALLBACK (on_max_speed_changed), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->speed_row, "notify::enable-expansion",
+                           G_CALLBACK (on_max_speed_changed), self, G_CONNECT_SWAPPED);
+
   self->browser_rows = g_ptr_array_new ();
   add_browser_rows (self);
   sl_browser_setup_status_async (self->cancellable, on_browser_status_cb, self);
@@ -303,16 +471,19 @@ sl_preferences_window_init (SlPreferencesWindow *self)
  * sl_preferences_window_new:
  * @parent: (nullable): the window to be transient for
  * @settings: the application's settings
+ * @list: (nullable): the daemon's download list, whose Manager1 keeps the daemon's limits
  *
  * Returns: (transfer none): a new preferences window
  */
 SlPreferencesWindow *
-sl_preferences_window_new (GtkWindow *parent,
-                           GSettings *settings)
+sl_preferences_window_new (GtkWindow      *parent,
+                           GSettings      *settings,
+                           SlDownloadList *list)
 {
   SlPreferencesWindow *self;
 
   g_return_val_if_fail (G_IS_SETTINGS (settings), NULL);
+  g_return_val_if_fail (list == NULL || SL_IS_DOWNLOAD_LIST (list), NULL);
 
   self = g_object_new (SL_TYPE_PREFERENCES_WINDOW, "transient-for", parent, NULL);
   self->settings = g_object_ref (settings);
@@ -326,6 +497,14 @@ sl_preferences_window_new (GtkWindow *parent,
   g_signal_connect_object (settings, "changed::download-folder", G_CALLBACK (show_folder), self,
                            G_CONNECT_SWAPPED);
   show_folder (self);
+
+  if (list != NULL)
+    {
+      self->list = g_object_ref (list);
+      g_signal_connect_object (list, "notify::manager", G_CALLBACK (on_manager_changed), self,
+                               G_CONNECT_SWAPPED);
+    }
+  on_manager_changed (self);
 
   return self;
 }

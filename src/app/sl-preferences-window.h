@@ -7,6 +7,8 @@
 
 #include <adwaita.h>
 
+#include "sl-download-list.h"
+
 G_BEGIN_DECLS
 
 #define SL_TYPE_PREFERENCES_WINDOW (sl_preferences_window_get_type ())
@@ -14,7 +16,8 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (SlPreferencesWindow, sl_preferences_window, SL, PREFERENCES_WINDOW,
                       AdwPreferencesWindow)
 
-SlPreferencesWindow *sl_preferences_window_new (GtkWindow *parent,
-                                                GSettings *settings);
+SlPreferencesWindow *sl_preferences_window_new (GtkWindow      *parent,
+                                                GSettings      *settings,
+                                                SlDownloadList *list);
 
 G_END_DECLS
