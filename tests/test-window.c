@@ -2143,6 +2143,30 @@ wait_prefs_limits (SlPreferencesWindow *prefs,
   sl_test_wait_until (NULL, prefs_show_limits, &wait, SHORT_MS);
 }
 
+typedef struct
+{
+  AdwComboRow *row;
+  guint        selected;
+} SelectedWait;
+
+static gboolean
+combo_selected (gpointer data)
+{
+  SelectedWait *wait = data;
+
+  return adw_combo_row_get_selected (wait->row) == wait->selected;
+}
+
+static void
+wait_combo_selected (GtkWidget *row,
+                     guint      selected)
+{
+  SelectedWait wait = { ADW_COMBO_ROW (row), selected };
+
+  if (!sl_test_iterate_until (NULL, combo_selected, &wait, SHORT_MS))
+    g_error ("The row shows item %u, not %u", adw_combo_row_get_selected (wait.row), selected);
+}
+
 static gboolean
 widget_is_insensitive (gpointer data)
 {
@@ -2161,6 +2185,7 @@ test_preferences_limits (Fixture       *f,
   GtkWidget *speed_row;
   GtkAdjustment *speed;
   GtkAdjustment *per_host;
+  GtkWidget *connections_row;
 
   daemon_set_property (f, MANAGER_PATH, MANAGER_IFACE, "MaxSpeed",
                        g_variant_new_uint64 (1500000));
@@ -2178,7 +2203,21 @@ test_preferences_limits (Fixture       *f,
   per_host = GTK_ADJUSTMENT (gtk_widget_get_template_child (GTK_WIDGET (prefs),
                                                             SL_TYPE_PREFERENCES_WINDOW,
                                                             "max_per_host_adjustment"));
+  connections_row = GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (prefs),
+                                                               SL_TYPE_PREFERENCES_WINDOW,
+                                                               "connections_row"));
   wait_prefs_limits (prefs, TRUE, 1500, 8);
+  /* Connections per download: automatic, or 1 to 16, both ways. */
+  wait_combo_selected (connections_row, 0);
+  adw_combo_row_set_selected (ADW_COMBO_ROW (connections_row), 4);
+  wait_daemon_property (f, MANAGER_PATH, MANAGER_IFACE, "DefaultConnections",
+                        g_variant_new_uint32 (4));
+  daemon_set_property (f, MANAGER_PATH, MANAGER_IFACE, "DefaultConnections",
+                       g_variant_new_uint32 (16));
+  wait_combo_selected (connections_row, 16);
+  adw_combo_row_set_selected (ADW_COMBO_ROW (connections_row), 0);
+  wait_daemon_property (f, MANAGER_PATH, MANAGER_IFACE, "DefaultConnections",
+                        g_variant_new_uint32 (0));
 
   /* The person sets them: they reach the daemon. */
   gtk_adjustment_set_value (speed, 2500);

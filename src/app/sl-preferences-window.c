@@ -9,6 +9,7 @@
 
 #include "sl-browser-setup.h"
 #include "sl-preferences-window.h"
+#include "sl-types.h"
 
 /* Preferences. The window's own are GSettings: the window binds each control to its key, and
  * the application carries the maximum of active downloads over to the daemon. The limits
@@ -36,6 +37,7 @@ struct _SlPreferencesWindow
   SlDownloadList       *list;
   GSignalGroup         *manager_signals;  /* the list's Manager1 */
   GtkWidget            *max_per_host_row;
+  GtkWidget            *connections_row;   /* item 0: automatic, item N: N connections */
   GtkAdjustment        *max_per_host_adjustment;
   GtkWidget            *speed_row;
   GtkAdjustment        *max_speed_adjustment;
@@ -131,6 +133,7 @@ show_limits (SlPreferencesWindow *self)
   guint64 max_speed;
 
   gtk_widget_set_sensitive (self->max_per_host_row, owner != NULL);
+  gtk_widget_set_sensitive (self->connections_row, owner != NULL);
   gtk_widget_set_sensitive (self->speed_row, owner != NULL);
   if (owner == NULL || self->pending_sets > 0)
     return;
@@ -138,6 +141,9 @@ show_limits (SlPreferencesWindow *self)
   self->showing_limits = TRUE;
   gtk_adjustment_set_value (self->max_per_host_adjustment,
                             sl_dbus_manager1_get_max_per_host (manager));
+  adw_combo_row_set_selected (ADW_COMBO_ROW (self->connections_row),
+                              MIN (sl_dbus_manager1_get_default_connections (manager),
+                                   SL_MAX_CONNECTIONS));
   max_speed = sl_dbus_manager1_get_max_speed (manager);
   /* Without a limit, the spin button keeps the last one shown, for the next time. */
   if (max_speed > 0)
@@ -211,6 +217,19 @@ on_max_per_host_changed (SlPreferencesWindow *self)
     return;
 
   set_limit (self, "MaxPerHost", g_variant_new_uint32 (max_per_host));
+}
+
+static void
+on_connections_changed (SlPreferencesWindow *self)
+{
+  SlDBusManager1 *manager = get_manager (self);
+  guint connections = adw_combo_row_get_selected (ADW_COMBO_ROW (self->connections_row));
+
+  if (self->showing_limits || manager == NULL || connections > SL_MAX_CONNECTIONS ||
+      connections == sl_dbus_manager1_get_default_connections (manager))
+    return;
+
+  set_limit (self, "DefaultConnections", g_variant_new_uint32 (connections));
 }
 
 static void
@@ -427,6 +446,7 @@ sl_preferences_window_class_init (SlPreferencesWindowClass *klass)
                                         max_active_adjustment);
   gtk_widget_class_bind_template_child (widget_class, SlPreferencesWindow, notify_switch);
   gtk_widget_class_bind_template_child (widget_class, SlPreferencesWindow, max_per_host_row);
+  gtk_widget_class_bind_template_child (widget_class, SlPreferencesWindow, connections_row);
   gtk_widget_class_bind_template_child (widget_class, SlPreferencesWindow,
                                         max_per_host_adjustment);
   gtk_widget_class_bind_template_child (widget_class, SlPreferencesWindow, speed_row);
@@ -444,7 +464,18 @@ sl_preferences_window_class_init (SlPreferencesWindowClass *klass)
 static void
 sl_preferences_window_init (SlPreferencesWindow *self)
 {
+  g_autoptr (GtkStringList) connections = gtk_string_list_new (NULL);
+
   gtk_widget_init_template (GTK_WIDGET (self));
+
+  gtk_string_list_append (connections, C_("connections", "Automatic"));
+  for (guint i = 1; i <= SL_MAX_CONNECTIONS; i++)
+    {
+      g_autofree char *number = g_strdup_printf ("%u", i);
+
+      gtk_string_list_append (connections, number);
+    }
+  adw_combo_row_set_model (ADW_COMBO_ROW (self->connections_row), G_LIST_MODEL (connections));
 
   self->cancellable = g_cancellable_new ();
 
@@ -453,10 +484,14 @@ sl_preferences_window_init (SlPreferencesWindow *self)
                                   G_CALLBACK (show_limits), self);
   g_signal_group_connect_swapped (self->manager_signals, "notify::max-speed",
                                   G_CALLBACK (show_limits), self);
+  g_signal_group_connect_swapped (self->manager_signals, "notify::default-connections",
+                                  G_CALLBACK (show_limits), self);
   g_signal_group_connect_swapped (self->manager_signals, "notify::g-name-owner",
                                   G_CALLBACK (show_limits), self);
   g_signal_connect_object (self->max_per_host_adjustment, "value-changed",
                            G_CALLBACK (on_max_per_host_changed), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->connections_row, "notify::selected",
+                           G_CALLBACK (on_connections_changed), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->max_speed_adjustment, "value-changed",
                            G_CALLBACK (on_max_speed_changed), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->speed_row, "notify::enable-expansion",

@@ -11,6 +11,9 @@ G_BEGIN_DECLS
 
 typedef struct _SlDownload SlDownload;
 
+/* The most connections one download may use at once: the `connections` option, -x N. */
+#define SL_MAX_CONNECTIONS 16
+
 /**
  * SlDownloadState:
  * @SL_DOWNLOAD_STATE_QUEUED: waiting for its turn to start

@@ -17,7 +17,7 @@ G_BEGIN_DECLS
 #define SL_TYPE_DOWNLOAD (sl_download_get_type ())
 
 /* The most connections one download may use, and how many it may try by default. */
-#define SL_DOWNLOAD_MAX_CONNECTIONS     16
+#define SL_DOWNLOAD_MAX_CONNECTIONS     SL_MAX_CONNECTIONS
 #define SL_DOWNLOAD_DEFAULT_CONNECTIONS 8
 
 G_DECLARE_FINAL_TYPE (SlDownload, sl_download, SL, DOWNLOAD, GObject)
