@@ -388,44 +388,6 @@ parse_header (const char  *text,
   return TRUE;
 }
 
-static gboolean
-parse_rate (const char *text,
-            guint64    *rate)
-{
-  char *end = NULL;
-  double value = g_ascii_strtod (text, &end);
-  double multiplier = 1;
-
-  if (end == text || value <= 0)
-    return FALSE;
-
-  switch (g_ascii_toupper (*end))
-    {
-    case '\0':
-      break;
-    case 'K':
-      multiplier = 1024;
-      end++;
-      break;
-    case 'M':
-      multiplier = 1024 * 1024;
-      end++;
-      break;
-    case 'G':
-      multiplier = 1024.0 * 1024 * 1024;
-      end++;
-      break;
-    default:
-      return FALSE;
-    }
-
-  if (*end != '\0' && !(g_ascii_toupper (end[0]) == 'B' && end[1] == '\0'))
-    return FALSE;
-
-  *rate = (guint64) (value * multiplier);
-  return TRUE;
-}
-
 /* Finds the resume data that an earlier run of the same command left in @directory: the
  * .resume file beside a partial file whose URI (and chosen name, with -o) match. */
 static GBytes *
@@ -552,7 +514,7 @@ cmd_get (int    argc,
     return sl_cli_usage_error (context, _("Connections must be between 1 and 16"));
   if (retries < 0 || retry_delay < 0 || retry_delay > 3600 || stall_timeout < 1)
     return sl_cli_usage_error (context, _("Retry and timeout values must be positive"));
-  if (limit_rate != NULL && !parse_rate (limit_rate, &rate))
+  if (limit_rate != NULL && !sl_cli_parse_rate (limit_rate, &rate))
     return sl_cli_usage_error (context, _("A rate is a number with an optional K, M or G suffix"));
 
   uri = sl_uri_parse_download (argv[1], &error);
