@@ -2892,6 +2892,105 @@ test_sluicectl_refused (Fixture       *f,
 }
 
 static void
+on_connections_changed (SlDBusDownload1 *download,
+                        GParamSpec      *pspec,
+                        guint           *most)
+{
+  *most = MAX (*most, sl_dbus_download1_get_connections (download));
+}
+
+static gboolean
+has_three_connections (gpointer data)
+{
+  return sl_dbus_download1_get_connections (data) == 3;
+}
+
+/* The number of downloads the daemon lists. */
+static gsize
+count_downloads (Fixture *f)
+{
+  g_autoptr (GVariant) objects = get_managed_objects (f);
+
+  return g_variant_n_children (objects);
+}
+
+/* add's -x, --limit-rate and --checksum reach the daemon as the Add options they stand for,
+ * and what the daemon would refuse is refused before it is asked. */
+static void
+test_sluicectl_add_options (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autofree char *digest = sl_test_entity_sha256 (311, 200000);
+  g_autofree char *upper = g_ascii_strup (digest, -1);
+  g_autofree char *spec = g_strconcat ("SHA256=", upper, NULL);
+  g_autofree char *expected_spec = g_strconcat ("sha256=", digest, NULL);
+  g_autofree char *url = sl_test_server_url (f->server, "/file?size=200000&seed=311");
+  /* Each connection gets 1 MB/s: automatic connections would go past three. */
+  g_autofree char *slow_url = sl_test_server_url (f->server,
+                                                  "/file?size=6000000&seed=312&rate=1000000");
+  g_autofree char *id = NULL, *id2 = NULL, *id3 = NULL;
+  g_autofree char *path = NULL, *path2 = NULL;
+  g_autofree char *file = NULL;
+  g_autoptr (SlDBusDownload1) download = NULL;
+  g_autoptr (SlDBusDownload1) download2 = NULL;
+  CtlResult result = { 0 };
+  guint most = 0;
+
+  daemon_start (f);
+
+  ctl_run (f, &result, "add", url, "--paused", "-d", f->downloads_path, "--limit-rate", "500K",
+           "--checksum", spec, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_cmpstr (result.err, ==, "");
+  id = printed_id (result.out, 0);
+  ctl_result_clear (&result);
+  path = path_of_id (id);
+  download = get_download (f, path);
+  g_assert_cmpuint (sl_dbus_download1_get_speed_limit (download), ==, 500 * 1024);
+  g_assert_cmpstr (sl_dbus_download1_get_checksum (download), ==, expected_spec);
+  g_assert_cmpstr (sl_dbus_download1_get_checksum_state (download), ==, "pending");
+  g_assert_cmpstr (sl_dbus_download1_get_state (download), ==, "paused");
+
+  /* -x 3: three connections, never more. */
+  ctl_run (f, &result, "add", slow_url, "-d", f->downloads_path, "-x", "3", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  id2 = printed_id (result.out, 0);
+  ctl_result_clear (&result);
+  path2 = path_of_id (id2);
+  download2 = get_download (f, path2);
+  g_assert_cmpuint (sl_dbus_download1_get_speed_limit (download2), ==, 0);
+  g_assert_cmpstr (sl_dbus_download1_get_checksum (download2), ==, "");
+  g_assert_cmpstr (sl_dbus_download1_get_checksum_state (download2), ==, "none");
+  g_signal_connect (download2, "notify::connections", G_CALLBACK (on_connections_changed),
+                    &most);
+  g_assert_true (sl_test_iterate_until (NULL, has_three_connections, download2, TRANSFER_MS));
+  wait_state (download2, "completed", TRANSFER_MS);
+  g_signal_handlers_disconnect_by_data (download2, &most);
+  g_assert_cmpuint (most, ==, 3);
+  file = download_file_path (download2);
+  sl_test_assert_file_is_entity (file, 312, 6000000);
+
+  /* -x 0 is automatic, as without -x. */
+  ctl_run (f, &result, "add", url, "--paused", "-d", f->downloads_path, "-x", "0", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  id3 = printed_id (result.out, 0);
+  ctl_result_clear (&result);
+  g_assert_cmpuint (count_downloads (f), ==, 3);
+
+  /* A checksum the daemon would refuse: one line, and nothing added. */
+  ctl_run (f, &result, "add", url, "-d", f->downloads_path, "--checksum", "sha256=abc", NULL);
+  g_assert_cmpint (result.status, ==, 1);
+  g_assert_cmpstr (result.out, ==, "");
+  assert_one_error_line (&result, "64 hexadecimal digits");
+  ctl_result_clear (&result);
+  ctl_run (f, &result, "add", url, "-d", f->downloads_path, "--checksum", "crc32=1234", NULL);
+  g_assert_cmpint (result.status, ==, 1);
+  assert_one_error_line (&result, "Unsupported checksum");
+  ctl_result_clear (&result);
+  g_assert_cmpuint (count_downloads (f), ==, 3);
+}
+
+static void
 on_process_exited (GObject      *source,
                    GAsyncResult *result,
                    gpointer      user_data)
@@ -3016,6 +3115,7 @@ main (int   argc,
   ADD_TEST ("/daemon/sluicectl/verbs", test_sluicectl_verbs);
   ADD_TEST ("/daemon/sluicectl/detached", test_sluicectl_detached);
   ADD_TEST ("/daemon/sluicectl/refused", test_sluicectl_refused);
+  ADD_TEST ("/daemon/sluicectl/add-options", test_sluicectl_add_options);
   ADD_TEST ("/daemon/sluicectl/shares-nothing", test_sluicectl_shares_nothing);
 
 #undef ADD_TEST

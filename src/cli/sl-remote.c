@@ -16,8 +16,10 @@
 #include <gio/gio.h>
 #include <glib/gi18n.h>
 
+#include "sl-checksum.h"
 #include "sl-cli-util.h"
 #include "sl-daemon-spawn.h"
+#include "sl-download.h"
 #include "sl-remote.h"
 #include "sl-filename-rules.h"
 #include "sl-states.h"
@@ -173,13 +175,25 @@ cmd_add (int    argc,
   g_autoptr (GDBusConnection) bus = NULL;
   g_autofree char *directory = NULL;
   g_autofree char *filename = NULL;
+  g_autofree char *connections_text = NULL;
+  g_autofree char *limit_rate = NULL;
+  g_autofree char *checksum = NULL;
   gboolean paused = FALSE;
+  guint64 connections = 0;
+  guint64 rate = 0;
   int status = SL_EXIT_DONE;
   GOptionEntry entries[] = {
     { "directory", 'd', 0, G_OPTION_ARG_FILENAME, &directory, N_("Save into DIR"), N_("DIR") },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &filename,
       N_("Save as NAME (with one URL)"), N_("NAME") },
     { "paused", 0, 0, G_OPTION_ARG_NONE, &paused, N_("Add without starting"), NULL },
+    { "connections", 'x', 0, G_OPTION_ARG_STRING, &connections_text,
+      N_("Use N connections at once (1–16), or 0 to add them while they pay (the default)"),
+      N_("N") },
+    { "limit-rate", 0, 0, G_OPTION_ARG_STRING, &limit_rate,
+      N_("Read at most RATE bytes a second (K, M and G suffixes, as curl)"), N_("RATE") },
+    { "checksum", 0, 0, G_OPTION_ARG_STRING, &checksum,
+      N_("Check the file before giving it its name"), N_("sha256=HEX") },
     G_OPTION_ENTRY_NULL
   };
 
@@ -190,13 +204,31 @@ cmd_add (int    argc,
     return sl_cli_usage_error (context, _("No URL given"));
   if (filename != NULL && argc != 2)
     return sl_cli_usage_error (context, _("-o NAME goes with exactly one URL"));
+  /* The range of the daemon's `connections` option, whose 0 is automatic. */
+  if (connections_text != NULL &&
+      !g_ascii_string_to_unsigned (connections_text, 10, 0, SL_DOWNLOAD_MAX_CONNECTIONS,
+                                   &connections, NULL))
+    return sl_cli_usage_error (context, _("Connections must be between 0 (automatic) and 16"));
+  if (limit_rate != NULL && !sl_cli_parse_rate (limit_rate, &rate))
+    return sl_cli_usage_error (context, _("A rate is a number with an optional K, M or G suffix"));
   if (!sl_cli_names_are_text (filename, directory))
     return SL_EXIT_USAGE;
-  /* The daemon would refuse it too; saying so here spares starting it. */
+  /* The daemon would refuse these too; saying so here spares starting it. */
   if (filename != NULL && !sl_filename_check (filename, &error))
     {
       sl_cli_print_error ("%s", error->message);
       return SL_EXIT_USAGE;
+    }
+  if (checksum != NULL)
+    {
+      g_autofree char *hex = NULL;
+      SlChecksumType type;
+
+      if (!sl_checksum_parse_spec (checksum, &type, &hex, &error))
+        {
+          sl_cli_print_error ("%s", error->message);
+          return SL_EXIT_USAGE;
+        }
     }
 
   bus = connect_to_daemon ();
@@ -236,6 +268,12 @@ cmd_add (int    argc,
         g_variant_dict_insert (&options, "filename", "s", filename);
       if (paused)
         g_variant_dict_insert (&options, "paused", "b", TRUE);
+      if (connections_text != NULL)
+        g_variant_dict_insert (&options, "connections", "u", (guint32) connections);
+      if (limit_rate != NULL)
+        g_variant_dict_insert (&options, "speed-limit", "t", rate);
+      if (checksum != NULL)
+        g_variant_dict_insert (&options, "checksum", "s", checksum);
 
       reply = call (bus, ROOT_PATH, MANAGER_INTERFACE, "Add",
                     g_variant_new ("(s@a{sv})", address ? address : argv[i],
