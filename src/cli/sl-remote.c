@@ -158,6 +158,36 @@ path_for_id (const char *id)
   return g_strdup_printf (ROOT_PATH "/%" G_GUINT64_FORMAT, value);
 }
 
+/* Checks that the arguments from @first on are download IDs, as a usage error if one is not. */
+static gboolean
+ids_are_valid (GOptionContext  *context,
+               int              argc,
+               char           **argv,
+               int              first)
+{
+  for (int i = first; i < argc; i++)
+    {
+      g_autofree char *path = path_for_id (argv[i]);
+
+      if (path == NULL)
+        {
+          g_autofree char *message = g_strdup_printf (_("“%s” is not a download ID"), argv[i]);
+
+          sl_cli_usage_error (context, message);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* Whether @error says that there is no download at the path called. */
+static gboolean
+is_unknown_download (const GError *error)
+{
+  return g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD) ||
+         g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_OBJECT);
+}
+
 static const char *
 id_of_path (const char *path)
 {
@@ -568,17 +598,8 @@ cmd_each (const char *verb,
   if (!all && argc < 2)
     return sl_cli_usage_error (context, _("No download ID given"));
 
-  for (int i = 1; i < argc; i++)
-    {
-      g_autofree char *path = path_for_id (argv[i]);
-
-      if (path == NULL)
-        {
-          g_autofree char *message = g_strdup_printf (_("“%s” is not a download ID"), argv[i]);
-
-          return sl_cli_usage_error (context, message);
-        }
-    }
+  if (!ids_are_valid (context, argc, argv, 1))
+    return SL_EXIT_USAGE;
 
   bus = connect_to_daemon ();
   if (bus == NULL)
@@ -618,8 +639,7 @@ cmd_each (const char *verb,
                     NULL, &call_error);
       if (reply == NULL)
         {
-          if (g_error_matches (call_error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD) ||
-              g_error_matches (call_error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_OBJECT))
+          if (is_unknown_download (call_error))
             sl_cli_print_error (_("No download has the ID %s"), argv[i]);
           else
             print_dbus_error (call_error);
@@ -762,18 +782,10 @@ cmd_wait (int    argc,
   if (argc < 2)
     return sl_cli_usage_error (context, _("No download ID given"));
 
+  if (!ids_are_valid (context, argc, argv, 1))
+    return SL_EXIT_USAGE;
   for (int i = 1; i < argc; i++)
-    {
-      char *path = path_for_id (argv[i]);
-
-      if (path == NULL)
-        {
-          g_autofree char *message = g_strdup_printf (_("“%s” is not a download ID"), argv[i]);
-
-          return sl_cli_usage_error (context, message);
-        }
-      g_hash_table_add (pending, path);
-    }
+    g_hash_table_add (pending, path_for_id (argv[i]));
 
   bus = connect_to_daemon ();
   if (bus == NULL)
