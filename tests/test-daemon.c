@@ -2990,6 +2990,130 @@ test_sluicectl_add_options (Fixture       *f,
   g_assert_cmpuint (count_downloads (f), ==, 3);
 }
 
+/* Writes one byte at @offset of @path in place, as a failing disk or a careless user would. */
+static void
+change_byte (const char *path,
+             goffset     offset)
+{
+  g_autoptr (GFile) target = g_file_new_for_path (path);
+  g_autoptr (GFileIOStream) stream = NULL;
+  g_autoptr (GError) error = NULL;
+
+  stream = g_file_open_readwrite (target, NULL, &error);
+  g_assert_no_error (error);
+  g_seekable_seek (G_SEEKABLE (stream), offset, G_SEEK_SET, NULL, &error);
+  g_assert_no_error (error);
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (stream)), "?", 1,
+                             NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_io_stream_close (G_IO_STREAM (stream), NULL, &error);
+  g_assert_no_error (error);
+}
+
+/* verify reads a completed file again: one line on stdout when it matches; when a byte has
+ * changed, the daemon's line with both digests and exit 5, which no other failure hides. A
+ * download without a checksum, one not completed, and an ID nobody has are one line each. */
+static void
+test_sluicectl_verify (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autofree char *digest = sl_test_entity_sha256 (321, 400000);
+  g_autofree char *spec = g_strconcat ("sha256=", digest, NULL);
+  g_autofree char *url = sl_test_server_url (f->server, "/file?size=400000&seed=321");
+  g_autofree char *plain_url = sl_test_server_url (f->server, "/file?size=1000&seed=322");
+  g_autofree char *id = NULL, *plain_id = NULL, *paused_id = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *file = NULL;
+  g_autofree char *expected = NULL;
+  g_autofree char *unknown_line = NULL;
+  g_autoptr (SlDBusDownload1) download = NULL;
+  g_auto (GStrv) lines = NULL;
+  CtlResult result = { 0 };
+
+  daemon_start (f);
+
+  ctl_run (f, &result, "add", url, "-d", f->downloads_path, "--checksum", spec, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  id = printed_id (result.out, 0);
+  ctl_result_clear (&result);
+  ctl_run (f, &result, "add", plain_url, "-d", f->downloads_path, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  plain_id = printed_id (result.out, 0);
+  ctl_result_clear (&result);
+  ctl_run (f, &result, "add", url, "-d", f->downloads_path, "--checksum", spec, "--paused",
+           NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  paused_id = printed_id (result.out, 0);
+  ctl_result_clear (&result);
+  ctl_run (f, &result, "wait", id, plain_id, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  ctl_result_clear (&result);
+  path = path_of_id (id);
+  download = get_download (f, path);
+  wait_checksum_state (download, "verified");
+
+  ctl_run (f, &result, "verify", id, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_cmpstr (result.err, ==, "");
+  expected = g_strdup_printf ("%s: verified\n", id);
+  g_assert_cmpstr (result.out, ==, expected);
+  ctl_result_clear (&result);
+  g_assert_cmpstr (sl_dbus_download1_get_checksum_state (download), ==, "verified");
+
+  /* Nothing to verify against, not completed, nobody's: 1, one line each. */
+  ctl_run (f, &result, "verify", plain_id, NULL);
+  g_assert_cmpint (result.status, ==, 1);
+  g_assert_cmpstr (result.out, ==, "");
+  assert_one_error_line (&result, "no checksum");
+  g_assert_true (g_str_has_prefix (result.err + strlen ("sluicectl: "), plain_id));
+  ctl_result_clear (&result);
+
+  ctl_run (f, &result, "verify", paused_id, NULL);
+  g_assert_cmpint (result.status, ==, 1);
+  assert_one_error_line (&result, "Only a completed download");
+  ctl_result_clear (&result);
+
+  ctl_run (f, &result, "verify", "99999", NULL);
+  g_assert_cmpint (result.status, ==, 1);
+  g_assert_cmpstr (result.out, ==, "");
+  assert_one_error_line (&result, "No download has the ID 99999");
+  ctl_result_clear (&result);
+
+  /* One byte changes on disk. */
+  file = download_file_path (download);
+  change_byte (file, 200000);
+
+  ctl_run (f, &result, "verify", id, NULL);
+  g_assert_cmpint (result.status, ==, 5);
+  g_assert_cmpstr (result.out, ==, "");
+  assert_one_error_line (&result, digest);
+  g_assert_nonnull (strstr (result.err, "no longer matches"));
+  g_assert_true (g_str_has_prefix (result.err + strlen ("sluicectl: "), id));
+  ctl_result_clear (&result);
+  wait_checksum_state (download, "mismatch");
+
+  /* The mismatch decides, after an unknown ID and before a file that matches. */
+  ctl_run (f, &result, "verify", "99999", id, plain_id, NULL);
+  g_assert_cmpint (result.status, ==, 5);
+  g_assert_cmpstr (result.out, ==, "");
+  lines = g_strsplit (result.err, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 4);
+  unknown_line = g_strdup ("sluicectl: No download has the ID 99999");
+  g_assert_cmpstr (lines[0], ==, unknown_line);
+  g_assert_nonnull (strstr (lines[1], digest));
+  g_assert_nonnull (strstr (lines[2], "no checksum"));
+  g_assert_cmpstr (lines[3], ==, "");
+  ctl_result_clear (&result);
+
+  /* A file that is gone cannot be read: 4, a local file error. */
+  g_assert_cmpint (g_unlink (file), ==, 0);
+  ctl_run (f, &result, "verify", id, NULL);
+  g_assert_cmpint (result.status, ==, 4);
+  g_assert_cmpstr (result.out, ==, "");
+  assert_one_error_line (&result, id);
+  ctl_result_clear (&result);
+}
+
 static void
 on_process_exited (GObject      *source,
                    GAsyncResult *result,
@@ -3116,6 +3240,7 @@ main (int   argc,
   ADD_TEST ("/daemon/sluicectl/detached", test_sluicectl_detached);
   ADD_TEST ("/daemon/sluicectl/refused", test_sluicectl_refused);
   ADD_TEST ("/daemon/sluicectl/add-options", test_sluicectl_add_options);
+  ADD_TEST ("/daemon/sluicectl/verify", test_sluicectl_verify);
   ADD_TEST ("/daemon/sluicectl/shares-nothing", test_sluicectl_shares_nothing);
 
 #undef ADD_TEST

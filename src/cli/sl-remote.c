@@ -1,7 +1,7 @@
 /* sl-remote.c
  *
  * The sluicectl verbs that drive sluiced over D-Bus: add, list, pause, resume, cancel, remove,
- * wait. They use plain GDBus calls on the names DESIGN.md fixes, so they work against any
+ * wait, verify. They use plain GDBus calls on the names DESIGN.md fixes, so they work against any
  * daemon that keeps that contract.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -31,6 +31,9 @@
 #define DOWNLOAD_INTERFACE "org.sluice.Downloads.Download1"
 #define START_TIMEOUT_MS   (15 * 1000)
 #define CALL_TIMEOUT_MS    (60 * 1000)
+/* Verify returns once the whole file is read, however large it is. */
+#define VERIFY_TIMEOUT_MS  G_MAXINT
+#define ERROR_PREFIX       "org.sluice.Downloads.Error."
 
 static void
 print_dbus_error (GError *error)
@@ -135,6 +138,21 @@ connect_to_daemon (void)
 }
 
 static GVariant *
+call_with_timeout (GDBusConnection     *bus,
+                   const char          *path,
+                   const char          *interface,
+                   const char          *method,
+                   GVariant            *parameters,
+                   const GVariantType  *reply_type,
+                   int                  timeout_ms,
+                   GError             **error)
+{
+  return g_dbus_connection_call_sync (bus, BUS_NAME, path, interface, method, parameters,
+                                      reply_type, G_DBUS_CALL_FLAGS_NONE, timeout_ms, NULL,
+                                      error);
+}
+
+static GVariant *
 call (GDBusConnection     *bus,
       const char          *path,
       const char          *interface,
@@ -143,9 +161,30 @@ call (GDBusConnection     *bus,
       const GVariantType  *reply_type,
       GError             **error)
 {
-  return g_dbus_connection_call_sync (bus, BUS_NAME, path, interface, method, parameters,
-                                      reply_type, G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL,
-                                      error);
+  return call_with_timeout (bus, path, interface, method, parameters, reply_type,
+                            CALL_TIMEOUT_MS, error);
+}
+
+/* Whether @error is the daemon's org.sluice.Downloads.Error.@name. sluicectl does not map the
+ * daemon's errors to its own domain, so they come as remote errors. */
+static gboolean
+is_daemon_error (const GError *error,
+                 const char   *name)
+{
+  g_autofree char *remote = g_dbus_error_get_remote_error (error);
+
+  return remote != NULL && g_str_has_prefix (remote, ERROR_PREFIX) &&
+         g_str_equal (remote + strlen (ERROR_PREFIX), name);
+}
+
+/* Whether @error says that the daemon left the bus before it answered. */
+static gboolean
+is_daemon_gone (const GError *error)
+{
+  return g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY) ||
+         g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+         g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER) ||
+         g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED);
 }
 
 static char *
@@ -650,6 +689,75 @@ cmd_each (const char *verb,
   return status;
 }
 
+static int
+cmd_verify (int    argc,
+            char **argv)
+{
+  g_autoptr (GOptionContext) context =
+    g_option_context_new (_("ID… — check completed downloads against their checksums again"));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDBusConnection) bus = NULL;
+  gboolean mismatch = FALSE;
+  int status = SL_EXIT_DONE;
+
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return sl_cli_usage_error (context, error->message);
+  if (argc < 2)
+    return sl_cli_usage_error (context, _("No download ID given"));
+  if (!ids_are_valid (context, argc, argv, 1))
+    return SL_EXIT_USAGE;
+
+  bus = connect_to_daemon ();
+  if (bus == NULL)
+    return SL_EXIT_DAEMON;
+
+  for (int i = 1; i < argc; i++)
+    {
+      g_autofree char *path = path_for_id (argv[i]);
+      g_autoptr (GVariant) reply = NULL;
+      g_autoptr (GError) call_error = NULL;
+      int failure;
+
+      reply = call_with_timeout (bus, path, DOWNLOAD_INTERFACE, "Verify", NULL, NULL,
+                                 VERIFY_TIMEOUT_MS, &call_error);
+      if (reply != NULL)
+        {
+          /* Translators: a download ID whose file matched its checksum when read again */
+          printf (_("%s: verified"), argv[i]);
+          putchar ('\n');
+          continue;
+        }
+
+      if (is_unknown_download (call_error))
+        {
+          sl_cli_print_error (_("No download has the ID %s"), argv[i]);
+          failure = SL_EXIT_USAGE;
+        }
+      else
+        {
+          if (is_daemon_error (call_error, "Checksum"))
+            failure = SL_EXIT_CHECKSUM;
+          else if (is_daemon_error (call_error, "File"))
+            failure = SL_EXIT_FILE;
+          else if (is_daemon_gone (call_error))
+            failure = SL_EXIT_DAEMON;
+          else
+            failure = SL_EXIT_USAGE;
+          g_dbus_error_strip_remote_error (call_error);
+          sl_cli_print_error ("%s: %s", argv[i], call_error->message);
+        }
+
+      /* A file that no longer matches is what verify is asked about: it decides the status,
+       * whatever else failed. */
+      if (failure == SL_EXIT_CHECKSUM)
+        mismatch = TRUE;
+      else if (status == SL_EXIT_DONE)
+        status = failure;
+    }
+
+  return mismatch ? SL_EXIT_CHECKSUM : status;
+}
+
 typedef struct
 {
   GMainLoop  *loop;
@@ -850,7 +958,7 @@ cmd_wait (int    argc,
 
 /**
  * sl_remote_command:
- * @verb: add, list, pause, resume, cancel, remove or wait
+ * @verb: add, list, pause, resume, cancel, remove, wait or verify
  * @argc: arguments, the verb first
  * @argv: (array length=argc): the arguments
  *
@@ -869,6 +977,8 @@ sl_remote_command (const char  *verb,
     return cmd_list (argc, argv);
   if (g_str_equal (verb, "wait"))
     return cmd_wait (argc, argv);
+  if (g_str_equal (verb, "verify"))
+    return cmd_verify (argc, argv);
   if (g_str_equal (verb, "pause") || g_str_equal (verb, "resume") ||
       g_str_equal (verb, "cancel") || g_str_equal (verb, "remove"))
     return cmd_each (verb, argc, argv);

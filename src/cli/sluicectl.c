@@ -686,6 +686,7 @@ print_usage (FILE *out)
              "  remove ID… [--delete-file]\n"
              "                            Take downloads off the list\n"
              "  wait ID…                  Wait until downloads end\n"
+             "  verify ID…                Check completed downloads against their checksums\n"
              "  browser install|status|uninstall [--browser NAME]…\n"
              "                            Set up browsers to hand downloads to Sluice\n"
              "\n"
