@@ -3114,6 +3114,138 @@ test_sluicectl_verify (Fixture       *f,
   ctl_result_clear (&result);
 }
 
+/* The SpeedLimit of @path as the daemon lists it now, without the proxies' cache. */
+static guint64
+listed_speed_limit (Fixture    *f,
+                    const char *path)
+{
+  g_autoptr (GVariant) objects = get_managed_objects (f);
+  g_autoptr (GVariant) props = lookup_managed (objects, path);
+  guint64 limit = G_MAXUINT64;
+
+  g_assert_nonnull (props);
+  g_assert_true (g_variant_lookup (props, "SpeedLimit", "t", &limit));
+  return limit;
+}
+
+static guint64
+max_speed (Fixture *f)
+{
+  g_autoptr (GVariant) value = get_manager_property (f, "MaxSpeed");
+
+  return g_variant_get_uint64 (value);
+}
+
+/* limit shows and sets MaxSpeed, which a restart keeps, and sets the SpeedLimit of the
+ * downloads it names; 0 and none remove a limit. A RATE that is not one is a usage error, and
+ * an unknown ID one line, while the others named still get their limit. */
+static void
+test_sluicectl_limit (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autofree char *path = NULL, *path2 = NULL;
+  g_autofree char *id = NULL, *id2 = NULL;
+  g_auto (GStrv) lines = NULL;
+  CtlResult result = { 0 };
+
+  daemon_start (f);
+  path = add_paused (f, "/file?size=1000&seed=331", NULL);
+  path2 = add_paused (f, "/file?size=1000&seed=332", NULL);
+  id = g_strdup (strrchr (path, '/') + 1);
+  id2 = g_strdup (strrchr (path2, '/') + 1);
+
+  ctl_run (f, &result, "limit", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_cmpstr (result.out, ==, "none\n");
+  g_assert_cmpstr (result.err, ==, "");
+  ctl_result_clear (&result);
+
+  /* Global: 2 MiB a second, shown as g_format_size() shows it, with a no-break space. */
+  ctl_run (f, &result, "limit", "2M", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_cmpstr (result.out, ==, "");
+  g_assert_cmpstr (result.err, ==, "");
+  ctl_result_clear (&result);
+  g_assert_cmpuint (max_speed (f), ==, 2 * 1024 * 1024);
+  g_assert_cmpuint (listed_speed_limit (f, path), ==, 0);
+
+  ctl_run (f, &result, "limit", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_cmpstr (result.out, ==, "2.1\u00a0MB/s\n");
+  ctl_result_clear (&result);
+
+  /* Per download: only those named, the first even when the second is nobody's. */
+  ctl_run (f, &result, "limit", "1.5K", id, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_cmpstr (result.err, ==, "");
+  ctl_result_clear (&result);
+  g_assert_cmpuint (listed_speed_limit (f, path), ==, 1536);
+  g_assert_cmpuint (listed_speed_limit (f, path2), ==, 0);
+  g_assert_cmpuint (max_speed (f), ==, 2 * 1024 * 1024);
+
+  ctl_run (f, &result, "limit", "300000", id2, "99999", NULL);
+  g_assert_cmpint (result.status, ==, 1);
+  g_assert_cmpstr (result.out, ==, "");
+  assert_one_error_line (&result, "No download has the ID 99999");
+  ctl_result_clear (&result);
+  g_assert_cmpuint (listed_speed_limit (f, path2), ==, 300000);
+
+  /* A restart keeps both. */
+  daemon_kill (f, SIGTERM);
+  assert_exited_cleanly (f);
+  daemon_start (f);
+  g_assert_cmpuint (max_speed (f), ==, 2 * 1024 * 1024);
+  g_assert_cmpuint (listed_speed_limit (f, path), ==, 1536);
+  ctl_run (f, &result, "limit", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_cmpstr (result.out, ==, "2.1\u00a0MB/s\n");
+  ctl_result_clear (&result);
+
+  /* none and 0 remove a limit, globally or of a download. */
+  ctl_run (f, &result, "limit", "none", id, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  ctl_result_clear (&result);
+  g_assert_cmpuint (listed_speed_limit (f, path), ==, 0);
+  g_assert_cmpuint (listed_speed_limit (f, path2), ==, 300000);
+  ctl_run (f, &result, "limit", "0", id2, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  ctl_result_clear (&result);
+  g_assert_cmpuint (listed_speed_limit (f, path2), ==, 0);
+  g_assert_cmpuint (max_speed (f), ==, 2 * 1024 * 1024);
+
+  ctl_run (f, &result, "limit", "none", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  ctl_result_clear (&result);
+  g_assert_cmpuint (max_speed (f), ==, 0);
+  ctl_run (f, &result, "limit", "1G", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  ctl_result_clear (&result);
+  g_assert_cmpuint (max_speed (f), ==, 1024 * 1024 * 1024);
+  ctl_run (f, &result, "limit", "0", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  ctl_result_clear (&result);
+  g_assert_cmpuint (max_speed (f), ==, 0);
+  ctl_run (f, &result, "limit", NULL);
+  g_assert_cmpstr (result.out, ==, "none\n");
+  ctl_result_clear (&result);
+
+  /* A RATE that is not one: a usage error, what is wrong and where the help is, and nothing
+   * changes. */
+  ctl_run (f, &result, "limit", "fast", NULL);
+  g_assert_cmpint (result.status, ==, 1);
+  g_assert_cmpstr (result.out, ==, "");
+  lines = g_strsplit (result.err, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 3);
+  g_assert_true (g_str_has_prefix (lines[0], "sluicectl: A speed limit is a rate"));
+  g_assert_cmpstr (lines[1], ==, "Try “sluicectl limit --help”");
+  ctl_result_clear (&result);
+  ctl_run (f, &result, "limit", "fast", id, NULL);
+  g_assert_cmpint (result.status, ==, 1);
+  ctl_result_clear (&result);
+  g_assert_cmpuint (max_speed (f), ==, 0);
+  g_assert_cmpuint (listed_speed_limit (f, path), ==, 0);
+}
+
 static void
 on_process_exited (GObject      *source,
                    GAsyncResult *result,
@@ -3241,6 +3373,7 @@ main (int   argc,
   ADD_TEST ("/daemon/sluicectl/refused", test_sluicectl_refused);
   ADD_TEST ("/daemon/sluicectl/add-options", test_sluicectl_add_options);
   ADD_TEST ("/daemon/sluicectl/verify", test_sluicectl_verify);
+  ADD_TEST ("/daemon/sluicectl/limit", test_sluicectl_limit);
   ADD_TEST ("/daemon/sluicectl/shares-nothing", test_sluicectl_shares_nothing);
 
 #undef ADD_TEST

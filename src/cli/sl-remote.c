@@ -1,8 +1,8 @@
 /* sl-remote.c
  *
  * The sluicectl verbs that drive sluiced over D-Bus: add, list, pause, resume, cancel, remove,
- * wait, verify. They use plain GDBus calls on the names DESIGN.md fixes, so they work against any
- * daemon that keeps that contract.
+ * wait, verify, limit. They use plain GDBus calls on the names DESIGN.md fixes, so they work
+ * against any daemon that keeps that contract.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -758,6 +758,127 @@ cmd_verify (int    argc,
   return mismatch ? SL_EXIT_CHECKSUM : status;
 }
 
+static char *
+format_rate (guint64 bytes_per_second)
+{
+  g_autofree char *size = g_format_size (bytes_per_second);
+
+  /* Translators: a transfer rate, as in "5.2 MB/s" */
+  return g_strdup_printf (_("%s/s"), size);
+}
+
+/* A speed limit: a rate in curl's syntax, or 0 or "none" for no limit. */
+static gboolean
+parse_limit (const char *text,
+             guint64    *rate)
+{
+  if (g_str_equal (text, "0") || g_ascii_strcasecmp (text, "none") == 0)
+    {
+      *rate = 0;
+      return TRUE;
+    }
+  return sl_cli_parse_rate (text, rate);
+}
+
+/* limit: shows MaxSpeed, sets it, or sets the SpeedLimit of each download named. A property is
+ * set with a checked call rather than through a proxy, whose setter does not say whether the
+ * daemon took the value. */
+static int
+cmd_limit (int    argc,
+           char **argv)
+{
+  g_autoptr (GOptionContext) context =
+    g_option_context_new (_("[RATE [ID…]] — show or set the speed limit of all downloads, or "
+                            "set that of some"));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDBusConnection) bus = NULL;
+  guint64 rate = 0;
+  int status = SL_EXIT_DONE;
+
+  g_option_context_set_description (context,
+                                    _("RATE is in bytes per second, with an optional K, M or G "
+                                      "(powers of 1024), as in 500K or 2M; 0 or none removes "
+                                      "the limit. Without RATE, the limit of all downloads "
+                                      "together is shown."));
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return sl_cli_usage_error (context, error->message);
+  if (argc >= 2 && !parse_limit (argv[1], &rate))
+    return sl_cli_usage_error (context, _("A speed limit is a rate such as 500K or 2M, or 0 or "
+                                          "none for no limit"));
+  if (!ids_are_valid (context, argc, argv, 2))
+    return SL_EXIT_USAGE;
+
+  bus = connect_to_daemon ();
+  if (bus == NULL)
+    return SL_EXIT_DAEMON;
+
+  if (argc == 1)
+    {
+      g_autoptr (GVariant) reply = NULL;
+      g_autoptr (GVariant) value = NULL;
+      g_autofree char *shown = NULL;
+
+      reply = call (bus, ROOT_PATH, "org.freedesktop.DBus.Properties", "Get",
+                    g_variant_new ("(ss)", MANAGER_INTERFACE, "MaxSpeed"),
+                    G_VARIANT_TYPE ("(v)"), &error);
+      if (reply != NULL)
+        g_variant_get (reply, "(v)", &value);
+      if (value == NULL || !g_variant_is_of_type (value, G_VARIANT_TYPE_UINT64))
+        {
+          if (error != NULL)
+            print_dbus_error (error);
+          else
+            sl_cli_print_error (_("The Sluice daemon gave no speed limit"));
+          return SL_EXIT_DAEMON;
+        }
+
+      rate = g_variant_get_uint64 (value);
+      /* Translators: the speed limit of all downloads, when there is none */
+      shown = rate > 0 ? format_rate (rate) : g_strdup (_("none"));
+      printf ("%s\n", shown);
+      return SL_EXIT_DONE;
+    }
+
+  if (argc == 2)
+    {
+      g_autoptr (GVariant) reply =
+        call (bus, ROOT_PATH, "org.freedesktop.DBus.Properties", "Set",
+              g_variant_new ("(ssv)", MANAGER_INTERFACE, "MaxSpeed", g_variant_new_uint64 (rate)),
+              NULL, &error);
+
+      if (reply == NULL)
+        {
+          print_dbus_error (error);
+          return SL_EXIT_DAEMON;
+        }
+      return SL_EXIT_DONE;
+    }
+
+  for (int i = 2; i < argc; i++)
+    {
+      g_autofree char *path = path_for_id (argv[i]);
+      g_autoptr (GVariant) reply = NULL;
+      g_autoptr (GError) call_error = NULL;
+
+      reply = call (bus, path, DOWNLOAD_INTERFACE, "SetSpeedLimit",
+                    g_variant_new ("(t)", rate), NULL, &call_error);
+      if (reply != NULL)
+        continue;
+
+      if (is_unknown_download (call_error))
+        sl_cli_print_error (_("No download has the ID %s"), argv[i]);
+      else
+        {
+          g_dbus_error_strip_remote_error (call_error);
+          sl_cli_print_error ("%s: %s", argv[i], call_error->message);
+        }
+      if (status == SL_EXIT_DONE)
+        status = is_daemon_gone (call_error) ? SL_EXIT_DAEMON : SL_EXIT_USAGE;
+    }
+
+  return status;
+}
+
 typedef struct
 {
   GMainLoop  *loop;
@@ -958,7 +1079,7 @@ cmd_wait (int    argc,
 
 /**
  * sl_remote_command:
- * @verb: add, list, pause, resume, cancel, remove, wait or verify
+ * @verb: add, list, pause, resume, cancel, remove, wait, verify or limit
  * @argc: arguments, the verb first
  * @argv: (array length=argc): the arguments
  *
@@ -979,6 +1100,8 @@ sl_remote_command (const char  *verb,
     return cmd_wait (argc, argv);
   if (g_str_equal (verb, "verify"))
     return cmd_verify (argc, argv);
+  if (g_str_equal (verb, "limit"))
+    return cmd_limit (argc, argv);
   if (g_str_equal (verb, "pause") || g_str_equal (verb, "resume") ||
       g_str_equal (verb, "cancel") || g_str_equal (verb, "remove"))
     return cmd_each (verb, argc, argv);

@@ -687,6 +687,8 @@ print_usage (FILE *out)
              "                            Take downloads off the list\n"
              "  wait ID…                  Wait until downloads end\n"
              "  verify ID…                Check completed downloads against their checksums\n"
+             "  limit [RATE [ID…]]        Show or set the speed limit of all downloads, or\n"
+             "                            set that of some (RATE as 500K or 2M, 0 or none)\n"
              "  browser install|status|uninstall [--browser NAME]…\n"
              "                            Set up browsers to hand downloads to Sluice\n"
              "\n"
