@@ -3246,6 +3246,94 @@ test_sluicectl_limit (Fixture       *f,
   g_assert_cmpuint (listed_speed_limit (f, path), ==, 0);
 }
 
+static gboolean
+has_two_connections (gpointer data)
+{
+  return sl_dbus_download1_get_connections (data) == 2;
+}
+
+/* list tells each download's own speed limit, its checksum and where its check stands, and in
+ * JSON also how many connections it has open. */
+static void
+test_sluicectl_list_details (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autofree char *digest = sl_test_entity_sha256 (341, 100000);
+  g_autofree char *spec = g_strconcat ("sha256=", digest, NULL);
+  g_autofree char *url = sl_test_server_url (f->server, "/file?size=100000&seed=341");
+  g_autofree char *slow_url = sl_test_server_url (f->server,
+                                                  "/file?size=8000000&seed=342&rate=400000");
+  g_autofree char *id = NULL, *id2 = NULL, *id3 = NULL;
+  g_autofree char *path3 = NULL;
+  g_autoptr (SlDBusDownload1) download3 = NULL;
+  g_autoptr (GPtrArray) objects = NULL;
+  g_auto (GStrv) lines = NULL;
+  CtlResult result = { 0 };
+  GHashTable *members;
+  const char *row;
+
+  daemon_start (f);
+
+  /* A completed download that matched, a paused one with a limit, a running one on two
+   * connections. */
+  ctl_run (f, &result, "add", url, "-d", f->downloads_path, "--checksum", spec, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  id = printed_id (result.out, 0);
+  ctl_result_clear (&result);
+  ctl_run (f, &result, "wait", id, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  ctl_result_clear (&result);
+  ctl_run (f, &result, "add", url, "-d", f->downloads_path, "--paused", "--limit-rate", "2M",
+           NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  id2 = printed_id (result.out, 0);
+  ctl_result_clear (&result);
+  ctl_run (f, &result, "add", slow_url, "-d", f->downloads_path, "-x", "2", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  id3 = printed_id (result.out, 0);
+  ctl_result_clear (&result);
+  path3 = path_of_id (id3);
+  download3 = get_download (f, path3);
+  g_assert_true (sl_test_iterate_until (NULL, has_two_connections, download3, TRANSFER_MS));
+
+  ctl_run (f, &result, "list", "--json", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  objects = parse_json_list (result.out);
+  g_assert_cmpuint (objects->len, ==, 3);
+  members = json_find_id (objects, id);
+  g_assert_cmpstr (g_hash_table_lookup (members, "checksum"), ==, spec);
+  g_assert_cmpstr (g_hash_table_lookup (members, "checksum_state"), ==, "verified");
+  g_assert_cmpstr (g_hash_table_lookup (members, "speed_limit"), ==, "0");
+  g_assert_cmpstr (g_hash_table_lookup (members, "connections"), ==, "0");
+  members = json_find_id (objects, id2);
+  g_assert_cmpstr (g_hash_table_lookup (members, "checksum"), ==, "");
+  g_assert_cmpstr (g_hash_table_lookup (members, "checksum_state"), ==, "none");
+  g_assert_cmpstr (g_hash_table_lookup (members, "speed_limit"), ==, "2097152");
+  members = json_find_id (objects, id3);
+  g_assert_cmpstr (g_hash_table_lookup (members, "state"), ==, "running");
+  g_assert_cmpstr (g_hash_table_lookup (members, "connections"), ==, "2");
+  ctl_result_clear (&result);
+
+  /* The table says it after the name, where there is something to say. */
+  ctl_run (f, &result, "list", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  lines = g_strsplit (result.out, "\n", -1);
+  row = table_row (lines, id);
+  if (row == NULL || !g_str_has_suffix (row, "  [sha256 verified]"))
+    g_error ("no row says %s has its checksum verified in “%s”", id, result.out);
+  row = table_row (lines, id2);
+  if (row == NULL || !g_str_has_suffix (row, "  [limit 2.1\u00a0MB/s]"))
+    g_error ("no row gives the limit of %s in “%s”", id2, result.out);
+  row = table_row (lines, id3);
+  if (row == NULL || strchr (row, '[') != NULL)
+    g_error ("the row of %s tells what it does not have in “%s”", id3, result.out);
+  ctl_result_clear (&result);
+
+  ctl_run (f, &result, "cancel", id3, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  ctl_result_clear (&result);
+}
+
 static void
 on_process_exited (GObject      *source,
                    GAsyncResult *result,
@@ -3374,6 +3462,7 @@ main (int   argc,
   ADD_TEST ("/daemon/sluicectl/add-options", test_sluicectl_add_options);
   ADD_TEST ("/daemon/sluicectl/verify", test_sluicectl_verify);
   ADD_TEST ("/daemon/sluicectl/limit", test_sluicectl_limit);
+  ADD_TEST ("/daemon/sluicectl/list-details", test_sluicectl_list_details);
   ADD_TEST ("/daemon/sluicectl/shares-nothing", test_sluicectl_shares_nothing);
 
 #undef ADD_TEST

@@ -375,6 +375,10 @@ typedef struct
   guint    http_status;
   char    *error_kind;
   char    *error;
+  guint    connections;
+  guint64  speed_limit;
+  char    *checksum;
+  char    *checksum_state;
 } Row;
 
 static void
@@ -387,6 +391,8 @@ row_free (Row *row)
   g_free (row->state);
   g_free (row->error_kind);
   g_free (row->error);
+  g_free (row->checksum);
+  g_free (row->checksum_state);
   g_free (row);
 }
 
@@ -414,11 +420,15 @@ row_from_properties (const char *path,
   row->state = lookup_string (properties, "State");
   row->error_kind = lookup_string (properties, "ErrorKind");
   row->error = lookup_string (properties, "Error");
+  row->checksum = lookup_string (properties, "Checksum");
+  row->checksum_state = lookup_string (properties, "ChecksumState");
   row->total = -1;
   g_variant_lookup (properties, "BytesReceived", "t", &row->received);
   g_variant_lookup (properties, "BytesTotal", "x", &row->total);
   g_variant_lookup (properties, "Speed", "t", &row->speed);
   g_variant_lookup (properties, "HttpStatus", "u", &row->http_status);
+  g_variant_lookup (properties, "Connections", "u", &row->connections);
+  g_variant_lookup (properties, "SpeedLimit", "t", &row->speed_limit);
   return row;
 }
 
@@ -527,10 +537,53 @@ print_json (GPtrArray *rows)
       append_json_string (out, row->error_kind);
       g_string_append (out, ", \"error\": ");
       append_json_string (out, row->error);
+      g_string_append_printf (out,
+                              ", \"connections\": %u, \"speed_limit\": %" G_GUINT64_FORMAT
+                              ", \"checksum\": ",
+                              row->connections, row->speed_limit);
+      append_json_string (out, row->checksum);
+      g_string_append (out, ", \"checksum_state\": ");
+      append_json_string (out, row->checksum_state);
       g_string_append_c (out, '}');
     }
   g_string_append (out, rows->len > 0 ? "\n]\n" : "]\n");
   fputs (out->str, stdout);
+}
+
+static char *
+format_rate (guint64 bytes_per_second)
+{
+  g_autofree char *size = g_format_size (bytes_per_second);
+
+  /* Translators: a transfer rate, as in "5.2 MB/s" */
+  return g_strdup_printf (_("%s/s"), size);
+}
+
+/* What the table tells after a download's name, only where there is something to tell: its
+ * own speed limit, and where the check of its checksum stands, as "sha256 verified". */
+static char *
+row_notes (Row *row)
+{
+  g_autoptr (GString) notes = g_string_new (NULL);
+
+  if (row->speed_limit > 0)
+    {
+      g_autofree char *rate = format_rate (row->speed_limit);
+      /* Translators: a download's own speed limit in `sluicectl list`, as in "limit 2.0 MB/s" */
+      g_autofree char *note = g_strdup_printf (_("limit %s"), rate);
+
+      g_string_append_printf (notes, "  [%s]", note);
+    }
+  if (*row->checksum != '\0')
+    {
+      const char *equals = strchr (row->checksum, '=');
+      int algorithm = equals ? (int) (equals - row->checksum) : (int) strlen (row->checksum);
+
+      /* The state's own name, as the STATE column gives the download's. */
+      g_string_append_printf (notes, "  [%.*s %s]", algorithm, row->checksum,
+                              row->checksum_state);
+    }
+  return g_string_free (g_steal_pointer (&notes), FALSE);
 }
 
 static void
@@ -548,15 +601,16 @@ print_table (GPtrArray *rows)
     {
       Row *row = rows->pdata[i];
       g_autofree char *size = row->total >= 0 ? g_format_size (row->total) : g_strdup ("?");
-      g_autofree char *rate = row->speed > 0 ? g_format_size (row->speed) : NULL;
-      g_autofree char *speed = rate ? g_strdup_printf ("%s/s", rate) : g_strdup ("");
+      g_autofree char *speed = row->speed > 0 ? format_rate (row->speed) : g_strdup ("");
+      g_autofree char *notes = row_notes (row);
       g_autofree char *percent = row->total > 0
                                    ? g_strdup_printf ("%d%%", (int) (100.0 * row->received /
                                                                      row->total))
                                    : g_strdup ("");
       const char *name = *row->filename ? row->filename : row->uri;
 
-      printf ("%-6s %-10s %6s %10s %10s  %s\n", row->id, row->state, percent, size, speed, name);
+      printf ("%-6s %-10s %6s %10s %10s  %s%s\n", row->id, row->state, percent, size, speed, name,
+              notes);
       if (*row->error != '\0')
         printf ("%-6s %s\n", "", row->error);
     }
@@ -756,15 +810,6 @@ cmd_verify (int    argc,
     }
 
   return mismatch ? SL_EXIT_CHECKSUM : status;
-}
-
-static char *
-format_rate (guint64 bytes_per_second)
-{
-  g_autofree char *size = g_format_size (bytes_per_second);
-
-  /* Translators: a transfer rate, as in "5.2 MB/s" */
-  return g_strdup_printf (_("%s/s"), size);
 }
 
 /* A speed limit: a rate in curl's syntax, or 0 or "none" for no limit. */
