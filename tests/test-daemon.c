@@ -2889,6 +2889,442 @@ test_sluicectl_refused (Fixture       *f,
 }
 
 static void
+on_connections_changed (SlDBusDownload1 *download,
+                        GParamSpec      *pspec,
+                        guint           *most)
+{
+  *most = MAX (*most, sl_dbus_download1_get_connections (download));
+}
+
+static gboolean
+has_three_connections (gpointer data)
+{
+  return sl_dbus_download1_get_connections (data) == 3;
+}
+
+/* The number of downloads the daemon lists. */
+static gsize
+count_downloads (Fixture *f)
+{
+  g_autoptr (GVariant) objects = get_managed_objects (f);
+
+  return g_variant_n_children (objects);
+}
+
+/* add's -x, --limit-rate and --checksum reach the daemon as the Add options they stand for,
+ * and what the daemon would refuse is refused before it is asked. */
+static void
+test_sluicectl_add_options (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autofree char *digest = sl_test_entity_sha256 (311, 200000);
+  g_autofree char *upper = g_ascii_strup (digest, -1);
+  g_autofree char *spec = g_strconcat ("SHA256=", upper, NULL);
+  g_autofree char *expected_spec = g_strconcat ("sha256=", digest, NULL);
+  g_autofree char *url = sl_test_server_url (f->server, "/file?size=200000&seed=311");
+  /* Each connection gets 1 MB/s: automatic connections would go past three. */
+  g_autofree char *slow_url = sl_test_server_url (f->server,
+                                                  "/file?size=6000000&seed=312&rate=1000000");
+  g_autofree char *id = NULL, *id2 = NULL, *id3 = NULL;
+  g_autofree char *path = NULL, *path2 = NULL;
+  g_autofree char *file = NULL;
+  g_autoptr (SlDBusDownload1) download = NULL;
+  g_autoptr (SlDBusDownload1) download2 = NULL;
+  CtlResult result = { 0 };
+  guint most = 0;
+
+  daemon_start (f);
+
+  ctl_run (f, &result, "add", url, "--paused", "-d", f->downloads_path, "--limit-rate", "500K",
+           "--checksum", spec, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_cmpstr (result.err, ==, "");
+  id = printed_id (result.out, 0);
+  ctl_result_clear (&result);
+  path = path_of_id (id);
+  download = get_download (f, path);
+  g_assert_cmpuint (sl_dbus_download1_get_speed_limit (download), ==, 500 * 1024);
+  g_assert_cmpstr (sl_dbus_download1_get_checksum (download), ==, expected_spec);
+  g_assert_cmpstr (sl_dbus_download1_get_checksum_state (download), ==, "pending");
+  g_assert_cmpstr (sl_dbus_download1_get_state (download), ==, "paused");
+
+  /* -x 3: three connections, never more. */
+  ctl_run (f, &result, "add", slow_url, "-d", f->downloads_path, "-x", "3", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  id2 = printed_id (result.out, 0);
+  ctl_result_clear (&result);
+  path2 = path_of_id (id2);
+  download2 = get_download (f, path2);
+  g_assert_cmpuint (sl_dbus_download1_get_speed_limit (download2), ==, 0);
+  g_assert_cmpstr (sl_dbus_download1_get_checksum (download2), ==, "");
+  g_assert_cmpstr (sl_dbus_download1_get_checksum_state (download2), ==, "none");
+  g_signal_connect (download2, "notify::connections", G_CALLBACK (on_connections_changed),
+                    &most);
+  g_assert_true (sl_test_iterate_until (NULL, has_three_connections, download2, TRANSFER_MS));
+  wait_state (download2, "completed", TRANSFER_MS);
+  g_signal_handlers_disconnect_by_data (download2, &most);
+  g_assert_cmpuint (most, ==, 3);
+  file = download_file_path (download2);
+  sl_test_assert_file_is_entity (file, 312, 6000000);
+
+  /* -x 0 is automatic, as without -x. */
+  ctl_run (f, &result, "add", url, "--paused", "-d", f->downloads_path, "-x", "0", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  id3 = printed_id (result.out, 0);
+  ctl_result_clear (&result);
+  g_assert_cmpuint (count_downloads (f), ==, 3);
+
+  /* A checksum the daemon would refuse: one line, and nothing added. */
+  ctl_run (f, &result, "add", url, "-d", f->downloads_path, "--checksum", "sha256=abc", NULL);
+  g_assert_cmpint (result.status, ==, 1);
+  g_assert_cmpstr (result.out, ==, "");
+  assert_one_error_line (&result, "64 hexadecimal digits");
+  ctl_result_clear (&result);
+  ctl_run (f, &result, "add", url, "-d", f->downloads_path, "--checksum", "crc32=1234", NULL);
+  g_assert_cmpint (result.status, ==, 1);
+  assert_one_error_line (&result, "Unsupported checksum");
+  ctl_result_clear (&result);
+  g_assert_cmpuint (count_downloads (f), ==, 3);
+}
+
+/* Writes one byte at @offset of @path in place, as a failing disk or a careless user would. */
+static void
+change_byte (const char *path,
+             goffset     offset)
+{
+  g_autoptr (GFile) target = g_file_new_for_path (path);
+  g_autoptr (GFileIOStream) stream = NULL;
+  g_autoptr (GError) error = NULL;
+
+  stream = g_file_open_readwrite (target, NULL, &error);
+  g_assert_no_error (error);
+  g_seekable_seek (G_SEEKABLE (stream), offset, G_SEEK_SET, NULL, &error);
+  g_assert_no_error (error);
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (stream)), "?", 1,
+                             NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_io_stream_close (G_IO_STREAM (stream), NULL, &error);
+  g_assert_no_error (error);
+}
+
+/* verify reads a completed file again: one line on stdout when it matches; when a byte has
+ * changed, the daemon's line with both digests and exit 5, which no other failure hides. A
+ * download without a checksum, one not completed, and an ID nobody has are one line each. */
+static void
+test_sluicectl_verify (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autofree char *digest = sl_test_entity_sha256 (321, 400000);
+  g_autofree char *spec = g_strconcat ("sha256=", digest, NULL);
+  g_autofree char *url = sl_test_server_url (f->server, "/file?size=400000&seed=321");
+  g_autofree char *plain_url = sl_test_server_url (f->server, "/file?size=1000&seed=322");
+  g_autofree char *id = NULL, *plain_id = NULL, *paused_id = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *file = NULL;
+  g_autofree char *expected = NULL;
+  g_autofree char *unknown_line = NULL;
+  g_autoptr (SlDBusDownload1) download = NULL;
+  g_auto (GStrv) lines = NULL;
+  CtlResult result = { 0 };
+
+  daemon_start (f);
+
+  ctl_run (f, &result, "add", url, "-d", f->downloads_path, "--checksum", spec, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  id = printed_id (result.out, 0);
+  ctl_result_clear (&result);
+  ctl_run (f, &result, "add", plain_url, "-d", f->downloads_path, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  plain_id = printed_id (result.out, 0);
+  ctl_result_clear (&result);
+  ctl_run (f, &result, "add", url, "-d", f->downloads_path, "--checksum", spec, "--paused",
+           NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  paused_id = printed_id (result.out, 0);
+  ctl_result_clear (&result);
+  ctl_run (f, &result, "wait", id, plain_id, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  ctl_result_clear (&result);
+  path = path_of_id (id);
+  download = get_download (f, path);
+  wait_checksum_state (download, "verified");
+
+  ctl_run (f, &result, "verify", id, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_cmpstr (result.err, ==, "");
+  expected = g_strdup_printf ("%s: verified\n", id);
+  g_assert_cmpstr (result.out, ==, expected);
+  ctl_result_clear (&result);
+  g_assert_cmpstr (sl_dbus_download1_get_checksum_state (download), ==, "verified");
+
+  /* Nothing to verify against, not completed, nobody's: 1, one line each. */
+  ctl_run (f, &result, "verify", plain_id, NULL);
+  g_assert_cmpint (result.status, ==, 1);
+  g_assert_cmpstr (result.out, ==, "");
+  assert_one_error_line (&result, "no checksum");
+  g_assert_true (g_str_has_prefix (result.err + strlen ("sluicectl: "), plain_id));
+  ctl_result_clear (&result);
+
+  ctl_run (f, &result, "verify", paused_id, NULL);
+  g_assert_cmpint (result.status, ==, 1);
+  assert_one_error_line (&result, "Only a completed download");
+  ctl_result_clear (&result);
+
+  ctl_run (f, &result, "verify", "99999", NULL);
+  g_assert_cmpint (result.status, ==, 1);
+  g_assert_cmpstr (result.out, ==, "");
+  assert_one_error_line (&result, "No download has the ID 99999");
+  ctl_result_clear (&result);
+
+  /* One byte changes on disk. */
+  file = download_file_path (download);
+  change_byte (file, 200000);
+
+  ctl_run (f, &result, "verify", id, NULL);
+  g_assert_cmpint (result.status, ==, 5);
+  g_assert_cmpstr (result.out, ==, "");
+  assert_one_error_line (&result, digest);
+  g_assert_nonnull (strstr (result.err, "no longer matches"));
+  g_assert_true (g_str_has_prefix (result.err + strlen ("sluicectl: "), id));
+  ctl_result_clear (&result);
+  wait_checksum_state (download, "mismatch");
+
+  /* The mismatch decides, after an unknown ID and before a file that matches. */
+  ctl_run (f, &result, "verify", "99999", id, plain_id, NULL);
+  g_assert_cmpint (result.status, ==, 5);
+  g_assert_cmpstr (result.out, ==, "");
+  lines = g_strsplit (result.err, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 4);
+  unknown_line = g_strdup ("sluicectl: No download has the ID 99999");
+  g_assert_cmpstr (lines[0], ==, unknown_line);
+  g_assert_nonnull (strstr (lines[1], digest));
+  g_assert_nonnull (strstr (lines[2], "no checksum"));
+  g_assert_cmpstr (lines[3], ==, "");
+  ctl_result_clear (&result);
+
+  /* A file that is gone cannot be read: 4, a local file error. */
+  g_assert_cmpint (g_unlink (file), ==, 0);
+  ctl_run (f, &result, "verify", id, NULL);
+  g_assert_cmpint (result.status, ==, 4);
+  g_assert_cmpstr (result.out, ==, "");
+  assert_one_error_line (&result, id);
+  ctl_result_clear (&result);
+}
+
+/* The SpeedLimit of @path as the daemon lists it now, without the proxies' cache. */
+static guint64
+listed_speed_limit (Fixture    *f,
+                    const char *path)
+{
+  g_autoptr (GVariant) objects = get_managed_objects (f);
+  g_autoptr (GVariant) props = lookup_managed (objects, path);
+  guint64 limit = G_MAXUINT64;
+
+  g_assert_nonnull (props);
+  g_assert_true (g_variant_lookup (props, "SpeedLimit", "t", &limit));
+  return limit;
+}
+
+
+/* limit shows and sets MaxSpeed, which a restart keeps, and sets the SpeedLimit of the
+ * downloads it names; 0 and none remove a limit. A RATE that is not one is a usage error, and
+ * an unknown ID one line, while the others named still get their limit. */
+static void
+test_sluicectl_limit (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autofree char *path = NULL, *path2 = NULL;
+  g_autofree char *id = NULL, *id2 = NULL;
+  g_auto (GStrv) lines = NULL;
+  CtlResult result = { 0 };
+
+  daemon_start (f);
+  path = add_paused (f, "/file?size=1000&seed=331", NULL);
+  path2 = add_paused (f, "/file?size=1000&seed=332", NULL);
+  id = g_strdup (strrchr (path, '/') + 1);
+  id2 = g_strdup (strrchr (path2, '/') + 1);
+
+  ctl_run (f, &result, "limit", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_cmpstr (result.out, ==, "none\n");
+  g_assert_cmpstr (result.err, ==, "");
+  ctl_result_clear (&result);
+
+  /* Global: 2 MiB a second, shown as g_format_size() shows it, with a no-break space. */
+  ctl_run (f, &result, "limit", "2M", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_cmpstr (result.out, ==, "");
+  g_assert_cmpstr (result.err, ==, "");
+  ctl_result_clear (&result);
+  g_assert_cmpuint (get_manager_number (f, "MaxSpeed"), ==, 2 * 1024 * 1024);
+  g_assert_cmpuint (listed_speed_limit (f, path), ==, 0);
+
+  ctl_run (f, &result, "limit", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_cmpstr (result.out, ==, "2.1\u00a0MB/s\n");
+  ctl_result_clear (&result);
+
+  /* Per download: only those named, the first even when the second is nobody's. */
+  ctl_run (f, &result, "limit", "1.5K", id, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_cmpstr (result.err, ==, "");
+  ctl_result_clear (&result);
+  g_assert_cmpuint (listed_speed_limit (f, path), ==, 1536);
+  g_assert_cmpuint (listed_speed_limit (f, path2), ==, 0);
+  g_assert_cmpuint (get_manager_number (f, "MaxSpeed"), ==, 2 * 1024 * 1024);
+
+  ctl_run (f, &result, "limit", "300000", id2, "99999", NULL);
+  g_assert_cmpint (result.status, ==, 1);
+  g_assert_cmpstr (result.out, ==, "");
+  assert_one_error_line (&result, "No download has the ID 99999");
+  ctl_result_clear (&result);
+  g_assert_cmpuint (listed_speed_limit (f, path2), ==, 300000);
+
+  /* A restart keeps both. */
+  daemon_kill (f, SIGTERM);
+  assert_exited_cleanly (f);
+  daemon_start (f);
+  g_assert_cmpuint (get_manager_number (f, "MaxSpeed"), ==, 2 * 1024 * 1024);
+  g_assert_cmpuint (listed_speed_limit (f, path), ==, 1536);
+  ctl_run (f, &result, "limit", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  g_assert_cmpstr (result.out, ==, "2.1\u00a0MB/s\n");
+  ctl_result_clear (&result);
+
+  /* none and 0 remove a limit, globally or of a download. */
+  ctl_run (f, &result, "limit", "none", id, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  ctl_result_clear (&result);
+  g_assert_cmpuint (listed_speed_limit (f, path), ==, 0);
+  g_assert_cmpuint (listed_speed_limit (f, path2), ==, 300000);
+  ctl_run (f, &result, "limit", "0", id2, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  ctl_result_clear (&result);
+  g_assert_cmpuint (listed_speed_limit (f, path2), ==, 0);
+  g_assert_cmpuint (get_manager_number (f, "MaxSpeed"), ==, 2 * 1024 * 1024);
+
+  ctl_run (f, &result, "limit", "none", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  ctl_result_clear (&result);
+  g_assert_cmpuint (get_manager_number (f, "MaxSpeed"), ==, 0);
+  ctl_run (f, &result, "limit", "1G", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  ctl_result_clear (&result);
+  g_assert_cmpuint (get_manager_number (f, "MaxSpeed"), ==, 1024 * 1024 * 1024);
+  ctl_run (f, &result, "limit", "0", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  ctl_result_clear (&result);
+  g_assert_cmpuint (get_manager_number (f, "MaxSpeed"), ==, 0);
+  ctl_run (f, &result, "limit", NULL);
+  g_assert_cmpstr (result.out, ==, "none\n");
+  ctl_result_clear (&result);
+
+  /* A RATE that is not one: a usage error, what is wrong and where the help is, and nothing
+   * changes. */
+  ctl_run (f, &result, "limit", "fast", NULL);
+  g_assert_cmpint (result.status, ==, 1);
+  g_assert_cmpstr (result.out, ==, "");
+  lines = g_strsplit (result.err, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 3);
+  g_assert_true (g_str_has_prefix (lines[0], "sluicectl: A speed limit is a rate"));
+  g_assert_cmpstr (lines[1], ==, "Try “sluicectl limit --help”");
+  ctl_result_clear (&result);
+  ctl_run (f, &result, "limit", "fast", id, NULL);
+  g_assert_cmpint (result.status, ==, 1);
+  ctl_result_clear (&result);
+  g_assert_cmpuint (get_manager_number (f, "MaxSpeed"), ==, 0);
+  g_assert_cmpuint (listed_speed_limit (f, path), ==, 0);
+}
+
+static gboolean
+has_two_connections (gpointer data)
+{
+  return sl_dbus_download1_get_connections (data) == 2;
+}
+
+/* list tells each download's own speed limit, its checksum and where its check stands, and in
+ * JSON also how many connections it has open. */
+static void
+test_sluicectl_list_details (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autofree char *digest = sl_test_entity_sha256 (341, 100000);
+  g_autofree char *spec = g_strconcat ("sha256=", digest, NULL);
+  g_autofree char *url = sl_test_server_url (f->server, "/file?size=100000&seed=341");
+  g_autofree char *slow_url = sl_test_server_url (f->server,
+                                                  "/file?size=8000000&seed=342&rate=400000");
+  g_autofree char *id = NULL, *id2 = NULL, *id3 = NULL;
+  g_autofree char *path3 = NULL;
+  g_autoptr (SlDBusDownload1) download3 = NULL;
+  g_autoptr (GPtrArray) objects = NULL;
+  g_auto (GStrv) lines = NULL;
+  CtlResult result = { 0 };
+  GHashTable *members;
+  const char *row;
+
+  daemon_start (f);
+
+  /* A completed download that matched, a paused one with a limit, a running one on two
+   * connections. */
+  ctl_run (f, &result, "add", url, "-d", f->downloads_path, "--checksum", spec, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  id = printed_id (result.out, 0);
+  ctl_result_clear (&result);
+  ctl_run (f, &result, "wait", id, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  ctl_result_clear (&result);
+  ctl_run (f, &result, "add", url, "-d", f->downloads_path, "--paused", "--limit-rate", "2M",
+           NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  id2 = printed_id (result.out, 0);
+  ctl_result_clear (&result);
+  ctl_run (f, &result, "add", slow_url, "-d", f->downloads_path, "-x", "2", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  id3 = printed_id (result.out, 0);
+  ctl_result_clear (&result);
+  path3 = path_of_id (id3);
+  download3 = get_download (f, path3);
+  g_assert_true (sl_test_iterate_until (NULL, has_two_connections, download3, TRANSFER_MS));
+
+  ctl_run (f, &result, "list", "--json", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  objects = parse_json_list (result.out);
+  g_assert_cmpuint (objects->len, ==, 3);
+  members = json_find_id (objects, id);
+  g_assert_cmpstr (g_hash_table_lookup (members, "checksum"), ==, spec);
+  g_assert_cmpstr (g_hash_table_lookup (members, "checksum_state"), ==, "verified");
+  g_assert_cmpstr (g_hash_table_lookup (members, "speed_limit"), ==, "0");
+  g_assert_cmpstr (g_hash_table_lookup (members, "connections"), ==, "0");
+  members = json_find_id (objects, id2);
+  g_assert_cmpstr (g_hash_table_lookup (members, "checksum"), ==, "");
+  g_assert_cmpstr (g_hash_table_lookup (members, "checksum_state"), ==, "none");
+  g_assert_cmpstr (g_hash_table_lookup (members, "speed_limit"), ==, "2097152");
+  members = json_find_id (objects, id3);
+  g_assert_cmpstr (g_hash_table_lookup (members, "state"), ==, "running");
+  g_assert_cmpstr (g_hash_table_lookup (members, "connections"), ==, "2");
+  ctl_result_clear (&result);
+
+  /* The table says it after the name, where there is something to say. */
+  ctl_run (f, &result, "list", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  lines = g_strsplit (result.out, "\n", -1);
+  row = table_row (lines, id);
+  if (row == NULL || !g_str_has_suffix (row, "  [sha256 verified]"))
+    g_error ("no row says %s has its checksum verified in “%s”", id, result.out);
+  row = table_row (lines, id2);
+  if (row == NULL || !g_str_has_suffix (row, "  [limit 2.1\u00a0MB/s]"))
+    g_error ("no row gives the limit of %s in “%s”", id2, result.out);
+  row = table_row (lines, id3);
+  if (row == NULL || strchr (row, '[') != NULL)
+    g_error ("the row of %s tells what it does not have in “%s”", id3, result.out);
+  ctl_result_clear (&result);
+
+  ctl_run (f, &result, "cancel", id3, NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  ctl_result_clear (&result);
+}
+
+static void
 on_process_exited (GObject      *source,
                    GAsyncResult *result,
                    gpointer      user_data)
@@ -3013,6 +3449,10 @@ main (int   argc,
   ADD_TEST ("/daemon/sluicectl/verbs", test_sluicectl_verbs);
   ADD_TEST ("/daemon/sluicectl/detached", test_sluicectl_detached);
   ADD_TEST ("/daemon/sluicectl/refused", test_sluicectl_refused);
+  ADD_TEST ("/daemon/sluicectl/add-options", test_sluicectl_add_options);
+  ADD_TEST ("/daemon/sluicectl/verify", test_sluicectl_verify);
+  ADD_TEST ("/daemon/sluicectl/limit", test_sluicectl_limit);
+  ADD_TEST ("/daemon/sluicectl/list-details", test_sluicectl_list_details);
   ADD_TEST ("/daemon/sluicectl/shares-nothing", test_sluicectl_shares_nothing);
 
 #undef ADD_TEST

@@ -109,6 +109,63 @@ sl_cli_exit_for_kind (SlErrorKind kind)
 }
 
 /**
+ * sl_cli_parse_rate:
+ * @text: a rate in curl's syntax: a number of bytes per second, with an optional K, M or G
+ *   (powers of 1024) and an optional B after it, as in "500K", "1.5M" or "2MB"
+ * @rate: (out): the rate in bytes per second
+ *
+ * Returns: whether @text is such a rate, of at least one byte per second
+ */
+gboolean
+sl_cli_parse_rate (const char *text,
+                   guint64    *rate)
+{
+  gsize digits = strspn (text, "0123456789.");
+  const char *end = text + digits;
+  double value;
+  double multiplier = 1;
+
+  /* Digits and a point only: g_ascii_strtod() would also take a sign, spaces, an exponent,
+   * hexadecimal, "inf" and "nan". */
+  if (digits == 0)
+    return FALSE;
+  value = g_ascii_strtod (text, (char **) &end);
+  if (end != text + digits)
+    return FALSE;
+
+  switch (g_ascii_toupper (*end))
+    {
+    case '\0':
+      break;
+    case 'K':
+      multiplier = 1024;
+      end++;
+      break;
+    case 'M':
+      multiplier = 1024 * 1024;
+      end++;
+      break;
+    case 'G':
+      multiplier = 1024.0 * 1024 * 1024;
+      end++;
+      break;
+    default:
+      return FALSE;
+    }
+
+  if (*end != '\0' && !(g_ascii_toupper (end[0]) == 'B' && end[1] == '\0'))
+    return FALSE;
+
+  /* Below one byte a second would be no limit at all; above 2^63 does not fit. */
+  value *= multiplier;
+  if (!(value >= 1 && value < 9223372036854775808.0))
+    return FALSE;
+
+  *rate = (guint64) value;
+  return TRUE;
+}
+
+/**
  * sl_cli_folder_is_usable:
  * @path: a folder to save into
  *

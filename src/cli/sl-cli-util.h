@@ -33,6 +33,8 @@ gboolean sl_cli_names_are_text (const char *filename,
 int  sl_cli_usage_error (GOptionContext *context,
                          const char     *message);
 gboolean sl_cli_folder_is_usable (const char *path);
+gboolean sl_cli_parse_rate (const char *text,
+                            guint64    *rate);
 int  sl_cli_exit_for_kind (SlErrorKind kind);
 gboolean sl_cli_replace_file (const char   *path,
                               GBytes       *contents,

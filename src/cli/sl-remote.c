@@ -1,8 +1,8 @@
 /* sl-remote.c
  *
  * The sluicectl verbs that drive sluiced over D-Bus: add, list, pause, resume, cancel, remove,
- * wait. They use plain GDBus calls on the names DESIGN.md fixes, so they work against any
- * daemon that keeps that contract.
+ * wait, verify, limit. They use plain GDBus calls on the names DESIGN.md fixes, so they work
+ * against any daemon that keeps that contract.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -16,8 +16,10 @@
 #include <gio/gio.h>
 #include <glib/gi18n.h>
 
+#include "sl-checksum.h"
 #include "sl-cli-util.h"
 #include "sl-daemon-spawn.h"
+#include "sl-download.h"
 #include "sl-remote.h"
 #include "sl-filename-rules.h"
 #include "sl-states.h"
@@ -29,6 +31,9 @@
 #define DOWNLOAD_INTERFACE "org.sluice.Downloads.Download1"
 #define START_TIMEOUT_MS   (15 * 1000)
 #define CALL_TIMEOUT_MS    (60 * 1000)
+/* Verify returns once the whole file is read, however large it is. */
+#define VERIFY_TIMEOUT_MS  G_MAXINT
+#define ERROR_PREFIX       "org.sluice.Downloads.Error."
 
 static void
 print_dbus_error (GError *error)
@@ -133,6 +138,21 @@ connect_to_daemon (void)
 }
 
 static GVariant *
+call_with_timeout (GDBusConnection     *bus,
+                   const char          *path,
+                   const char          *interface,
+                   const char          *method,
+                   GVariant            *parameters,
+                   const GVariantType  *reply_type,
+                   int                  timeout_ms,
+                   GError             **error)
+{
+  return g_dbus_connection_call_sync (bus, BUS_NAME, path, interface, method, parameters,
+                                      reply_type, G_DBUS_CALL_FLAGS_NONE, timeout_ms, NULL,
+                                      error);
+}
+
+static GVariant *
 call (GDBusConnection     *bus,
       const char          *path,
       const char          *interface,
@@ -141,9 +161,30 @@ call (GDBusConnection     *bus,
       const GVariantType  *reply_type,
       GError             **error)
 {
-  return g_dbus_connection_call_sync (bus, BUS_NAME, path, interface, method, parameters,
-                                      reply_type, G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL,
-                                      error);
+  return call_with_timeout (bus, path, interface, method, parameters, reply_type,
+                            CALL_TIMEOUT_MS, error);
+}
+
+/* Whether @error is the daemon's org.sluice.Downloads.Error.@name. sluicectl does not map the
+ * daemon's errors to its own domain, so they come as remote errors. */
+static gboolean
+is_daemon_error (const GError *error,
+                 const char   *name)
+{
+  g_autofree char *remote = g_dbus_error_get_remote_error (error);
+
+  return remote != NULL && g_str_has_prefix (remote, ERROR_PREFIX) &&
+         g_str_equal (remote + strlen (ERROR_PREFIX), name);
+}
+
+/* Whether @error says that the daemon left the bus before it answered. */
+static gboolean
+is_daemon_gone (const GError *error)
+{
+  return g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY) ||
+         g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+         g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER) ||
+         g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED);
 }
 
 static char *
@@ -154,6 +195,36 @@ path_for_id (const char *id)
   if (!g_ascii_string_to_unsigned (id, 10, 1, G_MAXINT64, &value, NULL))
     return NULL;
   return g_strdup_printf (ROOT_PATH "/%" G_GUINT64_FORMAT, value);
+}
+
+/* Checks that the arguments from @first on are download IDs, as a usage error if one is not. */
+static gboolean
+ids_are_valid (GOptionContext  *context,
+               int              argc,
+               char           **argv,
+               int              first)
+{
+  for (int i = first; i < argc; i++)
+    {
+      g_autofree char *path = path_for_id (argv[i]);
+
+      if (path == NULL)
+        {
+          g_autofree char *message = g_strdup_printf (_("“%s” is not a download ID"), argv[i]);
+
+          sl_cli_usage_error (context, message);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* Whether @error says that there is no download at the path called. */
+static gboolean
+is_unknown_download (const GError *error)
+{
+  return g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD) ||
+         g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_OBJECT);
 }
 
 static const char *
@@ -173,13 +244,25 @@ cmd_add (int    argc,
   g_autoptr (GDBusConnection) bus = NULL;
   g_autofree char *directory = NULL;
   g_autofree char *filename = NULL;
+  g_autofree char *connections_text = NULL;
+  g_autofree char *limit_rate = NULL;
+  g_autofree char *checksum = NULL;
   gboolean paused = FALSE;
+  guint64 connections = 0;
+  guint64 rate = 0;
   int status = SL_EXIT_DONE;
   GOptionEntry entries[] = {
     { "directory", 'd', 0, G_OPTION_ARG_FILENAME, &directory, N_("Save into DIR"), N_("DIR") },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &filename,
       N_("Save as NAME (with one URL)"), N_("NAME") },
     { "paused", 0, 0, G_OPTION_ARG_NONE, &paused, N_("Add without starting"), NULL },
+    { "connections", 'x', 0, G_OPTION_ARG_STRING, &connections_text,
+      N_("Use N connections at once (1–16), or 0 to add them while they pay (the default)"),
+      N_("N") },
+    { "limit-rate", 0, 0, G_OPTION_ARG_STRING, &limit_rate,
+      N_("Read at most RATE bytes a second (K, M and G suffixes, as curl)"), N_("RATE") },
+    { "checksum", 0, 0, G_OPTION_ARG_STRING, &checksum,
+      N_("Check the file before giving it its name"), N_("sha256=HEX") },
     G_OPTION_ENTRY_NULL
   };
 
@@ -190,13 +273,31 @@ cmd_add (int    argc,
     return sl_cli_usage_error (context, _("No URL given"));
   if (filename != NULL && argc != 2)
     return sl_cli_usage_error (context, _("-o NAME goes with exactly one URL"));
+  /* The range of the daemon's `connections` option, whose 0 is automatic. */
+  if (connections_text != NULL &&
+      !g_ascii_string_to_unsigned (connections_text, 10, 0, SL_DOWNLOAD_MAX_CONNECTIONS,
+                                   &connections, NULL))
+    return sl_cli_usage_error (context, _("Connections must be between 0 (automatic) and 16"));
+  if (limit_rate != NULL && !sl_cli_parse_rate (limit_rate, &rate))
+    return sl_cli_usage_error (context, _("A rate is a number with an optional K, M or G suffix"));
   if (!sl_cli_names_are_text (filename, directory))
     return SL_EXIT_USAGE;
-  /* The daemon would refuse it too; saying so here spares starting it. */
+  /* The daemon would refuse these too; saying so here spares starting it. */
   if (filename != NULL && !sl_filename_check (filename, &error))
     {
       sl_cli_print_error ("%s", error->message);
       return SL_EXIT_USAGE;
+    }
+  if (checksum != NULL)
+    {
+      g_autofree char *hex = NULL;
+      SlChecksumType type;
+
+      if (!sl_checksum_parse_spec (checksum, &type, &hex, &error))
+        {
+          sl_cli_print_error ("%s", error->message);
+          return SL_EXIT_USAGE;
+        }
     }
 
   bus = connect_to_daemon ();
@@ -236,6 +337,12 @@ cmd_add (int    argc,
         g_variant_dict_insert (&options, "filename", "s", filename);
       if (paused)
         g_variant_dict_insert (&options, "paused", "b", TRUE);
+      if (connections_text != NULL)
+        g_variant_dict_insert (&options, "connections", "u", (guint32) connections);
+      if (limit_rate != NULL)
+        g_variant_dict_insert (&options, "speed-limit", "t", rate);
+      if (checksum != NULL)
+        g_variant_dict_insert (&options, "checksum", "s", checksum);
 
       reply = call (bus, ROOT_PATH, MANAGER_INTERFACE, "Add",
                     g_variant_new ("(s@a{sv})", address ? address : argv[i],
@@ -268,6 +375,10 @@ typedef struct
   guint    http_status;
   char    *error_kind;
   char    *error;
+  guint    connections;
+  guint64  speed_limit;
+  char    *checksum;
+  char    *checksum_state;
 } Row;
 
 static void
@@ -280,6 +391,8 @@ row_free (Row *row)
   g_free (row->state);
   g_free (row->error_kind);
   g_free (row->error);
+  g_free (row->checksum);
+  g_free (row->checksum_state);
   g_free (row);
 }
 
@@ -307,11 +420,15 @@ row_from_properties (const char *path,
   row->state = lookup_string (properties, "State");
   row->error_kind = lookup_string (properties, "ErrorKind");
   row->error = lookup_string (properties, "Error");
+  row->checksum = lookup_string (properties, "Checksum");
+  row->checksum_state = lookup_string (properties, "ChecksumState");
   row->total = -1;
   g_variant_lookup (properties, "BytesReceived", "t", &row->received);
   g_variant_lookup (properties, "BytesTotal", "x", &row->total);
   g_variant_lookup (properties, "Speed", "t", &row->speed);
   g_variant_lookup (properties, "HttpStatus", "u", &row->http_status);
+  g_variant_lookup (properties, "Connections", "u", &row->connections);
+  g_variant_lookup (properties, "SpeedLimit", "t", &row->speed_limit);
   return row;
 }
 
@@ -420,10 +537,53 @@ print_json (GPtrArray *rows)
       append_json_string (out, row->error_kind);
       g_string_append (out, ", \"error\": ");
       append_json_string (out, row->error);
+      g_string_append_printf (out,
+                              ", \"connections\": %u, \"speed_limit\": %" G_GUINT64_FORMAT
+                              ", \"checksum\": ",
+                              row->connections, row->speed_limit);
+      append_json_string (out, row->checksum);
+      g_string_append (out, ", \"checksum_state\": ");
+      append_json_string (out, row->checksum_state);
       g_string_append_c (out, '}');
     }
   g_string_append (out, rows->len > 0 ? "\n]\n" : "]\n");
   fputs (out->str, stdout);
+}
+
+static char *
+format_rate (guint64 bytes_per_second)
+{
+  g_autofree char *size = g_format_size (bytes_per_second);
+
+  /* Translators: a transfer rate, as in "5.2 MB/s" */
+  return g_strdup_printf (_("%s/s"), size);
+}
+
+/* What the table tells after a download's name, only where there is something to tell: its
+ * own speed limit, and where the check of its checksum stands, as "sha256 verified". */
+static char *
+row_notes (Row *row)
+{
+  g_autoptr (GString) notes = g_string_new (NULL);
+
+  if (row->speed_limit > 0)
+    {
+      g_autofree char *rate = format_rate (row->speed_limit);
+      /* Translators: a download's own speed limit in `sluicectl list`, as in "limit 2.0 MB/s" */
+      g_autofree char *note = g_strdup_printf (_("limit %s"), rate);
+
+      g_string_append_printf (notes, "  [%s]", note);
+    }
+  if (*row->checksum != '\0')
+    {
+      const char *equals = strchr (row->checksum, '=');
+      int algorithm = equals ? (int) (equals - row->checksum) : (int) strlen (row->checksum);
+
+      /* The state's own name, as the STATE column gives the download's. */
+      g_string_append_printf (notes, "  [%.*s %s]", algorithm, row->checksum,
+                              row->checksum_state);
+    }
+  return g_string_free (g_steal_pointer (&notes), FALSE);
 }
 
 static void
@@ -441,15 +601,16 @@ print_table (GPtrArray *rows)
     {
       Row *row = rows->pdata[i];
       g_autofree char *size = row->total >= 0 ? g_format_size (row->total) : g_strdup ("?");
-      g_autofree char *rate = row->speed > 0 ? g_format_size (row->speed) : NULL;
-      g_autofree char *speed = rate ? g_strdup_printf ("%s/s", rate) : g_strdup ("");
+      g_autofree char *speed = row->speed > 0 ? format_rate (row->speed) : g_strdup ("");
+      g_autofree char *notes = row_notes (row);
       g_autofree char *percent = row->total > 0
                                    ? g_strdup_printf ("%d%%", (int) (100.0 * row->received /
                                                                      row->total))
                                    : g_strdup ("");
       const char *name = *row->filename ? row->filename : row->uri;
 
-      printf ("%-6s %-10s %6s %10s %10s  %s\n", row->id, row->state, percent, size, speed, name);
+      printf ("%-6s %-10s %6s %10s %10s  %s%s\n", row->id, row->state, percent, size, speed, name,
+              notes);
       if (*row->error != '\0')
         printf ("%-6s %s\n", "", row->error);
     }
@@ -530,17 +691,8 @@ cmd_each (const char *verb,
   if (!all && argc < 2)
     return sl_cli_usage_error (context, _("No download ID given"));
 
-  for (int i = 1; i < argc; i++)
-    {
-      g_autofree char *path = path_for_id (argv[i]);
-
-      if (path == NULL)
-        {
-          g_autofree char *message = g_strdup_printf (_("“%s” is not a download ID"), argv[i]);
-
-          return sl_cli_usage_error (context, message);
-        }
-    }
+  if (!ids_are_valid (context, argc, argv, 1))
+    return SL_EXIT_USAGE;
 
   bus = connect_to_daemon ();
   if (bus == NULL)
@@ -580,13 +732,193 @@ cmd_each (const char *verb,
                     NULL, &call_error);
       if (reply == NULL)
         {
-          if (g_error_matches (call_error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD) ||
-              g_error_matches (call_error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_OBJECT))
+          if (is_unknown_download (call_error))
             sl_cli_print_error (_("No download has the ID %s"), argv[i]);
           else
             print_dbus_error (call_error);
           status = SL_EXIT_USAGE;
         }
+    }
+
+  return status;
+}
+
+static int
+cmd_verify (int    argc,
+            char **argv)
+{
+  g_autoptr (GOptionContext) context =
+    g_option_context_new (_("ID… — check completed downloads against their checksums again"));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDBusConnection) bus = NULL;
+  gboolean mismatch = FALSE;
+  int status = SL_EXIT_DONE;
+
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return sl_cli_usage_error (context, error->message);
+  if (argc < 2)
+    return sl_cli_usage_error (context, _("No download ID given"));
+  if (!ids_are_valid (context, argc, argv, 1))
+    return SL_EXIT_USAGE;
+
+  bus = connect_to_daemon ();
+  if (bus == NULL)
+    return SL_EXIT_DAEMON;
+
+  for (int i = 1; i < argc; i++)
+    {
+      g_autofree char *path = path_for_id (argv[i]);
+      g_autoptr (GVariant) reply = NULL;
+      g_autoptr (GError) call_error = NULL;
+      int failure;
+
+      reply = call_with_timeout (bus, path, DOWNLOAD_INTERFACE, "Verify", NULL, NULL,
+                                 VERIFY_TIMEOUT_MS, &call_error);
+      if (reply != NULL)
+        {
+          /* Translators: a download ID whose file matched its checksum when read again */
+          printf (_("%s: verified"), argv[i]);
+          putchar ('\n');
+          continue;
+        }
+
+      if (is_unknown_download (call_error))
+        {
+          sl_cli_print_error (_("No download has the ID %s"), argv[i]);
+          failure = SL_EXIT_USAGE;
+        }
+      else
+        {
+          if (is_daemon_error (call_error, "Checksum"))
+            failure = SL_EXIT_CHECKSUM;
+          else if (is_daemon_error (call_error, "File"))
+            failure = SL_EXIT_FILE;
+          else if (is_daemon_gone (call_error))
+            failure = SL_EXIT_DAEMON;
+          else
+            failure = SL_EXIT_USAGE;
+          g_dbus_error_strip_remote_error (call_error);
+          sl_cli_print_error ("%s: %s", argv[i], call_error->message);
+        }
+
+      /* A file that no longer matches is what verify is asked about: it decides the status,
+       * whatever else failed. */
+      if (failure == SL_EXIT_CHECKSUM)
+        mismatch = TRUE;
+      else if (status == SL_EXIT_DONE)
+        status = failure;
+    }
+
+  return mismatch ? SL_EXIT_CHECKSUM : status;
+}
+
+/* A speed limit: a rate in curl's syntax, or 0 or "none" for no limit. */
+static gboolean
+parse_limit (const char *text,
+             guint64    *rate)
+{
+  if (g_str_equal (text, "0") || g_ascii_strcasecmp (text, "none") == 0)
+    {
+      *rate = 0;
+      return TRUE;
+    }
+  return sl_cli_parse_rate (text, rate);
+}
+
+/* limit: shows MaxSpeed, sets it, or sets the SpeedLimit of each download named. A property is
+ * set with a checked call rather than through a proxy, whose setter does not say whether the
+ * daemon took the value. */
+static int
+cmd_limit (int    argc,
+           char **argv)
+{
+  g_autoptr (GOptionContext) context =
+    g_option_context_new (_("[RATE [ID…]] — show or set the speed limit of all downloads, or "
+                            "set that of some"));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDBusConnection) bus = NULL;
+  guint64 rate = 0;
+  int status = SL_EXIT_DONE;
+
+  g_option_context_set_description (context,
+                                    _("RATE is in bytes per second, with an optional K, M or G "
+                                      "(powers of 1024), as in 500K or 2M; 0 or none removes "
+                                      "the limit. Without RATE, the limit of all downloads "
+                                      "together is shown."));
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return sl_cli_usage_error (context, error->message);
+  if (argc >= 2 && !parse_limit (argv[1], &rate))
+    return sl_cli_usage_error (context, _("A speed limit is a rate such as 500K or 2M, or 0 or "
+                                          "none for no limit"));
+  if (!ids_are_valid (context, argc, argv, 2))
+    return SL_EXIT_USAGE;
+
+  bus = connect_to_daemon ();
+  if (bus == NULL)
+    return SL_EXIT_DAEMON;
+
+  if (argc == 1)
+    {
+      g_autoptr (GVariant) reply = NULL;
+      g_autoptr (GVariant) value = NULL;
+      g_autofree char *shown = NULL;
+
+      reply = call (bus, ROOT_PATH, "org.freedesktop.DBus.Properties", "Get",
+                    g_variant_new ("(ss)", MANAGER_INTERFACE, "MaxSpeed"),
+                    G_VARIANT_TYPE ("(v)"), &error);
+      if (reply != NULL)
+        g_variant_get (reply, "(v)", &value);
+      if (value == NULL || !g_variant_is_of_type (value, G_VARIANT_TYPE_UINT64))
+        {
+          if (error != NULL)
+            print_dbus_error (error);
+          else
+            sl_cli_print_error (_("The Sluice daemon gave no speed limit"));
+          return SL_EXIT_DAEMON;
+        }
+
+      rate = g_variant_get_uint64 (value);
+      /* Translators: the speed limit of all downloads, when there is none */
+      shown = rate > 0 ? format_rate (rate) : g_strdup (_("none"));
+      printf ("%s\n", shown);
+      return SL_EXIT_DONE;
+    }
+
+  if (argc == 2)
+    {
+      g_autoptr (GVariant) reply =
+        call (bus, ROOT_PATH, "org.freedesktop.DBus.Properties", "Set",
+              g_variant_new ("(ssv)", MANAGER_INTERFACE, "MaxSpeed", g_variant_new_uint64 (rate)),
+              NULL, &error);
+
+      if (reply == NULL)
+        {
+          print_dbus_error (error);
+          return SL_EXIT_DAEMON;
+        }
+      return SL_EXIT_DONE;
+    }
+
+  for (int i = 2; i < argc; i++)
+    {
+      g_autofree char *path = path_for_id (argv[i]);
+      g_autoptr (GVariant) reply = NULL;
+      g_autoptr (GError) call_error = NULL;
+
+      reply = call (bus, path, DOWNLOAD_INTERFACE, "SetSpeedLimit",
+                    g_variant_new ("(t)", rate), NULL, &call_error);
+      if (reply != NULL)
+        continue;
+
+      if (is_unknown_download (call_error))
+        sl_cli_print_error (_("No download has the ID %s"), argv[i]);
+      else
+        {
+          g_dbus_error_strip_remote_error (call_error);
+          sl_cli_print_error ("%s: %s", argv[i], call_error->message);
+        }
+      if (status == SL_EXIT_DONE)
+        status = is_daemon_gone (call_error) ? SL_EXIT_DAEMON : SL_EXIT_USAGE;
     }
 
   return status;
@@ -724,18 +1056,10 @@ cmd_wait (int    argc,
   if (argc < 2)
     return sl_cli_usage_error (context, _("No download ID given"));
 
+  if (!ids_are_valid (context, argc, argv, 1))
+    return SL_EXIT_USAGE;
   for (int i = 1; i < argc; i++)
-    {
-      char *path = path_for_id (argv[i]);
-
-      if (path == NULL)
-        {
-          g_autofree char *message = g_strdup_printf (_("“%s” is not a download ID"), argv[i]);
-
-          return sl_cli_usage_error (context, message);
-        }
-      g_hash_table_add (pending, path);
-    }
+    g_hash_table_add (pending, path_for_id (argv[i]));
 
   bus = connect_to_daemon ();
   if (bus == NULL)
@@ -800,7 +1124,7 @@ cmd_wait (int    argc,
 
 /**
  * sl_remote_command:
- * @verb: add, list, pause, resume, cancel, remove or wait
+ * @verb: add, list, pause, resume, cancel, remove, wait, verify or limit
  * @argc: arguments, the verb first
  * @argv: (array length=argc): the arguments
  *
@@ -819,6 +1143,10 @@ sl_remote_command (const char  *verb,
     return cmd_list (argc, argv);
   if (g_str_equal (verb, "wait"))
     return cmd_wait (argc, argv);
+  if (g_str_equal (verb, "verify"))
+    return cmd_verify (argc, argv);
+  if (g_str_equal (verb, "limit"))
+    return cmd_limit (argc, argv);
   if (g_str_equal (verb, "pause") || g_str_equal (verb, "resume") ||
       g_str_equal (verb, "cancel") || g_str_equal (verb, "remove"))
     return cmd_each (verb, argc, argv);

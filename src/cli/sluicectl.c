@@ -388,44 +388,6 @@ parse_header (const char  *text,
   return TRUE;
 }
 
-static gboolean
-parse_rate (const char *text,
-            guint64    *rate)
-{
-  char *end = NULL;
-  double value = g_ascii_strtod (text, &end);
-  double multiplier = 1;
-
-  if (end == text || value <= 0)
-    return FALSE;
-
-  switch (g_ascii_toupper (*end))
-    {
-    case '\0':
-      break;
-    case 'K':
-      multiplier = 1024;
-      end++;
-      break;
-    case 'M':
-      multiplier = 1024 * 1024;
-      end++;
-      break;
-    case 'G':
-      multiplier = 1024.0 * 1024 * 1024;
-      end++;
-      break;
-    default:
-      return FALSE;
-    }
-
-  if (*end != '\0' && !(g_ascii_toupper (end[0]) == 'B' && end[1] == '\0'))
-    return FALSE;
-
-  *rate = (guint64) (value * multiplier);
-  return TRUE;
-}
-
 /* Finds the resume data that an earlier run of the same command left in @directory: the
  * .resume file beside a partial file whose URI (and chosen name, with -o) match. */
 static GBytes *
@@ -522,7 +484,7 @@ cmd_get (int    argc,
     { "connections", 'x', 0, G_OPTION_ARG_INT, &connections,
       N_("Use N connections at once (default: up to 8, added while they pay)"), N_("N") },
     { "limit-rate", 0, 0, G_OPTION_ARG_STRING, &limit_rate,
-      N_("Limit the speed (not available yet: accepted and ignored)"), N_("RATE") },
+      N_("Read at most RATE bytes a second (K, M and G suffixes, as curl)"), N_("RATE") },
     { "header", 'H', 0, G_OPTION_ARG_STRING_ARRAY, &headers, N_("Send an extra header"),
       N_("'Name: value'") },
     { "checksum", 0, 0, G_OPTION_ARG_STRING, &checksum,
@@ -552,7 +514,7 @@ cmd_get (int    argc,
     return sl_cli_usage_error (context, _("Connections must be between 1 and 16"));
   if (retries < 0 || retry_delay < 0 || retry_delay > 3600 || stall_timeout < 1)
     return sl_cli_usage_error (context, _("Retry and timeout values must be positive"));
-  if (limit_rate != NULL && !parse_rate (limit_rate, &rate))
+  if (limit_rate != NULL && !sl_cli_parse_rate (limit_rate, &rate))
     return sl_cli_usage_error (context, _("A rate is a number with an optional K, M or G suffix"));
 
   uri = sl_uri_parse_download (argv[1], &error);
@@ -714,7 +676,8 @@ print_usage (FILE *out)
              "Commands:\n"
              "  get URL [-o FILE | -d DIR] [-H 'Name: value']… [--checksum sha256=HEX] [--quiet]\n"
              "      Download URL in this process, resuming an earlier run of the same command\n"
-             "  add URL… [-d DIR] [-o NAME] [--paused]\n"
+             "  add URL… [-d DIR] [-o NAME] [--paused] [-x N] [--limit-rate RATE]\n"
+             "      [--checksum sha256=HEX]\n"
              "                            Add downloads to the Sluice daemon (prints their IDs)\n"
              "  list [--json]             List the daemon’s downloads\n"
              "  pause ID…|--all           Pause downloads\n"
@@ -723,6 +686,9 @@ print_usage (FILE *out)
              "  remove ID… [--delete-file]\n"
              "                            Take downloads off the list\n"
              "  wait ID…                  Wait until downloads end\n"
+             "  verify ID…                Check completed downloads against their checksums\n"
+             "  limit [RATE [ID…]]        Show or set the speed limit of all downloads, or\n"
+             "                            set that of some (RATE as 500K or 2M, 0 or none)\n"
              "  browser install|status|uninstall [--browser NAME]…\n"
              "                            Set up browsers to hand downloads to Sluice\n"
              "\n"
