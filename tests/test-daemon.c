@@ -3109,6 +3109,22 @@ test_sluicectl_verify (Fixture       *f,
   g_assert_cmpstr (result.out, ==, "");
   assert_one_error_line (&result, id);
   ctl_result_clear (&result);
+
+  /* A download whose bytes do not match fails, and waiting for it says so with 5. */
+  {
+    g_autofree char *wrong = g_strconcat ("sha256=", digest, NULL);
+    g_autofree char *wrong_id = NULL;
+
+    wrong[7] = wrong[7] == '0' ? '1' : '0';
+    ctl_run (f, &result, "add", url, "-d", f->downloads_path, "--checksum", wrong, NULL);
+    g_assert_cmpint (result.status, ==, 0);
+    wrong_id = printed_id (result.out, 0);
+    ctl_result_clear (&result);
+    ctl_run (f, &result, "wait", wrong_id, NULL);
+    g_assert_cmpint (result.status, ==, 5);
+    assert_one_error_line (&result, wrong_id);
+    ctl_result_clear (&result);
+  }
 }
 
 /* The SpeedLimit of @path as the daemon lists it now, without the proxies' cache. */

@@ -365,6 +365,31 @@ test_get_ok (Fixture       *fixture,
 }
 
 
+/* -x 0 is automatic, as no -x: the first request asks for "bytes=0-"; -x 1 asks plainly. */
+static void
+test_get_connections (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  g_autofree char *url = sl_test_server_url (fixture->server, "/file?size=300000&seed=4");
+  g_autofree char *out = g_build_filename (fixture->dir_path, "out.bin", NULL);
+  g_autoptr (GPtrArray) requests = NULL;
+  Result result = { 0 };
+
+  run_ctl (fixture, &result, "get", url, "-x", "0", "-o", out, "--quiet", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  assert_file_is_entity (fixture, "out.bin", 4, 300000);
+  result_clear (&result);
+  g_assert_cmpint (g_unlink (out), ==, 0);
+  run_ctl (fixture, &result, "get", url, "-x", "1", "-o", out, "--quiet", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+  result_clear (&result);
+
+  requests = sl_test_server_requests (fixture->server, "/file");
+  g_assert_cmpuint (requests->len, ==, 2);
+  g_assert_cmpstr (((SlTestRequest *) requests->pdata[0])->range, ==, "bytes=0-");
+  g_assert_null (((SlTestRequest *) requests->pdata[1])->range);
+}
+
 static void
 test_get_directory (Fixture       *fixture,
                     gconstpointer  data)
@@ -600,6 +625,7 @@ test_usage_lines (Fixture       *fixture,
     { "get", "get", url, "--limit-rate", "1.2.3M", NULL },
     { "get", "get", url, "--limit-rate", "9999999999G", NULL },
     { "get", "get", url, "-x", "17", NULL },
+    { "get", "get", url, "-x", "-1", NULL },
     { "get", "get", url, url, NULL },
     { "get", "get", NULL },
     { "get", "get", url, "--bogus-option", NULL },
@@ -1950,6 +1976,7 @@ main (int    argc,
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
   ADD ("get-ok", test_get_ok);
+  ADD ("get-connections", test_get_connections);
   ADD ("get-directory", test_get_directory);
   ADD ("get-names", test_get_names);
   ADD ("usage-errors", test_usage_errors);

@@ -931,11 +931,14 @@ typedef struct
   int         status;
 } WaitContext;
 
+/* A download that failed on its checksum gives the checksum's exit status, as `get` does. */
 static int
 status_for (const char *state,
-            const char *error_kind)
+            const char *error_kind,
+            const char *checksum_state)
 {
   SlErrorKind kind = SL_ERROR_KIND_NONE;
+  SlChecksumState checksum = SL_CHECKSUM_STATE_NONE;
 
   if (sl_download_state_is (state, SL_DOWNLOAD_STATE_COMPLETED))
     return SL_EXIT_DONE;
@@ -944,6 +947,9 @@ status_for (const char *state,
   if (sl_download_state_is (state, SL_DOWNLOAD_STATE_CANCELED))
     return SL_EXIT_CANCELED;
 
+  if (sl_checksum_state_from_string (checksum_state, &checksum) &&
+      checksum == SL_CHECKSUM_STATE_MISMATCH)
+    return SL_EXIT_CHECKSUM;
   sl_error_kind_from_string (error_kind, &kind);
   return sl_cli_exit_for_kind (kind);
 }
@@ -965,6 +971,7 @@ settle (WaitContext *ctx,
         const char  *path,
         const char  *state,
         const char  *error_kind,
+        const char  *checksum_state,
         const char  *error)
 {
   const char *id = id_of_path (path);
@@ -973,7 +980,7 @@ settle (WaitContext *ctx,
   if (!g_hash_table_contains (ctx->pending, path) || !wait_is_over (state))
     return;
 
-  status = status_for (state, error_kind);
+  status = status_for (state, error_kind, checksum_state);
   if (status == SL_EXIT_PAUSED)
     sl_cli_print_error (_("Download %s is paused"), id);
   else if (status == SL_EXIT_CANCELED)
@@ -1003,6 +1010,7 @@ on_properties_changed (GDBusConnection *bus,
   const char *changed_interface;
   g_autofree char *state = NULL;
   g_autofree char *error_kind = NULL;
+  g_autofree char *checksum_state = NULL;
   g_autofree char *error = NULL;
 
   g_variant_get (parameters, "(&s@a{sv}@as)", &changed_interface, &changed, NULL);
@@ -1020,10 +1028,12 @@ on_properties_changed (GDBusConnection *bus,
       g_autoptr (GVariant) properties = g_variant_get_child_value (all, 0);
 
       error_kind = lookup_string (properties, "ErrorKind");
+      checksum_state = lookup_string (properties, "ChecksumState");
       error = lookup_string (properties, "Error");
     }
 
-  settle (ctx, path, state, error_kind ? error_kind : "", error ? error : "");
+  settle (ctx, path, state, error_kind ? error_kind : "", checksum_state ? checksum_state : "",
+          error ? error : "");
 }
 
 static void
@@ -1110,7 +1120,8 @@ cmd_wait (int    argc,
           Row *row = rows->pdata[i];
           g_autofree char *path_of_row = g_strdup_printf (ROOT_PATH "/%s", row->id);
 
-          settle (&ctx, path_of_row, row->state, row->error_kind, row->error);
+          settle (&ctx, path_of_row, row->state, row->error_kind, row->checksum_state,
+                  row->error);
         }
 
       if (g_hash_table_size (pending) > 0)

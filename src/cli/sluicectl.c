@@ -467,7 +467,7 @@ cmd_get (int    argc,
   g_autoptr (GMainLoop) loop = NULL;
   gboolean quiet = FALSE;
   gboolean overwrite = FALSE;
-  int connections = -1;
+  int connections = 0;
   int retries = 5;
   double retry_delay = 1.0;
   int stall_timeout = 30;
@@ -482,7 +482,8 @@ cmd_get (int    argc,
     { "overwrite", 0, 0, G_OPTION_ARG_NONE, &overwrite,
       N_("Replace a file of the same name, once the new one is complete"), NULL },
     { "connections", 'x', 0, G_OPTION_ARG_INT, &connections,
-      N_("Use N connections at once (default: up to 8, added while they pay)"), N_("N") },
+      N_("Use N connections at once (1–16), or 0 to add them while they pay (the default)"),
+      N_("N") },
     { "limit-rate", 0, 0, G_OPTION_ARG_STRING, &limit_rate,
       N_("Read at most RATE bytes a second (K, M and G suffixes, as curl)"), N_("RATE") },
     { "header", 'H', 0, G_OPTION_ARG_STRING_ARRAY, &headers, N_("Send an extra header"),
@@ -510,8 +511,8 @@ cmd_get (int    argc,
     return sl_cli_usage_error (context, argc < 2 ? _("No URL given") : _("Give exactly one URL"));
   if (output != NULL && directory != NULL)
     return sl_cli_usage_error (context, _("Give either -o FILE or -d DIR, not both"));
-  if (connections != -1 && (connections < 1 || connections > SL_DOWNLOAD_MAX_CONNECTIONS))
-    return sl_cli_usage_error (context, _("Connections must be between 1 and 16"));
+  if (connections < 0 || connections > SL_DOWNLOAD_MAX_CONNECTIONS)
+    return sl_cli_usage_error (context, _("Connections must be between 0 (automatic) and 16"));
   if (retries < 0 || retry_delay < 0 || retry_delay > 3600 || stall_timeout < 1)
     return sl_cli_usage_error (context, _("Retry and timeout values must be positive"));
   if (limit_rate != NULL && !sl_cli_parse_rate (limit_rate, &rate))
@@ -633,8 +634,9 @@ cmd_get (int    argc,
   sl_download_set_max_retries (download, retries);
   sl_download_set_retry_delay (download, (guint) (retry_delay * 1000));
   sl_download_set_stall_timeout (download, stall_timeout);
-  /* -x N uses N connections at once; without it, the download adds them while they pay. */
-  if (connections != -1)
+  /* -x N uses N connections at once; without it, or with 0, the download adds them while they
+   * pay. */
+  if (connections > 0)
     sl_download_set_max_connections (download, connections);
   else
     sl_download_set_adaptive_connections (download, SL_DOWNLOAD_DEFAULT_CONNECTIONS);
