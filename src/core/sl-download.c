@@ -3525,7 +3525,8 @@ on_file_checked (GObject      *object,
     {
       set_checksum_state (self, self->digest != NULL ? SL_CHECKSUM_STATE_MISMATCH
                                                      : SL_CHECKSUM_STATE_NONE);
-      name = g_file_get_basename (self->destination);
+      name = self->destination != NULL ? g_file_get_basename (self->destination)
+                                       : g_strdup (self->filename ? self->filename : "");
       g_task_return_new_error (task, SL_DOWNLOAD_ERROR, SL_DOWNLOAD_ERROR_CHECKSUM,
                                _("“%s” no longer matches its checksum: expected %s=%s, got %s"),
                                name, sl_checksum_type_name (self->checksum),
