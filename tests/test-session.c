@@ -696,6 +696,39 @@ test_max_speed (Fixture       *fixture,
   g_assert_finalize_object (session);
 }
 
+static gboolean
+quarter_done (gpointer data)
+{
+  return sl_download_get_bytes_received (data) >= 2000000;
+}
+
+/* Under the session's limit a download given eight connections opens only those the limit
+ * needs; lifted while it runs, the download opens the rest. */
+static void
+test_max_speed_lifted (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  SlSession *session = sl_session_new (NULL);
+  ConnectionWatch watch = { session, 0, { 0 } };
+  g_autofree char *path = g_build_filename (fixture->dir_path, "lifted", NULL);
+  SlDownload *download;
+
+  sl_session_set_max_speed (session, 4000000);
+  download = add_watched (session, fixture, "/file?size=8000000&seed=40&rate=2000000", "lifted",
+                          8, &watch);
+  sl_test_wait_until (NULL, quarter_done, download, WAIT_MS);
+  g_test_message ("%u connections under the limit", watch.max_each[0]);
+  g_assert_cmpuint (watch.max_each[0], <=, 3);
+
+  sl_session_set_max_speed (session, 0);
+  sl_test_wait_for_state (download, SL_DOWNLOAD_STATE_COMPLETED);
+  g_assert_cmpuint (watch.max_each[0], >=, 6);
+  sl_test_assert_file_is_entity (path, 40, 8000000);
+
+  g_signal_handlers_disconnect_by_data (download, &watch);
+  g_assert_finalize_object (session);
+}
+
 static void
 test_refused (Fixture       *fixture,
               gconstpointer  data)
@@ -1114,6 +1147,7 @@ main (int    argc,
   ADD ("host-shares", test_host_shares);
   ADD ("host-cap-remembered", test_host_cap_remembered);
   ADD ("max-speed", test_max_speed);
+  ADD ("max-speed-lifted", test_max_speed_lifted);
   ADD ("move", test_move);
   ADD ("restart", test_restart);
   ADD ("restore-orphan", test_restore_orphan);

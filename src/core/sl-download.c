@@ -3646,8 +3646,21 @@ sl_download_set_speed_limit (SlDownload *self,
     return;
   sl_rate_limiter_set_rate (self->limiter, bytes_per_second);
   notify (self, PROP_SPEED_LIMIT);
+  sl_download_limit_changed (self);
+}
 
-  /* Another limit may want other connections: they are found again. */
+/**
+ * sl_download_limit_changed:
+ * @self: a download
+ *
+ * Its speed limit, or the limit of a bucket above it, changed: the connections it needs are
+ * found again, as when it started.
+ */
+void
+sl_download_limit_changed (SlDownload *self)
+{
+  g_return_if_fail (SL_IS_DOWNLOAD (self));
+
   self->frozen = FALSE;
   if (self->state == SL_DOWNLOAD_STATE_RUNNING && self->primary_claim >= 0)
     {

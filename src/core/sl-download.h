@@ -54,6 +54,7 @@ void             sl_download_set_connection_share (SlDownload           *self,
 void             sl_download_set_speed_limit      (SlDownload           *self,
                                                    guint64               bytes_per_second);
 guint64          sl_download_get_speed_limit      (SlDownload           *self);
+void             sl_download_limit_changed        (SlDownload           *self);
 void             sl_download_set_parent_limiter   (SlDownload           *self,
                                                    SlRateLimiter        *parent);
 void             sl_download_set_stall_timeout    (SlDownload           *self,

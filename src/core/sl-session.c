@@ -1706,6 +1706,8 @@ sl_session_set_max_speed (SlSession *self,
 
   sl_rate_limiter_set_rate (self->limiter, bytes_per_second);
   save_setting (self, SETTING_MAX_SPEED, g_variant_new_uint64 (bytes_per_second));
+  for (guint i = 0; i < self->entries->len; i++)
+    sl_download_limit_changed (((Entry *) g_ptr_array_index (self->entries, i))->download);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_SPEED]);
 }
 
