@@ -807,8 +807,9 @@ sl_transfer_run_finish (SlTransfer    *self,
  * Moves the end of what the transfer fetches, before or while it runs: it stops once the
  * bytes before @end are handed to the writer, and ends with %SL_TRANSFER_RANGE_DONE without
  * reading the rest of the body (or with %SL_TRANSFER_ENDED when @end is where a body of known
- * length ends, which is then read to its end and keeps its connection). Another transfer may then fetch from @end on. The end may also
- * move later again, up to the end of the body, or to G_MAXINT64 for the body's end.
+ * length ends, which is then read to its end and keeps its connection). Another transfer may
+ * then fetch from @end on. The end may also move later again, up to the end of the body, or
+ * to G_MAXINT64 for the body's end.
  *
  * A transfer that still has an overlap to compare cannot be cut short.
  *
